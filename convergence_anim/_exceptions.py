@@ -1,0 +1,59 @@
+"""Every error convergence_anim raises on purpose, in one tree.
+
+    ConvergenceAnimError            base of everything below
+    ├── UsageError (ValueError)     a bad argument: every <= 0, fps <= 0, unknown suffix or theme, ...
+    │   └── CaptureError            a bad ``Recorder.capture`` call: wrong shape, steps going backwards
+    ├── TraceError                  a trace that cannot be used
+    │   ├── TraceFormatError        a file that is not a trace, is corrupt, too large or too new
+    │   └── EmptyTraceError         a trace with no captures to draw
+    └── OutputError (OSError)       the output cannot be written: directory, permissions, full disk
+        └── EncoderError            the encoder failed or is missing (e.g. no ffmpeg binary)
+
+The command line maps ``UsageError`` to exit code 2 and every other error here to exit code 1, each
+printed as one line.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CaptureError",
+    "ConvergenceAnimError",
+    "EmptyTraceError",
+    "EncoderError",
+    "OutputError",
+    "TraceError",
+    "TraceFormatError",
+    "UsageError",
+]
+
+
+class ConvergenceAnimError(Exception):
+    """Base class of every error convergence_anim raises on purpose."""
+
+
+class UsageError(ConvergenceAnimError, ValueError):
+    """An argument has a value that cannot work."""
+
+
+class CaptureError(UsageError):
+    """``Recorder.capture`` was called with values the scene cannot record."""
+
+
+class TraceError(ConvergenceAnimError):
+    """A trace cannot be used."""
+
+
+class TraceFormatError(TraceError):
+    """A file is not a valid trace (wrong kind of file, corrupt, oversized, or a newer format)."""
+
+
+class EmptyTraceError(TraceError):
+    """A trace holds no captures, so there is nothing to draw."""
+
+
+class OutputError(ConvergenceAnimError, OSError):
+    """An output file cannot be written."""
+
+
+class EncoderError(OutputError):
+    """An encoder failed, or its backend (such as the ffmpeg binary) is missing."""

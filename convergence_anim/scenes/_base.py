@@ -1,0 +1,168 @@
+"""The ``Scene`` base class, its registry and the helpers scenes use to copy values out of tensors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from .._exceptions import CaptureError, TraceError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+
+    from ..style import Theme
+    from ..trace import Trace
+
+__all__ = ["Scene", "register_scene", "scene_from_trace"]
+
+_SCENES: dict[str, type["Scene"]] = {}
+
+#: What a scene's ``setup`` returns: called with (frame index of the state to draw, whether the run has
+#: diverged at this frame), it updates the scene's changing artists and returns them.
+Updater = Callable[[int, bool], Sequence["Artist"]]
+
+
+def register_scene(cls: type["Scene"]) -> type["Scene"]:
+    """Class decorator: make a scene loadable from a trace by its ``name``."""
+    _SCENES[cls.name] = cls
+    return cls
+
+
+def scene_from_trace(trace: "Trace") -> "Scene":
+    """Rebuild the scene that recorded ``trace`` from the trace's data and options.
+
+    Raises
+    ------
+    TraceError
+        If the scene name is unknown or its data does not fit the scene.
+    """
+    try:
+        cls = _SCENES[trace.scene]
+    except KeyError:
+        raise TraceError(f"unknown scene {trace.scene!r}; known scenes: {', '.join(sorted(_SCENES))}") from None
+    try:
+        return cls.from_data(trace.data, trace.options)
+    except (UsageError, KeyError, TypeError, ValueError) as exc:
+        raise TraceError(f"scene data does not fit {trace.scene!r}: {exc}") from None
+
+
+class Scene:
+    """What a recorder captures and how a frame is drawn from it.
+
+    A subclass sets ``name`` (its registry key) and implements:
+
+    - ``capture(state)``: turn the named values given to ``Recorder.capture`` into numpy arrays (the
+      only method that sees tensors or models);
+    - ``to_data()`` / ``from_data(data, options)``: the fixed arrays and JSON options that rebuild it;
+    - ``setup(ax, trace, theme)``: draw the static parts on ``ax`` and return an updater that sets
+      the changing artists for a frame (the only method that touches matplotlib);
+    - optionally ``title(trace, index)`` and ``label_position``.
+    """
+
+    name: ClassVar[str]
+    #: Where the "Loss=..." label goes, in axes fractions.
+    label_position: tuple[float, float] = (0.06, 0.6)
+
+    def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Return the arrays one frame needs, copied out of ``state``."""
+        raise NotImplementedError
+
+    def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Return the scene's fixed arrays and JSON-serialisable options."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "Scene":
+        """Rebuild the scene from what ``to_data`` returned."""
+        raise NotImplementedError
+
+    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        """Draw the static parts on ``ax``; return the updater of the changing artists."""
+        raise NotImplementedError
+
+    def title(self, trace: "Trace", index: int) -> str:
+        """The title of frame ``index``."""
+        return f"Iteration:{trace.steps[index]}"
+
+
+# -- helpers for capture --------------------------------------------------------------------------
+
+
+def to_array(name: str, value: Any) -> np.ndarray:
+    """Copy ``value`` (tensor, array, number) into a new float64 numpy array, never keeping a reference."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    try:
+        return np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise CaptureError(f"capture value {name!r} is not numeric (got {type(value).__name__})") from None
+
+
+def to_scalar(name: str, value: Any) -> np.ndarray:
+    """Copy a one-element value into a 0-d float64 array, or raise CaptureError naming it."""
+    array = to_array(name, value)
+    if array.size != 1:
+        raise CaptureError(f"capture value {name!r} must hold one number, got shape {array.shape}")
+    return array.reshape(())
+
+
+def check_names(scene: str, state: Mapping[str, Any], allowed: Sequence[Sequence[str]]) -> None:
+    """Raise CaptureError unless the names in ``state`` are exactly one of the ``allowed`` sets."""
+    given = set(state)
+    for names in allowed:
+        if given == set(names):
+            return
+    wanted = " or ".join("(" + ", ".join(f"{n}=" for n in names) + ")" for names in allowed)
+    got = ", ".join(sorted(given)) or "nothing"
+    raise CaptureError(f"{scene} captures {wanted}; got {got}")
+
+
+def evaluate_model(model: Any, inputs: np.ndarray) -> np.ndarray:
+    """Evaluate ``model`` on ``inputs`` without changing it: no grad, eval mode, modes restored after.
+
+    The inputs go to the model's own device and dtype; only the outputs come back to the CPU. Eval
+    mode makes dropout deterministic, so the global RNG is not consumed.
+    """
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise CaptureError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    first = next(iter(model.parameters()), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    modes = [(module, module.training) for module in model.modules()]
+    try:
+        model.eval()
+        with torch.no_grad():
+            out = model(torch.as_tensor(inputs, dtype=dtype, device=device))
+    except Exception as exc:  # the user's model failed on our grid: say where, keep their message
+        raise CaptureError(f"evaluating the model on {inputs.shape[0]} points failed: {exc}") from None
+    finally:
+        for module, training in modes:
+            module.training = training
+    return out.detach().cpu().numpy().astype(np.float64)
+
+
+def finite_range(values: np.ndarray, pad: float = 0.1) -> tuple[float, float]:
+    """The range of the finite ``values``, padded by ``pad`` of its width on each side."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return (-1.0, 1.0)
+    lo, hi = float(values.min()), float(values.max())
+    width = hi - lo if hi > lo else max(abs(lo), 1.0)
+    return (lo - pad * width, hi + pad * width)
+
+
+def check_limits(name: str, limits: Any) -> tuple[float, float] | None:
+    """Validate an optional (low, high) axis limit pair."""
+    if limits is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in limits)
+    except (TypeError, ValueError):
+        raise UsageError(f"{name} must be a pair of numbers (low, high), got {limits!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise UsageError(f"{name} must be finite with low < high, got {limits!r}")
+    return (lo, hi)

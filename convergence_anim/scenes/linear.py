@@ -1,0 +1,172 @@
+"""The blog's two scenes: a fitted line over a scatter, and a linear boundary between two classes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+
+from .._exceptions import CaptureError, UsageError
+from ._base import Scene, Updater, check_limits, check_names, evaluate_model, finite_range, register_scene, to_array, to_scalar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from ..style import Theme
+    from ..trace import Trace
+
+__all__ = ["LineFit", "LinearBoundary"]
+
+
+def _points_1d(name: str, values: Any) -> np.ndarray:
+    array = to_array(name, values).reshape(-1)
+    if array.size == 0:
+        raise UsageError(f"{name} is empty; a scene needs at least one point")
+    if not np.all(np.isfinite(array)):
+        raise UsageError(f"{name} holds NaN or infinite values")
+    return array
+
+
+class _StraightLineScene(Scene):
+    """Shared parts of the two blog scenes: state is a line ``y = w*x + b``."""
+
+    def __init__(self, xlim: Any, ylim: Any) -> None:
+        self.xlim = check_limits("xlim", xlim)
+        self.ylim = check_limits("ylim", ylim)
+
+    def _line_from_model(self, model: Any) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        check_names(type(self).__name__, state, [("w", "b"), ("model",)])
+        if "model" in state:
+            return self._line_from_model(state["model"])
+        return {"w": to_scalar("w", state["w"]), "b": to_scalar("b", state["b"])}
+
+    def title(self, trace: "Trace", index: int) -> str:
+        w, b = trace.state["w"][index], trace.state["b"][index]
+        return f"Iteration:{trace.steps[index]}\nw:{w:.4f},b:{b:.4f}"
+
+    def _options(self) -> dict[str, Any]:
+        return {"xlim": list(self.xlim) if self.xlim else None, "ylim": list(self.ylim) if self.ylim else None}
+
+    def _draw_line(self, ax: "Axes", trace: "Trace", theme: "Theme", x_span: tuple[float, float]) -> Updater:
+        xs = np.array(x_span, dtype=np.float64)
+        (line,) = ax.plot(xs, xs, "-", color=theme.line_color, lw=theme.line_width, zorder=2.6)
+        w_all, b_all = trace.state["w"], trace.state["b"]
+
+        def update(index: int, diverged: bool) -> list:
+            line.set_ydata(w_all[index] * xs + b_all[index])
+            line.set_alpha(0.3 if diverged else 1.0)
+            return [line]
+
+        return update
+
+
+@register_scene
+class LineFit(_StraightLineScene):
+    """Regression: the data as a scatter, and the fitted line ``y = w*x + b`` of each capture.
+
+    Parameters
+    ----------
+    x, y:
+        The data, any shape with the same number of values (tensors or arrays).
+    xlim, ylim:
+        Fixed axis limits; by default the data's range with a margin.
+
+    Capture with ``w=..., b=...`` (one value each) or ``model=<nn.Module>`` mapping ``(n, 1)`` to
+    ``(n, 1)`` (its line is read off at x = 0 and x = 1).
+    """
+
+    name = "line_fit"
+
+    def __init__(self, x: Any, y: Any, *, xlim: Any = None, ylim: Any = None) -> None:
+        super().__init__(xlim, ylim)
+        self.x = _points_1d("x", x)
+        self.y = _points_1d("y", y)
+        if self.x.shape != self.y.shape:
+            raise UsageError(f"x and y must hold the same number of values, got {self.x.size} and {self.y.size}")
+
+    def _line_from_model(self, model: Any) -> dict[str, np.ndarray]:
+        out = evaluate_model(model, np.array([[0.0], [1.0]])).reshape(2, -1)
+        if out.shape[1] != 1:
+            raise CaptureError(f"LineFit needs a model with one output, got {out.shape[1]}")
+        b, at_one = out[:, 0]
+        return {"w": np.array(at_one - b), "b": np.array(b)}
+
+    def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {"x": self.x, "y": self.y}, self._options()
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "LineFit":
+        return cls(data["x"], data["y"], xlim=options.get("xlim"), ylim=options.get("ylim"))
+
+    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
+        ax.set_xlim(self.xlim or finite_range(self.x))
+        ax.set_ylim(self.ylim or finite_range(self.y))
+        return self._draw_line(ax, trace, theme, (float(self.x.min()), float(self.x.max())))
+
+
+@register_scene
+class LinearBoundary(_StraightLineScene):
+    """Two-class classification with a straight boundary ``y = w*x + b``, as in the blog.
+
+    Parameters
+    ----------
+    points:
+        The data points, shape ``(n, 2)``.
+    labels:
+        The class of each point, 0 or 1, shape ``(n,)``.
+    xlim, ylim:
+        Fixed axis limits; by default the points' range with a margin. The boundary is drawn across
+        the whole x range.
+
+    Capture with ``w=..., b=...`` (the blog's ``sigmoid(w*x + b - y)`` model) or ``model=<nn.Module>``
+    mapping ``(n, 2)`` points to one logit (or two class scores); the line is where the logit is 0.
+    """
+
+    name = "linear_boundary"
+    label_position = (0.03, 0.88)
+
+    def __init__(self, points: Any, labels: Any, *, xlim: Any = None, ylim: Any = None) -> None:
+        super().__init__(xlim, ylim)
+        points = to_array("points", points)
+        if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
+            raise UsageError(f"points must have shape (n, 2), got {points.shape}")
+        if not np.all(np.isfinite(points)):
+            raise UsageError("points hold NaN or infinite values")
+        labels = to_array("labels", labels).reshape(-1)
+        if labels.shape[0] != points.shape[0]:
+            raise UsageError(f"labels must have one value per point: {points.shape[0]} points, {labels.size} labels")
+        if not np.all((labels == 0) | (labels == 1)):
+            raise UsageError("labels must be 0 or 1 for LinearBoundary")
+        self.points = points
+        self.labels = labels.astype(np.int64)
+
+    def _line_from_model(self, model: Any) -> dict[str, np.ndarray]:
+        out = evaluate_model(model, np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])).reshape(3, -1)
+        if out.shape[1] == 2:  # two class scores: the boundary is where they are equal
+            logit = out[:, 1] - out[:, 0]
+        elif out.shape[1] == 1:
+            logit = out[:, 0]
+        else:
+            raise CaptureError(f"LinearBoundary needs a model with 1 or 2 outputs, got {out.shape[1]}")
+        d, a, c = logit[0], logit[1] - logit[0], logit[2] - logit[0]
+        # a*x + c*y + d = 0  <=>  y = -(a/c)*x - d/c; c == 0 (a vertical line) gives inf, drawn as diverged.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {"w": np.array(-a / c), "b": np.array(-d / c)}
+
+    def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {"points": self.points, "labels": self.labels}, self._options()
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "LinearBoundary":
+        return cls(data["points"], data["labels"], xlim=options.get("xlim"), ylim=options.get("ylim"))
+
+    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        ax.scatter(self.points[:, 0], self.points[:, 1], c=self.labels, s=100, cmap="RdYlGn", vmin=0, vmax=1, zorder=1)
+        xlim = self.xlim or finite_range(self.points[:, 0])
+        ax.set_xlim(xlim)
+        ax.set_ylim(self.ylim or finite_range(self.points[:, 1]))
+        return self._draw_line(ax, trace, theme, xlim)
