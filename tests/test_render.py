@@ -1,0 +1,168 @@
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from PIL import Image
+
+import convergence_anim as ca
+from convergence_anim.encoders.gif import GifEncoder
+from convergence_anim.frames import FrameRenderer
+
+from .pixels import blue_pixels, red_pixels
+
+
+def test_frames_show_points_line_and_label(linear_trace):
+    frame = FrameRenderer(linear_trace).render(0)
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
+    assert blue_pixels(frame) > 500  # 20 points
+    assert red_pixels(frame) > 3000  # thick line and "Loss=" label
+
+
+def test_frames_change_between_captures(linear_trace):
+    renderer = FrameRenderer(linear_trace)
+    first, last = renderer.render(0), renderer.render(len(linear_trace) - 1)
+    assert (first != last).any(axis=2).sum() > 1000
+
+
+@pytest.mark.parametrize("fixture", ["linear_trace", "logistic_trace"])
+def test_blitted_frames_are_pixel_identical_to_full_redraws(fixture, request):
+    trace = request.getfixturevalue(fixture)
+    fast, full = FrameRenderer(trace, blit=True), FrameRenderer(trace, blit=False)
+    for index in range(len(trace)):
+        np.testing.assert_array_equal(fast.render(index), full.render(index), err_msg=f"frame {index}")
+
+
+def test_gif_decodes_with_one_frame_per_capture(linear_trace, tmp_path):
+    path = ca.render(linear_trace, tmp_path / "linear.gif", fps=5)
+    frames = iio.imread(path, index=None)
+    assert frames.shape == (len(linear_trace), 480, 640, 3)
+    with Image.open(path) as im:
+        assert im.info["loop"] == 0
+        delays = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            delays.append(im.info["duration"])
+    assert delays == [200] * len(linear_trace)
+    rendered = FrameRenderer(linear_trace)
+    for index in (0, len(linear_trace) // 2, len(linear_trace) - 1):
+        diff = np.abs(frames[index].astype(int) - rendered.render(index).astype(int))
+        assert diff.mean() < 1.0 and np.percentile(diff, 99) <= 8, index
+
+
+def test_gif_delays_do_not_drift(linear_trace, tmp_path):
+    path = ca.render(linear_trace, tmp_path / "fast.gif", fps=30)
+    with Image.open(path) as im:
+        delays = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            delays.append(im.info["duration"])
+    assert set(delays) <= {30, 40}
+    assert sum(delays) == round(len(linear_trace) * 100 / 30) * 10
+
+
+def test_gif_palette_keeps_flat_colours_exact(linear_trace, tmp_path):
+    path = ca.render(linear_trace, tmp_path / "linear.gif")
+    decoded = iio.imread(path, index=0)
+    rendered = FrameRenderer(linear_trace).render(0)
+    white = (rendered == 255).all(axis=2)
+    assert white.mean() > 0.5
+    assert (decoded[white] == 255).all()  # no banding or dithering noise on the background
+
+
+def test_gif_refuses_more_than_50_fps(linear_trace, tmp_path):
+    with pytest.raises(ca.UsageError, match="at most 50 fps"):
+        ca.render(linear_trace, tmp_path / "x.gif", fps=60)
+
+
+def test_mp4_is_h264_yuv420p_faststart(linear_trace, tmp_path):
+    path = ca.render(linear_trace, tmp_path / "linear.mp4", fps=5)
+    frames = iio.imread(path, index=None)
+    assert frames.shape == (len(linear_trace), 480, 640, 3)
+    meta = iio.immeta(path, plugin="FFMPEG")
+    assert meta["codec"] == "h264"
+    assert meta["pix_fmt"].startswith("yuv420p")
+    assert meta["fps"] == 5
+    data = path.read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")  # index first: streams in a browser
+    rendered = FrameRenderer(linear_trace).render(len(linear_trace) - 1)
+    assert np.abs(frames[-1].astype(int) - rendered.astype(int)).mean() < 4
+
+
+def test_mp4_pads_odd_sizes_to_even(linear_trace, tmp_path):
+    path = ca.render(linear_trace, tmp_path / "odd.mp4", size=(321, 241))
+    frames = iio.imread(path, index=None)
+    assert frames.shape[1:] == (242, 322, 3)
+
+
+@pytest.mark.parametrize("name", ["x.avi", "x", "x.GIFF"])
+def test_unknown_suffix(linear_trace, tmp_path, name):
+    with pytest.raises(ca.UsageError, match="not a known format"):
+        ca.render(linear_trace, tmp_path / name)
+
+
+@pytest.mark.parametrize("fps", [0, -1, float("nan"), float("inf")])
+def test_bad_fps(linear_trace, tmp_path, fps):
+    with pytest.raises(ca.UsageError, match="fps must be a positive number"):
+        ca.render(linear_trace, tmp_path / "x.mp4", fps=fps)
+
+
+def test_output_is_a_directory(linear_trace, tmp_path):
+    (tmp_path / "out.gif").mkdir()
+    with pytest.raises(ca.OutputError, match="is a directory"):
+        ca.render(linear_trace, tmp_path / "out.gif")
+
+
+def test_output_folder_missing_or_not_a_folder(linear_trace, tmp_path):
+    with pytest.raises(ca.OutputError, match="does not exist"):
+        ca.render(linear_trace, tmp_path / "missing" / "x.gif")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ca.OutputError, match="not a directory"):
+        ca.render(linear_trace, tmp_path / "file" / "x.gif")
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_failure_mid_render_leaves_no_file(linear_trace, tmp_path, monkeypatch, suffix):
+    from convergence_anim.frames import FrameRenderer as Renderer
+
+    original = Renderer.render
+    calls = {"n": 0}
+
+    def failing(self, index):
+        calls["n"] += 1
+        if calls["n"] > 6:
+            raise RuntimeError("boom")
+        return original(self, index)
+
+    monkeypatch.setattr(Renderer, "render", failing)
+    target = tmp_path / f"out{suffix}"
+    with pytest.raises(RuntimeError, match="boom"):
+        ca.render(linear_trace, target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_is_replaced_whole(linear_trace, tmp_path):
+    target = tmp_path / "out.gif"
+    target.write_bytes(b"old")
+    ca.render(linear_trace, target)
+    assert len(iio.imread(target, index=None)) == len(linear_trace)
+
+
+def test_gif_encoder_writes_identical_frames_as_frames(tmp_path):
+    frame = np.zeros((20, 30, 3), np.uint8)
+    frame[5:10, 5:10] = (255, 0, 0)
+    with GifEncoder(tmp_path / "same.gif", size=(30, 20), fps=10, samples=[frame]) as enc:
+        for _ in range(4):
+            enc.write(frame)
+    decoded = iio.imread(tmp_path / "same.gif", index=None)
+    assert decoded.shape == (4, 20, 30, 3)
+    assert (decoded == frame).all()
+
+
+@pytest.mark.parametrize("loop, expected", [(0, 0), (3, 2)])
+def test_gif_loop_count(tmp_path, loop, expected):
+    frame = np.zeros((16, 16, 3), np.uint8)
+    path = tmp_path / "l.gif"
+    with GifEncoder(path, size=(16, 16), fps=10, loop=loop, samples=[frame]) as enc:
+        enc.write(frame)
+        enc.write(255 - frame)
+    with Image.open(path) as im:
+        assert im.info["loop"] == expected

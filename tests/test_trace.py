@@ -1,0 +1,140 @@
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import convergence_anim as ca
+from convergence_anim.frames import FrameRenderer
+from convergence_anim.trace import FORMAT_VERSION
+
+
+def _assert_same(a, b):
+    assert a.scene == b.scene and a.options == b.options and a.meta == b.meta
+    np.testing.assert_array_equal(a.steps, b.steps)
+    np.testing.assert_array_equal(a.losses, b.losses)
+    assert a.data.keys() == b.data.keys() and a.state.keys() == b.state.keys()
+    for key in a.data:
+        np.testing.assert_array_equal(a.data[key], b.data[key])
+    for key in a.state:
+        np.testing.assert_array_equal(a.state[key], b.state[key])
+        assert a.state[key].dtype == b.state[key].dtype
+
+
+@pytest.mark.parametrize("fixture", ["linear_trace", "logistic_trace"])
+def test_save_load_round_trip_and_identical_frames(fixture, request, tmp_path):
+    trace = request.getfixturevalue(fixture)
+    path = trace.save(tmp_path / "run.npz")
+    loaded = ca.Trace.load(path)
+    _assert_same(trace, loaded)
+    live, again = FrameRenderer(trace), FrameRenderer(loaded)
+    for index in (0, len(trace) - 1):
+        np.testing.assert_array_equal(live.render(index), again.render(index))
+
+
+def test_saved_file_loads_with_numpy_without_pickle(linear_trace, tmp_path):
+    path = linear_trace.save(tmp_path / "run.npz")
+    with np.load(path, allow_pickle=False) as npz:
+        assert int(npz["convergence_anim_trace"][0]) == FORMAT_VERSION
+        assert str(npz["scene"]) == "line_fit"
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ca.TraceFormatError, match="does not exist"):
+        ca.Trace.load(tmp_path / "nope.npz")
+
+
+def test_not_a_zip(tmp_path):
+    path = tmp_path / "bad.npz"
+    path.write_text("hello, I am not a trace")
+    with pytest.raises(ca.TraceFormatError, match="not a readable trace file"):
+        ca.Trace.load(path)
+
+
+def test_an_npz_that_is_not_a_trace(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, a=np.arange(3))
+    with pytest.raises(ca.TraceFormatError, match="is not a convergence_anim trace"):
+        ca.Trace.load(path)
+
+
+def test_truncated_file(linear_trace, tmp_path):
+    path = linear_trace.save(tmp_path / "run.npz")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ca.TraceFormatError):
+        ca.Trace.load(path)
+
+
+def _rewrite(path, out, replace):
+    """Copy the npz at ``path`` to ``out``, with members replaced by the given raw .npy bytes."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, replace.get(info.filename, src.read(info.filename)))
+        for name, data in replace.items():
+            if name not in src.namelist():
+                dst.writestr(name, data)
+    return out
+
+
+def _npy(array, allow_pickle=False):
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def test_pickled_object_array_is_refused_without_running_it(linear_trace, tmp_path):
+    path = linear_trace.save(tmp_path / "run.npz")
+    evil = np.array([print], dtype=object)
+    out = _rewrite(path, tmp_path / "evil.npz", {"state.w.npy": _npy(evil, allow_pickle=True)})
+    with pytest.raises(ca.TraceFormatError, match="dtype object"):
+        ca.Trace.load(out)
+
+
+def test_newer_format_version_says_upgrade(linear_trace, tmp_path):
+    path = linear_trace.save(tmp_path / "run.npz")
+    out = _rewrite(path, tmp_path / "new.npz", {"convergence_anim_trace.npy": _npy(np.array([FORMAT_VERSION + 1]))})
+    with pytest.raises(ca.TraceFormatError, match="newer convergence_anim.*upgrade"):
+        ca.Trace.load(out)
+
+
+def test_unknown_scene_is_refused(linear_trace, tmp_path):
+    path = linear_trace.save(tmp_path / "run.npz")
+    out = _rewrite(path, tmp_path / "scene.npz", {"scene.npy": _npy(np.array("teapot"))})
+    with pytest.raises(ca.TraceFormatError, match="unknown scene 'teapot'"):
+        ca.Trace.load(out)
+
+
+def test_state_length_mismatch_is_refused(linear_trace, tmp_path):
+    path = linear_trace.save(tmp_path / "run.npz")
+    out = _rewrite(path, tmp_path / "short.npz", {"state.w.npy": _npy(np.zeros(2))})
+    with pytest.raises(ca.TraceFormatError, match="inconsistent"):
+        ca.Trace.load(out)
+
+
+def test_oversized_array_header_is_refused_before_reading(linear_trace, tmp_path):
+    path = linear_trace.save(tmp_path / "run.npz")
+    # A header that declares 10^12 float64 values followed by almost no data: the zip-bomb shape.
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+    raw = b"\x93NUMPY\x01\x00" + header.getvalue()[8:] + b"\x00" * 64
+    out = _rewrite(path, tmp_path / "bomb.npz", {"state.w.npy": raw})
+    with pytest.raises(ca.TraceFormatError, match="over the .* limit"):
+        ca.Trace.load(out)
+
+
+def test_corrupt_options_json(linear_trace, tmp_path):
+    path = linear_trace.save(tmp_path / "run.npz")
+    out = _rewrite(path, tmp_path / "json.npz", {"options.npy": _npy(np.array("{not json"))})
+    with pytest.raises(ca.TraceFormatError, match="corrupt options"):
+        ca.Trace.load(out)
+
+
+def test_empty_trace_cannot_render(tmp_path):
+    empty = ca.Recorder(ca.scenes.LineFit([1.0, 2.0], [1.0, 2.0]), every=1).trace
+    assert len(empty) == 0
+    with pytest.raises(ca.EmptyTraceError, match="empty"):
+        ca.render(empty, tmp_path / "x.gif")
+    assert not any(tmp_path.iterdir())
+    json.dumps(empty.meta)  # meta stays plain data
