@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Callable
@@ -10,6 +11,7 @@ from ._atomic import atomic_output, check_output_path
 from .encoders import encoder_for
 from .encoders._base import check_fps
 from .style import Theme
+from .scenes import scene_from_trace
 from .trace import Trace
 
 __all__ = ["render"]
@@ -24,6 +26,7 @@ def render(
     theme: "str | Theme" = "light",
     size: "tuple[int, int] | None" = None,
     dpi: "int | None" = None,
+    jobs: "int | None" = None,
     progress: "Callable[[int], None] | None" = None,
 ) -> Path:
     """Render every capture of ``trace`` as one frame of an animation at ``path``.
@@ -48,6 +51,9 @@ def render(
         Frame size ``(width, height)`` in pixels; the theme's default (640x480) if None.
     dpi:
         Resolution that font sizes and line widths scale with; the theme's default if None.
+    jobs:
+        Processes drawing frames: None (default) uses every core for long animations and one
+        process for short ones; the pixels are the same either way.
     progress:
         Called with the number of frames just written, for a progress bar.
 
@@ -65,22 +71,30 @@ def render(
     OutputError
         If the file cannot be written (``EncoderError`` if the encoder fails).
     """
+    from ._pipeline import auto_jobs, check_jobs, prepared_frames
     from .frames import FrameRenderer
 
     encoder_class = encoder_for(path)
     check_fps(fps, encoder_class.max_fps, encoder_class.suffix)
+    jobs = check_jobs(jobs)
     trace.require_frames()
     path = check_output_path(path)
-    renderer = FrameRenderer(trace, theme=theme, size=size, dpi=dpi)
+    make_renderer = functools.partial(FrameRenderer, trace, theme=theme, size=size, dpi=dpi)
+    renderer = make_renderer()  # validates the options and gives the size before any work is spread
+    n = len(trace)
     try:
-        n = len(trace)
-        samples = [renderer.render(i) for i in sorted({0, n // 2, n - 1})] if encoder_class.needs_samples else []
-        with atomic_output(path) as tmp:
-            with encoder_class(tmp, size=renderer.size, fps=fps, loop=loop, samples=samples) as encoder:
-                for index in range(n):
-                    encoder.write(renderer.render(index))
-                    if progress is not None:
-                        progress(1)
+        samples = [renderer.render_rgba(i) for i in sorted({0, n // 2, n - 1})] if encoder_class.needs_samples else []
     finally:
         renderer.close()
+    jobs = auto_jobs(n) if jobs is None else jobs
+    scene_module = type(scene_from_trace(trace)).__module__
+    if scene_module == "__main__":  # a scene defined in a script cannot be imported by a worker
+        jobs = 1
+    with atomic_output(path) as tmp:
+        with encoder_class(tmp, size=renderer.size, fps=fps, loop=loop, samples=samples) as encoder:
+            frames = prepared_frames(make_renderer, range(n), encoder.preparer(), jobs, modules=[scene_module])
+            for payload in frames:
+                encoder.write_prepared(payload)
+                if progress is not None:
+                    progress(1)
     return path

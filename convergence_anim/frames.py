@@ -104,7 +104,7 @@ class FrameRenderer:
         title = self._scene.title(trace, shown)
         if diverged:
             title = f"Iteration:{trace.steps[index]} (diverged)"
-        self._ax.set_title(title)
+        self._ax.title.set_text(title)
         return artists + [self._label, self._ax.title]
 
     def _prepare_blit(self, artists: list) -> None:
@@ -123,7 +123,15 @@ class FrameRenderer:
         self._background = self._canvas.copy_from_bbox(self._fig.bbox)
 
     def render(self, index: int) -> np.ndarray:
-        """Return frame ``index`` as a new ``(height, width, 3)`` uint8 array."""
+        """Return frame ``index`` as a new ``(height, width, 3)`` uint8 RGB array."""
+        return self.render_rgba(index)[:, :, :3].copy()
+
+    def render_rgba(self, index: int) -> np.ndarray:
+        """Return frame ``index`` as a new ``(height, width, 4)`` uint8 RGBA array.
+
+        This is Agg's own buffer copied whole, the cheapest form: dropping the alpha channel is a
+        strided copy that costs more than the copy itself, and the encoders take RGBA directly.
+        """
         artists = self._set_frame(index)
         if not self._blit:
             self._canvas.draw()
@@ -133,7 +141,7 @@ class FrameRenderer:
             self._canvas.restore_region(self._background)
             for artist in self._dynamic:
                 self._fig.draw_artist(artist)
-        return np.asarray(self._canvas.buffer_rgba())[:, :, :3].copy()
+        return np.array(self._canvas.buffer_rgba(), copy=True)
 
     def close(self) -> None:
         """Release the figure."""

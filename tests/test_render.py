@@ -123,7 +123,7 @@ def test_output_folder_missing_or_not_a_folder(linear_trace, tmp_path):
 def test_failure_mid_render_leaves_no_file(linear_trace, tmp_path, monkeypatch, suffix):
     from convergence_anim.frames import FrameRenderer as Renderer
 
-    original = Renderer.render
+    original = Renderer.render_rgba
     calls = {"n": 0}
 
     def failing(self, index):
@@ -132,10 +132,10 @@ def test_failure_mid_render_leaves_no_file(linear_trace, tmp_path, monkeypatch, 
             raise RuntimeError("boom")
         return original(self, index)
 
-    monkeypatch.setattr(Renderer, "render", failing)
+    monkeypatch.setattr(Renderer, "render_rgba", failing)
     target = tmp_path / f"out{suffix}"
     with pytest.raises(RuntimeError, match="boom"):
-        ca.render(linear_trace, target)
+        ca.render(linear_trace, target, jobs=1)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -166,3 +166,33 @@ def test_gif_loop_count(tmp_path, loop, expected):
         enc.write(255 - frame)
     with Image.open(path) as im:
         assert im.info["loop"] == expected
+
+
+@pytest.fixture(scope="module")
+def long_trace():
+    from convergence_anim.demos import run_demo
+
+    return run_demo("linear", lr=0.004, every=1, max_iter=40).trace
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_worker_processes_give_the_same_file_as_one_process(long_trace, tmp_path, suffix):
+    one = ca.render(long_trace, tmp_path / f"one{suffix}", jobs=1)
+    two = ca.render(long_trace, tmp_path / f"two{suffix}", jobs=2)
+    if suffix == ".gif":
+        assert one.read_bytes() == two.read_bytes()
+    else:  # the container may differ in metadata; the decoded frames may not
+        np.testing.assert_array_equal(iio.imread(one, index=None), iio.imread(two, index=None))
+    assert len(iio.imread(two, index=None)) == len(long_trace) == 40
+
+
+def test_rgba_and_rgb_frames_are_the_same_pixels(linear_trace):
+    renderer = FrameRenderer(linear_trace)
+    rgba = renderer.render_rgba(3)
+    assert rgba.shape == (480, 640, 4) and (rgba[..., 3] == 255).all()
+    np.testing.assert_array_equal(rgba[..., :3], renderer.render(3))
+
+
+def test_jobs_must_be_positive(linear_trace, tmp_path):
+    with pytest.raises(ca.UsageError, match="jobs must be a positive integer"):
+        ca.render(linear_trace, tmp_path / "x.gif", jobs=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -13,7 +13,11 @@ __all__ = ["Encoder"]
 
 
 class Encoder:
-    """Writes RGB frames to one file.
+    """Writes frames, ``(height, width, 3)`` RGB or ``(height, width, 4)`` RGBA uint8 arrays, to one file.
+
+    Writing a frame is two steps: ``preparer()(frame)`` (pure, picklable, so worker processes can run
+    it, e.g. palette mapping) and ``write_prepared(payload)`` (in order, in this process). ``write``
+    does both.
 
     Use it as a context manager: leaving the block normally finishes the file, leaving it by an
     exception aborts it (the caller removes the partial file). The caller writes to a temporary
@@ -24,7 +28,7 @@ class Encoder:
     path:
         The file to write.
     size:
-        Frame size ``(width, height)`` in pixels; every frame must be ``(height, width, 3)`` uint8.
+        Frame size ``(width, height)`` in pixels.
     fps:
         Frames per second (a positive number).
     loop:
@@ -66,6 +70,14 @@ class Encoder:
 
     def write(self, frame: np.ndarray, repeat: int = 1) -> None:
         """Append ``frame``, shown for ``repeat`` frame intervals (1/fps seconds each)."""
+        self.write_prepared(self.preparer()(frame), repeat)
+
+    def preparer(self) -> "Callable[[np.ndarray], object]":
+        """A picklable function from a frame to what ``write_prepared`` takes (identity by default)."""
+        return _identity
+
+    def write_prepared(self, payload: object, repeat: int = 1) -> None:
+        """Append a frame already passed through ``preparer()``."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -93,3 +105,7 @@ def check_fps(fps: object, max_fps: float, suffix: str) -> float:
     if fps > max_fps:
         raise UsageError(f"{suffix} plays at most {max_fps:g} fps, got {fps:g}; lower --fps or use another format")
     return float(fps)
+
+
+def _identity(frame: np.ndarray) -> np.ndarray:
+    return frame

@@ -11,15 +11,14 @@ Pillow still does the LZW compression, in C.
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 from typing import BinaryIO, Sequence
 
 import numpy as np
 
-from .._exceptions import OutputError
+from .._exceptions import OutputError, UsageError
 from ._base import Encoder
 
-__all__ = ["GifEncoder", "build_palette"]
+__all__ = ["GifEncoder", "PaletteMapper", "build_palette"]
 
 #: Palette index reserved for "unchanged since the previous frame".
 TRANSPARENT = 255
@@ -27,7 +26,27 @@ TRANSPARENT = 255
 EXACT_COLOURS = 96
 
 
-def build_palette(samples: Sequence[np.ndarray], size: int = 255) -> np.ndarray:
+def colour_keys(frame: np.ndarray) -> np.ndarray:
+    """24-bit integer keys ``R | G << 8 | B << 16`` of an RGB or RGBA frame, shape ``frame.shape[:-1]``.
+
+    For RGBA this is a free reinterpretation of each pixel's four bytes as one little-endian integer
+    with the alpha byte masked off; RGB frames are packed channel by channel.
+    """
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8 or frame.ndim < 2 or frame.shape[-1] not in (3, 4):
+        raise UsageError(f"frames must be uint8 arrays of shape (height, width, 3 or 4), got {frame.dtype} {frame.shape}")
+    if frame.shape[-1] == 4 and frame.flags.c_contiguous:
+        return frame.view("<u4")[..., 0] & 0xFFFFFF
+    r, g, b = (frame[..., i].astype(np.uint32) for i in range(3))
+    return r | (g << 8) | (b << 16)
+
+
+def _keys_to_rgb(keys: np.ndarray) -> np.ndarray:
+    keys = np.asarray(keys, dtype=np.uint32)
+    return np.stack([keys & 255, (keys >> 8) & 255, (keys >> 16) & 255], axis=-1).astype(np.uint8)
+
+
+def build_palette(samples: Sequence[np.ndarray], size: int = TRANSPARENT) -> np.ndarray:
     """Return a ``(k, 3)`` uint8 palette (k <= size) for frames like ``samples``.
 
     If the samples hold at most ``size`` colours the palette is exact. Otherwise the most frequent
@@ -36,64 +55,59 @@ def build_palette(samples: Sequence[np.ndarray], size: int = 255) -> np.ndarray:
     """
     from PIL import Image
 
-    pixels = np.concatenate([np.asarray(s, dtype=np.uint8).reshape(-1, 3) for s in samples])
-    packed = _pack(pixels)
-    colours, counts = np.unique(packed, return_counts=True)
+    keys = np.concatenate([colour_keys(s).reshape(-1) for s in samples])
+    colours, counts = np.unique(keys, return_counts=True)
     if len(colours) <= size:
-        exact = colours
-        rest = np.empty((0, 3), dtype=np.uint8)
-    else:
-        exact = colours[np.argsort(-counts, kind="stable")[:EXACT_COLOURS]]
-        others = pixels[~np.isin(packed, exact)]
-        strip = Image.fromarray(others.reshape(1, -1, 3))
-        quantised = strip.quantize(size - len(exact), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        used = len(quantised.getcolors(size) or ())  # median cut may return fewer colours than asked
-        rest = np.array(quantised.getpalette()[: 3 * used], dtype=np.uint8).reshape(-1, 3)
-    exact_rgb = np.stack([(exact >> 16) & 255, (exact >> 8) & 255, exact & 255], axis=1).astype(np.uint8)
-    palette = np.concatenate([exact_rgb, rest])
+        return _keys_to_rgb(colours)
+    exact = colours[np.argsort(-counts, kind="stable")[:EXACT_COLOURS]]
+    others = _keys_to_rgb(keys[~np.isin(keys, exact)])
+    strip = Image.fromarray(others.reshape(1, -1, 3))
+    quantised = strip.quantize(size - len(exact), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    used = len(quantised.getcolors(size) or ())  # median cut may return fewer colours than asked
+    rest = np.array(quantised.getpalette()[: 3 * used], dtype=np.uint8).reshape(-1, 3)
+    palette = np.concatenate([_keys_to_rgb(exact), rest])
     _, first = np.unique(palette, axis=0, return_index=True)
     return palette[np.sort(first)]
 
 
 class PaletteMapper:
-    """Maps RGB frames to the index of the nearest palette colour, exactly.
+    """Maps frames to the index of the nearest palette colour, exactly.
 
     Pillow's own mapping truncates colours to 6 bits per channel first, which turns a white
-    background into (252, 252, 252): visible as a grey cast. Here a lookup table over all 2**24
-    colours (16 MB, filled lazily) remembers the nearest entry of each colour seen, so a colour that
-    is in the palette always maps to itself and each new colour is searched once.
+    background into (252, 252, 252): a visible grey cast. Here a lookup table over all 2**24 colours
+    (16 MB, filled lazily) remembers the nearest entry of each colour seen, so a colour that is in the
+    palette always maps to itself and each other colour is searched once. Pickling sends only the
+    palette (worker processes rebuild the table).
     """
 
     _UNKNOWN = TRANSPARENT  # never a palette index, so it can mark "not looked up yet"
 
     def __init__(self, palette: np.ndarray) -> None:
+        palette = np.asarray(palette, dtype=np.uint8)
         if not 0 < len(palette) <= TRANSPARENT:
             raise ValueError(f"a GIF palette holds 1 to {TRANSPARENT} colours, got {len(palette)}")
-        self.palette = np.asarray(palette, dtype=np.uint8)
+        self.palette = palette
         self._lut = np.full(1 << 24, self._UNKNOWN, dtype=np.uint8)
-        self._lut[_pack(self.palette)] = np.arange(len(self.palette), dtype=np.uint8)
+        self._lut[colour_keys(palette)] = np.arange(len(palette), dtype=np.uint8)
+
+    def __reduce__(self):
+        return (PaletteMapper, (self.palette,))
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        keys = _pack(frame)
+        keys = colour_keys(frame)
         indices = self._lut[keys]
         missing = indices == self._UNKNOWN
         if missing.any():
             new = np.unique(keys[missing])
-            rgb = np.stack([(new >> 16) & 255, (new >> 8) & 255, new & 255], axis=-1).astype(np.int32)
+            rgb = _keys_to_rgb(new).astype(np.int32)
             distance = ((rgb[:, None, :] - self.palette[None, :, :].astype(np.int32)) ** 2).sum(axis=-1)
             self._lut[new] = distance.argmin(axis=1).astype(np.uint8)
             indices = self._lut[keys]
         return indices
 
 
-def _pack(rgb: np.ndarray) -> np.ndarray:
-    """24-bit integer keys of RGB values, shape ``rgb.shape[:-1]``."""
-    rgb = np.asarray(rgb, dtype=np.uint8)
-    return (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
-
-
 class GifEncoder(Encoder):
-    """Writes an animated GIF89a, frame by frame, holding at most two index frames in memory."""
+    """Writes an animated GIF89a frame by frame, holding only the previous frame's indices."""
 
     suffix = ".gif"
     # Browsers treat GIF delays under 2/100 s as 1/10 s, so faster animations would play slower.
@@ -104,15 +118,14 @@ class GifEncoder(Encoder):
         super().__init__(path, size=size, fps=fps, loop=loop, samples=samples)
         from PIL import GifImagePlugin, Image
 
+        if not samples:
+            raise UsageError("GifEncoder needs sample frames to build its palette")
         self._Image = Image
         self._getdata = GifImagePlugin.getdata
-        if not samples:
-            raise ValueError("GifEncoder needs sample frames to build its palette")
-        palette = build_palette(samples)
-        self.palette = palette
+        self.palette = build_palette(samples)
+        self._mapper = PaletteMapper(self.palette)
         table = np.zeros((256, 3), dtype=np.uint8)
-        table[: len(palette)] = palette
-        self._mapper = PaletteMapper(palette)
+        table[: len(self.palette)] = self.palette
         self._previous: np.ndarray | None = None
         self._ticks = 0  # frame intervals written so far, for drift-free centisecond delays
         try:
@@ -121,22 +134,21 @@ class GifEncoder(Encoder):
         except OSError as exc:
             raise OutputError(f"cannot write {str(self.path)!r}: {exc.strerror}") from None
 
-    def quantise(self, frame: np.ndarray) -> np.ndarray:
-        """Map an RGB frame to palette indices (nearest colour, no dithering)."""
-        return self._mapper(frame)
+    def preparer(self) -> PaletteMapper:
+        """The picklable frame -> palette indices step, which worker processes can run."""
+        return self._mapper
 
-    def write(self, frame: np.ndarray, repeat: int = 1) -> None:
-        self.write_indices(self.quantise(frame), repeat)
-
-    def write_indices(self, indices: np.ndarray, repeat: int = 1) -> None:
-        """Append a frame already mapped to this encoder's palette (see ``quantise``)."""
+    def write_prepared(self, indices: np.ndarray, repeat: int = 1) -> None:
+        """Append a frame already mapped to this encoder's palette by ``preparer()``."""
         start = self._ticks
         self._ticks += repeat
         delay = round(self._ticks * 100 / self.fps) - round(start * 100 / self.fps)
         previous, self._previous = self._previous, indices
+        params = {"duration": delay * 10, "disposal": 1}
         if previous is None:
-            left, top, patch, transparency = 0, 0, indices, None
+            left, top, patch = 0, 0, indices
         else:
+            params["transparency"] = TRANSPARENT
             changed = indices != previous
             rows = np.flatnonzero(changed.any(axis=1))
             if rows.size == 0:  # identical frame: a 1x1 transparent patch keeps the frame count
@@ -144,13 +156,9 @@ class GifEncoder(Encoder):
             else:
                 cols = np.flatnonzero(changed[rows[0] : rows[-1] + 1].any(axis=0))
                 top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-                patch = np.where(changed[top:bottom, left:right], indices[top:bottom, left:right], TRANSPARENT)
-                patch = patch.astype(np.uint8)
-            transparency = TRANSPARENT
-        params = {"duration": delay * 10, "disposal": 1}
-        if transparency is not None:
-            params["transparency"] = transparency
-        image = self._Image.fromarray(np.ascontiguousarray(patch), "L")
+                window = np.s_[top:bottom, left:right]
+                patch = np.where(changed[window], indices[window], np.uint8(TRANSPARENT))
+        image = self._Image.fromarray(np.ascontiguousarray(patch, dtype=np.uint8), "L")
         try:
             for chunk in self._getdata(image, offset=(int(left), int(top)), **params):
                 self._fh.write(chunk)

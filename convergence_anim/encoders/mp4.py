@@ -1,10 +1,10 @@
-"""H.264 MP4 encoder, streaming RGB frames into the ffmpeg binary that imageio-ffmpeg ships."""
+"""H.264 MP4 encoder, streaming RGB(A) frames into the ffmpeg binary that imageio-ffmpeg ships."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._exceptions import EncoderError
+from .._exceptions import EncoderError, UsageError
 from ._base import Encoder
 
 __all__ = ["Mp4Encoder", "ffmpeg_exe"]
@@ -38,31 +38,44 @@ class Mp4Encoder(Encoder):
 
     def __init__(self, path, *, size, fps, loop=0, samples=(), crf: int = 23, verbose: bool = False) -> None:
         super().__init__(path, size=size, fps=fps, loop=loop, samples=samples)
+        self._exe = ffmpeg_exe()
+        self._crf = crf
+        self._verbose = verbose
+        self._writer = None  # started by the first frame, whose channel count sets the input format
+        self._channels = 0
+
+    def _start(self, channels: int) -> None:
         import imageio_ffmpeg
 
-        exe = ffmpeg_exe()
-        width, height = size
+        width, height = self.size
         self._pad = (height % 2, width % 2)
+        self._channels = channels
         self._writer = imageio_ffmpeg.write_frames(
             str(self.path),
             (width + self._pad[1], height + self._pad[0]),
             fps=self.fps,
             codec="libx264",
-            pix_fmt_in="rgb24",
+            pix_fmt_in="rgba" if channels == 4 else "rgb24",
             pix_fmt_out="yuv420p",
             quality=None,
             macro_block_size=1,
-            ffmpeg_log_level="info" if verbose else "error",
+            ffmpeg_log_level="info" if self._verbose else "error",
             ffmpeg_timeout=0,
-            output_params=["-crf", str(crf), "-preset", "medium", "-movflags", "+faststart"],
+            output_params=["-crf", str(self._crf), "-preset", "medium", "-movflags", "+faststart"],
         )
-        self._exe = exe
         try:
             self._writer.send(None)  # starts ffmpeg
         except (OSError, RuntimeError) as exc:
-            raise EncoderError(f"ffmpeg could not start ({exe}): {_first_line(exc)}; write a .gif instead") from None
+            raise EncoderError(f"ffmpeg could not start ({self._exe}): {_first_line(exc)}; write a .gif instead") from exc
 
-    def write(self, frame: np.ndarray, repeat: int = 1) -> None:
+    def write_prepared(self, frame: np.ndarray, repeat: int = 1) -> None:
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] not in (3, 4):
+            raise UsageError(f"frames must be uint8 arrays of shape (height, width, 3 or 4), got {frame.dtype} {frame.shape}")
+        if self._writer is None:
+            self._start(frame.shape[2])
+        elif frame.shape[2] != self._channels:
+            raise UsageError("all frames of one MP4 must have the same number of channels")
         if self._pad != (0, 0):
             frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
         data = np.ascontiguousarray(frame)
@@ -70,16 +83,20 @@ class Mp4Encoder(Encoder):
             for _ in range(repeat):
                 self._writer.send(data)
         except (OSError, RuntimeError) as exc:
-            raise EncoderError(f"ffmpeg failed while encoding: {_first_line(exc)}; write a .gif instead") from None
+            raise EncoderError(f"ffmpeg failed while encoding: {_first_line(exc)}; write a .gif instead") from exc
         self.frames_written += 1
 
     def close(self) -> None:
+        if self._writer is None:
+            raise EncoderError("no frame was written, so there is no video to finish")
         try:
             self._writer.close()
         except (OSError, RuntimeError) as exc:
-            raise EncoderError(f"ffmpeg failed while finishing the file: {_first_line(exc)}; write a .gif instead") from None
+            raise EncoderError(f"ffmpeg failed while finishing the file: {_first_line(exc)}; write a .gif instead") from exc
 
     def abort(self) -> None:
+        if self._writer is None:
+            return
         try:
             self._writer.close()
         except Exception:  # already failing: the first error is the one to report

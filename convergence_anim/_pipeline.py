@@ -1,0 +1,119 @@
+"""Frames in order, drawn in this process or in worker processes, ready for an encoder.
+
+Long animations are split into chunks of consecutive frames, dealt round-robin to worker processes
+that each hold their own figure; the encoder's ``preparer`` (e.g. GIF palette mapping) runs there
+too. Results are read back in order and only a few chunks are in flight, so memory stays flat however
+long the animation is. Short animations stay in one process, where starting workers would cost more
+than it saves. Every frame depends only on its index, so both paths give identical pixels.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from ._exceptions import UsageError
+from ._worker import receive, send
+
+__all__ = ["auto_jobs", "check_jobs", "prepared_frames"]
+
+#: Below this many frames, one process is faster than starting workers (measured, benchmarks/).
+PARALLEL_MIN_FRAMES = 150
+#: Frames per request sent to a worker: enough to amortise the round trip, few enough to stream.
+CHUNK = 8
+#: Requests queued per worker: one being drawn, one waiting, so no worker idles.
+IN_FLIGHT_PER_WORKER = 2
+
+
+def check_jobs(jobs: "int | None") -> "int | None":
+    """Validate ``jobs``: None (automatic) or a positive integer."""
+    if jobs is None:
+        return None
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs <= 0:
+        raise UsageError(f"jobs must be a positive integer, got {jobs!r}")
+    return jobs
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def auto_jobs(n_frames: int) -> int:
+    """Worker processes worth starting for ``n_frames`` frames on this machine."""
+    cores = available_cores()
+    return 1 if n_frames < PARALLEL_MIN_FRAMES or cores < 2 else cores
+
+
+def prepared_frames(
+    make_renderer: Callable[[], Any],
+    indices: Sequence[int],
+    preparer: Callable[[Any], Any],
+    jobs: int,
+    modules: Sequence[str] = (),
+) -> Iterator[Any]:
+    """Yield ``preparer(renderer.render_rgba(i))`` for each ``i`` in ``indices``, in order.
+
+    ``modules`` are imported in each worker first (e.g. the module that registers a custom scene).
+    """
+    if jobs <= 1 or len(indices) <= CHUNK:
+        renderer = make_renderer()
+        try:
+            for index in indices:
+                yield preparer(renderer.render_rgba(index))
+        finally:
+            renderer.close()
+        return
+    yield from _parallel(make_renderer, list(indices), preparer, jobs, list(modules))
+
+
+def _start_worker(setup: tuple) -> subprocess.Popen:
+    env = dict(os.environ)
+    # The worker imports this package from wherever the parent did (an installed copy or a checkout).
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    env.setdefault("MPLBACKEND", "Agg")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "convergence_anim._worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+    send(worker.stdin, setup)
+    return worker
+
+
+def _parallel(make_renderer, indices, preparer, jobs, modules) -> Iterator[Any]:
+    chunks = [indices[i : i + CHUNK] for i in range(0, len(indices), CHUNK)]
+    jobs = min(jobs, len(chunks))
+    workers: list[subprocess.Popen] = []
+    try:
+        setup = (modules, make_renderer, preparer)
+        workers = [_start_worker(setup) for _ in range(jobs)]
+        sent = 0
+        for k in range(len(chunks)):
+            # Keep each worker's queue full; chunk k is always drawn by worker k % jobs.
+            while sent < len(chunks) and sent < k + jobs * IN_FLIGHT_PER_WORKER:
+                send(workers[sent % jobs].stdin, chunks[sent])
+                sent += 1
+            worker = workers[k % jobs]
+            try:
+                status, value = receive(worker.stdout)
+            except EOFError:
+                raise RuntimeError(f"a frame worker stopped unexpectedly (exit code {worker.wait()})") from None
+            if status == "error":
+                raise value
+            yield from value
+    finally:
+        for worker in workers:
+            for stream in (worker.stdin, worker.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        for worker in workers:
+            try:
+                worker.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
