@@ -12,33 +12,76 @@ from .scenes import scene_from_trace
 from .style import Theme, get_theme
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.artist import Artist
+
     from .trace import Trace
 
-__all__ = ["FrameRenderer", "check_size"]
+__all__ = ["FrameRenderer", "check_size", "default_size"]
+
+#: Width of the frame grows by this factor when a loss panel sits beside the main plot.
+LOSS_PANEL_WIDTH = 1.6
 
 
-def check_size(size: "tuple[int, int] | None", dpi: "int | None", theme: Theme) -> tuple[tuple[int, int], int]:
-    """Validate a (width, height) frame size in pixels and a dpi, filling in the theme's defaults."""
-    size = theme.size if size is None else size
+def default_size(theme: Theme, loss_panel: bool) -> tuple[int, int]:
+    """The frame size used when none is given: the theme's, widened for a loss panel."""
+    width, height = theme.size
+    if loss_panel:
+        width = 2 * round(width * LOSS_PANEL_WIDTH / 2)
+    return (width, height)
+
+
+def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme, loss_panel: bool = False) -> tuple[tuple[int, int], float]:
+    """Validate a (width, height) frame size in pixels and a dpi, filling in the theme's defaults.
+
+    Raises
+    ------
+    UsageError
+        If the size is not two integers between 16 and 8192 or the dpi is not between 10 and 1200.
+    """
+    size = default_size(theme, loss_panel) if size is None else size
     dpi = theme.dpi if dpi is None else dpi
     try:
-        width, height = (int(v) for v in size)
+        width, height = size
+        if any(isinstance(v, bool) or int(v) != v for v in (width, height)):
+            raise ValueError
+        width, height = int(width), int(height)
     except (TypeError, ValueError):
-        raise UsageError(f"size must be (width, height) in pixels, got {size!r}") from None
+        raise UsageError(f"size must be (width, height) in whole pixels, got {size!r}") from None
     if not (16 <= width <= 8192 and 16 <= height <= 8192):
         raise UsageError(f"size must be between 16 and 8192 pixels on each side, got {width}x{height}")
     if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not (10 <= dpi <= 1200):
         raise UsageError(f"dpi must be a number between 10 and 1200, got {dpi!r}")
-    return (width, height), int(dpi)
+    return (width, height), float(dpi)
 
 
 class FrameRenderer:
-    """Renders frame ``i`` of a trace as an ``(height, width, 3)`` uint8 RGB array.
+    """Renders frame ``i`` of a trace as an image array.
 
-    With ``blit=True`` (the default) the figure is drawn in full once, with the changing artists
-    left out, and its pixels cached; each frame restores that background and draws only the changing
-    artists on top. Everything drawn above a changing artist (higher zorder) changes too, so the
-    frames are pixel-identical to a full ``canvas.draw()`` (``blit=False``), which the tests check.
+    Parameters
+    ----------
+    trace:
+        The captures to draw.
+    theme:
+        Theme name or ``Theme``.
+    size, dpi:
+        Frame size in pixels and resolution; the theme's defaults if None.
+    loss_panel:
+        Draw the loss curve so far beside the main plot, the current point marked.
+    log_loss:
+        Use a log scale for the loss panel.
+    blit:
+        With True (the default) the figure is drawn in full once, with the changing artists left
+        out, and its pixels cached; each frame restores that background and draws only the changing
+        artists on top. Everything drawn above a changing artist (higher zorder in the same axes)
+        changes too, so frames are pixel-identical to a full ``canvas.draw()`` (``blit=False``),
+        which the tests check.
+
+    Raises
+    ------
+    EmptyTraceError
+        If the trace has no captures.
+    UsageError
+        If an option is out of range.
     """
 
     def __init__(
@@ -47,24 +90,30 @@ class FrameRenderer:
         *,
         theme: "str | Theme" = "light",
         size: "tuple[int, int] | None" = None,
-        dpi: "int | None" = None,
+        dpi: "float | None" = None,
+        loss_panel: bool = False,
+        log_loss: bool = False,
         blit: bool = True,
     ) -> None:
+        import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        import matplotlib
 
         trace.require_frames()
         self.trace = trace
         self.theme = get_theme(theme)
-        (width, height), dpi = check_size(size, dpi, self.theme)
+        (width, height), dpi = check_size(size, dpi, self.theme, loss_panel)
         self._blit = blit
-        self._valid = _finite_frames(trace)
+        self._shown = _shown_frames(trace)
         self._diverged_at = trace.diverged_at
         with matplotlib.rc_context(self.theme.rc):
             fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
             canvas = FigureCanvasAgg(fig)
-            ax = fig.add_subplot()
+            if loss_panel:
+                ax, loss_ax = fig.subplots(1, 2, width_ratios=[3, 2])
+                fig.subplots_adjust(wspace=0.28)
+            else:
+                ax, loss_ax = fig.add_subplot(), None
             scene = scene_from_trace(trace)
             self._update_scene = scene.setup(ax, trace, self.theme)
             self._scene = scene
@@ -76,49 +125,53 @@ class FrameRenderer:
                 zorder=3,
             )
             ax.set_title(" \n ")
+            self._update_loss = _setup_loss_panel(loss_ax, trace, self.theme, log_loss) if loss_ax else None
         self._fig, self._canvas, self._ax = fig, canvas, ax
-        self._dynamic = None
+        self._dynamic: "list[Artist] | None" = None
         self._background = None
-        # The buffer Agg renders into must have exactly the requested size.
         canvas.draw()
-        w, h = canvas.get_width_height()
-        if (w, h) != (width, height):  # pragma: no cover - rounding of odd figure sizes
-            raise UsageError(f"cannot render a {width}x{height} frame at dpi {dpi}; try another dpi")
+        if canvas.get_width_height() != (width, height):  # pragma: no cover - rounding of odd sizes
+            raise UsageError(f"cannot render a {width}x{height} frame at dpi {dpi:g}; try another dpi")
         self.size = (width, height)
 
     def __len__(self) -> int:
         return len(self.trace)
 
-    def _set_frame(self, index: int) -> list:
+    def _set_frame(self, index: int) -> "list[Artist]":
         trace = self.trace
-        shown = int(self._valid[index])
+        shown = int(self._shown[index])
         diverged = shown != index
         artists = list(self._update_scene(shown, diverged))
         loss = trace.losses[index]
         if diverged:
             self._label.set_text(f"diverged at iteration {self._diverged_at}")
-        elif math.isnan(loss):
-            self._label.set_text("")
-        else:
-            self._label.set_text("Loss=%.4f" % loss)
-        title = self._scene.title(trace, shown)
-        if diverged:
             title = f"Iteration:{trace.steps[index]} (diverged)"
+        else:
+            self._label.set_text("" if math.isnan(loss) else "Loss=%.4f" % loss)
+            title = self._scene.title(trace, shown)
         self._ax.title.set_text(title)
-        return artists + [self._label, self._ax.title]
+        artists += [self._label, self._ax.title]
+        if self._update_loss is not None:
+            artists += self._update_loss(index)
+        return artists
 
-    def _prepare_blit(self, artists: list) -> None:
-        # Draw order must match a full draw: the axes sorts its children by zorder, stably.
-        children = self._ax.get_children()
-        order = {id(a): i for i, a in enumerate(children)}
-        lowest = min(a.get_zorder() for a in artists)
-        dynamic = {id(a): a for a in artists}
-        for child in children:
-            if child.get_zorder() > lowest and child is not self._ax.patch:
-                dynamic.setdefault(id(child), child)
-        self._dynamic = sorted(dynamic.values(), key=lambda a: (a.get_zorder(), order.get(id(a), 0)))
-        for artist in self._dynamic:
+    def _prepare_blit(self, artists: "list[Artist]") -> None:
+        # Draw order must match a full draw: axes in figure order, each sorting its children by
+        # zorder, stably. Whatever sits above a changing artist in the same axes changes too.
+        changing = {id(a) for a in artists}
+        dynamic: "list[Artist]" = []
+        for ax in self._fig.axes:
+            children = ax.get_children()
+            mine = [a for a in children if id(a) in changing]
+            if not mine:
+                continue
+            lowest = min(a.get_zorder() for a in mine)
+            chosen = [a for a in children if id(a) in changing or (a.get_zorder() > lowest and a is not ax.patch)]
+            order = {id(a): i for i, a in enumerate(children)}
+            dynamic += sorted(chosen, key=lambda a: (a.get_zorder(), order[id(a)]))
+        for artist in dynamic:
             artist.set_animated(True)
+        self._dynamic = dynamic
         self._canvas.draw()
         self._background = self._canvas.copy_from_bbox(self._fig.bbox)
 
@@ -143,12 +196,68 @@ class FrameRenderer:
                 self._fig.draw_artist(artist)
         return np.array(self._canvas.buffer_rgba(), copy=True)
 
+    def save_still(self, index: int, path: str) -> None:
+        """Save frame ``index`` with ``savefig`` (PNG, SVG or PDF by the suffix of ``path``)."""
+        self._set_frame(index)
+        animated = self._dynamic or []
+        for artist in animated:  # savefig skips animated artists
+            artist.set_animated(False)
+        try:
+            self._fig.savefig(path, format=str(path).rsplit(".", 1)[-1].lower(), dpi=self._fig.dpi)
+        finally:
+            for artist in animated:
+                artist.set_animated(True)
+            if self._blit and self._dynamic is not None:
+                self._canvas.draw()  # savefig redrew the canvas: refresh the cached background
+                self._background = self._canvas.copy_from_bbox(self._fig.bbox)
+
     def close(self) -> None:
         """Release the figure."""
         self._fig.clear()
 
 
-def _finite_frames(trace: "Trace") -> np.ndarray:
+def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool):
+    """Draw the loss panel's static parts; return its per-frame updater."""
+    steps = trace.steps.astype(np.float64)
+    series = [("train", trace.losses, theme.loss_color)]
+    if np.isfinite(trace.test_losses).any():
+        series.append(("test", trace.test_losses, theme.test_loss_color))
+    values = np.concatenate([s[1] for s in series])
+    values = values[np.isfinite(values)]
+    if log:
+        ax.set_yscale("log")
+        values = values[values > 0]
+    if values.size:
+        lo, hi = float(values.min()), float(values.max())
+        if log:
+            ax.set_ylim(lo / 1.5, hi * 1.5)
+        else:
+            pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
+            ax.set_ylim(lo - pad, hi + pad)
+    first, last = float(steps[0]), float(steps[-1])
+    ax.set_xlim(first - 0.02 * (last - first) - 0.5, last + 0.02 * (last - first) + 0.5)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss (log scale)" if log else "loss")
+    lines, points = [], []
+    for name, loss, colour in series:
+        (line,) = ax.plot([], [], "-", color=colour, lw=2, label=name, zorder=2.6)
+        (point,) = ax.plot([], [], "o", color=colour, ms=7, zorder=2.7)
+        lines.append((line, point, loss))
+    if len(series) > 1:
+        ax.legend(loc="upper right")
+
+    def update(index: int) -> list:
+        changed = []
+        for line, point, loss in lines:
+            line.set_data(steps[: index + 1], loss[: index + 1])
+            point.set_data(steps[index : index + 1], loss[index : index + 1])
+            changed += [line, point]
+        return changed
+
+    return update
+
+
+def _shown_frames(trace: "Trace") -> np.ndarray:
     """For each frame, the index of the frame whose state to draw: itself, or the last finite one."""
     n = len(trace)
     ok = np.ones(n, dtype=bool)
@@ -158,7 +267,6 @@ def _finite_frames(trace: "Trace") -> np.ndarray:
     first_bad = trace.diverged_at
     if first_bad is not None:
         ok &= trace.steps < first_bad
-    shown = np.where(ok, np.arange(n), -1)
-    shown = np.maximum.accumulate(shown)
-    # Frames before any finite state (diverged from the start) draw frame 0's state as it is.
+    shown = np.maximum.accumulate(np.where(ok, np.arange(n), -1))
+    # Frames before any finite state (diverged from the start) draw their own state as it is.
     return np.where(shown < 0, np.arange(n), shown)

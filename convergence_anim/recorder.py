@@ -44,7 +44,7 @@ class Recorder:
         self._every = int(every)
         self._meta = dict(meta or {})
         self._steps: list[int] = []
-        self._losses: list[float] = []
+        self._losses: list[tuple[float, float]] = []
         self._states: list[dict[str, np.ndarray]] = []
         self._trace: Trace | None = None
 
@@ -53,7 +53,7 @@ class Recorder:
         """Capture interval in steps."""
         return self._every
 
-    def capture(self, step: int, loss: Any = None, *, force: bool = False, **state: Any) -> bool:
+    def capture(self, step: int, loss: Any = None, *, test_loss: Any = None, force: bool = False, **state: Any) -> bool:
         """Record one frame if ``step`` is a multiple of ``every`` (or ``force`` is true).
 
         Parameters
@@ -62,6 +62,8 @@ class Recorder:
             The training step (iteration) number; must not go backwards between captures.
         loss:
             The loss at this step: a scalar tensor, array or number. Optional.
+        test_loss:
+            A held-out loss at this step, drawn beside the training loss in the loss panel. Optional.
         force:
             Record even if ``step`` is not a multiple of ``every``: use it on the step where the loop
             stops, so the last frame shows the final state. Capturing the same step twice keeps the
@@ -89,12 +91,12 @@ class Recorder:
                 f"capture step {step} is before the last captured step {self._steps[-1]}; steps must not go backwards"
             )
         values = self._scene.capture(state)
-        loss_value = _loss_to_float(loss)
+        losses = (_loss_to_float(loss, "loss"), _loss_to_float(test_loss, "test_loss"))
         if self._steps and step == self._steps[-1]:
-            self._losses[-1], self._states[-1] = loss_value, values
+            self._losses[-1], self._states[-1] = losses, values
         else:
             self._steps.append(step)
-            self._losses.append(loss_value)
+            self._losses.append(losses)
             self._states.append(values)
         self._trace = None
         return True
@@ -106,14 +108,16 @@ class Recorder:
             data, options = self._scene.to_data()
             names = self._states[0].keys() if self._states else ()
             state = {name: np.stack([s[name] for s in self._states]) for name in names}
+            losses = np.array(self._losses, dtype=np.float64).reshape(-1, 2)
             self._trace = Trace(
                 scene=self._scene.name,
                 data=data,
                 options=options,
                 steps=np.array(self._steps, dtype=np.int64),
-                losses=np.array(self._losses, dtype=np.float64),
+                losses=losses[:, 0],
                 state=state,
                 meta=self._meta,
+                test_losses=losses[:, 1],
             )
         return self._trace
 
@@ -121,15 +125,18 @@ class Recorder:
         return len(self._steps)
 
 
-def _loss_to_float(loss: Any) -> float:
+def _loss_to_float(loss: Any, name: str) -> float:
     if loss is None:
         return math.nan
     if hasattr(loss, "detach"):
         loss = loss.detach()
         if loss.numel() != 1:
-            raise CaptureError(f"loss must be a single value, got a tensor of shape {tuple(loss.shape)}")
+            raise CaptureError(f"{name} must be a single value, got a tensor of shape {tuple(loss.shape)}")
         return float(loss.cpu().item())
-    array = np.asarray(loss, dtype=np.float64)
+    try:
+        array = np.asarray(loss, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CaptureError(f"{name} must be a number, got {type(loss).__name__}") from None
     if array.size != 1:
-        raise CaptureError(f"loss must be a single value, got shape {array.shape}")
+        raise CaptureError(f"{name} must be a single value, got shape {array.shape}")
     return float(array.reshape(()))

@@ -14,8 +14,8 @@ __all__ = ["THEMES", "Theme", "get_theme"]
 class Theme:
     """A named look for frames.
 
-    ``size`` is the default frame size in pixels and ``dpi`` the resolution text and lines are
-    scaled by; ``rc`` holds matplotlib rcParams applied while the figure is built.
+    ``size`` is the default frame size in pixels and ``dpi`` the resolution that font sizes and line
+    widths scale with; ``rc`` holds matplotlib rcParams applied while the figure is built.
     """
 
     name: str
@@ -26,20 +26,75 @@ class Theme:
     line_width: float = 5.0
     label_color: str = "red"
     label_size: float = 20.0
+    loss_color: str = "C0"
+    test_loss_color: str = "C1"
     rc: dict[str, Any] = field(default_factory=dict)
 
 
 #: The blog's look: matplotlib's defaults, blue points, a thick red line, a red loss label.
 LIGHT = Theme("light")
 
-THEMES: dict[str, Theme] = {theme.name: theme for theme in (LIGHT,)}
+DARK = Theme(
+    "dark",
+    point_color="#4cc9f0",
+    line_color="#ff4d6d",
+    label_color="#ff4d6d",
+    loss_color="#4cc9f0",
+    test_loss_color="#ffd166",
+    rc={
+        "figure.facecolor": "#111418",
+        "axes.facecolor": "#111418",
+        "savefig.facecolor": "#111418",
+        "axes.edgecolor": "#c9d1d9",
+        "axes.labelcolor": "#e6edf3",
+        "axes.titlecolor": "#e6edf3",
+        "text.color": "#e6edf3",
+        "xtick.color": "#c9d1d9",
+        "ytick.color": "#c9d1d9",
+    },
+)
+
+#: For projectors: 16:9, and at 1280x720 fonts and lines readable from the back of a room.
+SLIDES = Theme(
+    "slides",
+    size=(1280, 720),
+    dpi=100,
+    line_width=8.0,
+    label_size=34.0,
+    rc={
+        "font.size": 20,
+        "axes.titlesize": 24,
+        "axes.labelsize": 22,
+        "xtick.labelsize": 18,
+        "ytick.labelsize": 18,
+        "axes.linewidth": 2.0,
+        "xtick.major.width": 2.0,
+        "ytick.major.width": 2.0,
+        "xtick.major.size": 7,
+        "ytick.major.size": 7,
+        "lines.markersize": 10,
+        "scatter.edgecolors": "face",
+        "figure.subplot.left": 0.08,
+        "figure.subplot.right": 0.97,
+        "figure.subplot.bottom": 0.09,
+        "figure.subplot.top": 0.86,
+    },
+)
+
+THEMES: dict[str, Theme] = {theme.name: theme for theme in (LIGHT, DARK, SLIDES)}
 
 
 def get_theme(theme: "str | Theme") -> Theme:
-    """Return the theme called ``theme`` (or ``theme`` itself if it is a Theme)."""
+    """Return the theme called ``theme`` (or ``theme`` itself if it is a Theme).
+
+    Raises
+    ------
+    UsageError
+        If no theme has that name.
+    """
     if isinstance(theme, Theme):
         return theme
     try:
         return THEMES[theme]
-    except KeyError:
+    except (KeyError, TypeError):
         raise UsageError(f"unknown theme {theme!r}; choose from {', '.join(THEMES)}") from None

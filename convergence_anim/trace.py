@@ -56,6 +56,8 @@ class Trace:
         Per-capture arrays, each of shape ``(n, ...)``: what the scene needs to draw each frame.
     meta:
         JSON-serialisable facts about the run (demo name, seed, learning rate, ...).
+    test_losses:
+        Held-out loss at each capture, NaN where none was given; all NaN if omitted.
 
     Raises
     ------
@@ -70,6 +72,7 @@ class Trace:
     losses: np.ndarray
     state: Mapping[str, np.ndarray]
     meta: Mapping[str, Any] = field(default_factory=dict)
+    test_losses: "np.ndarray | None" = None
 
     def __post_init__(self) -> None:
         steps = np.asarray(self.steps)
@@ -80,6 +83,9 @@ class Trace:
         n = len(steps)
         if losses.shape != (n,):
             raise TraceError(f"trace has {n} steps but losses of shape {losses.shape}")
+        test_losses = np.full(n, np.nan) if self.test_losses is None else np.asarray(self.test_losses, dtype=np.float64)
+        if test_losses.shape != (n,):
+            raise TraceError(f"trace has {n} steps but test losses of shape {test_losses.shape}")
         if n > 1 and not np.all(np.diff(steps) > 0):
             raise TraceError("trace steps must be strictly increasing")
         state = {k: np.asarray(v) for k, v in self.state.items()}
@@ -90,6 +96,7 @@ class Trace:
         _as_json(self.meta, "meta")
         object.__setattr__(self, "steps", steps)
         object.__setattr__(self, "losses", losses)
+        object.__setattr__(self, "test_losses", test_losses)
         object.__setattr__(self, "state", state)
         object.__setattr__(self, "data", {k: np.asarray(v) for k, v in self.data.items()})
         object.__setattr__(self, "options", dict(self.options))
@@ -131,6 +138,7 @@ class Trace:
             losses=self.losses[indices],
             state={k: v[indices] for k, v in self.state.items()},
             meta=self.meta,
+            test_losses=self.test_losses[indices],
         )
 
     # -- files ---------------------------------------------------------------------------------
@@ -155,6 +163,7 @@ class Trace:
             "meta": np.array(_as_json(self.meta, "meta")),
             "steps": self.steps,
             "losses": self.losses,
+            "test_losses": self.test_losses,
         }
         arrays.update({f"data.{k}": v for k, v in self.data.items()})
         arrays.update({f"state.{k}": v for k, v in self.state.items()})
@@ -265,6 +274,7 @@ def _trace_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Trace:
         raise TraceFormatError(f"{where} has options or meta that are not mappings")
     steps = number_array("steps", "iu")
     losses = number_array("losses", "f")
+    test_losses = number_array("test_losses", "f") if "test_losses" in arrays else None
     data, state = {}, {}
     for key, value in arrays.items():
         group, _, name = key.partition(".")
@@ -275,7 +285,10 @@ def _trace_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Trace:
         else:
             raise TraceFormatError(f"{where} holds an unexpected array {key!r}")
     try:
-        trace = Trace(scene=scene, data=data, options=options, steps=steps, losses=losses, state=state, meta=meta)
+        trace = Trace(
+            scene=scene, data=data, options=options, steps=steps, losses=losses, state=state, meta=meta,
+            test_losses=test_losses,
+        )
     except TraceError as exc:
         raise TraceFormatError(f"{where} is inconsistent: {exc}") from None
     from .scenes import scene_from_trace  # validates the scene name and its data

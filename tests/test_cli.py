@@ -99,6 +99,100 @@ def test_help_shows_defaults(run, command):
     assert "Usage:" in result.output
     text = " ".join(result.output.split())  # help is wrapped to the terminal width
     if command == ["render"]:
-        assert "[default: 10.0]" in text
+        assert "Frames per second [default: 10]" in text
+        assert "[default: light]" in text and "overwritten if it exists" in text
     if command == ["demo"]:
         assert "default: linear 20, logistic 3" in text
+
+
+def _gif_delays(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        delays = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            delays.append(im.info["duration"])
+        return delays, im.info.get("loop")
+
+
+@pytest.fixture(scope="module")
+def saved_trace(tmp_path_factory):
+    from convergence_anim.demos import run_demo
+
+    path = tmp_path_factory.mktemp("trace") / "linear.npz"
+    run_demo("linear").trace.save(path)
+    return path
+
+
+def test_theme_size_and_loss_panel(run, saved_trace, tmp_path):
+    assert run("render", saved_trace, "-o", "s.gif", "--theme", "slides", "-q").exit_code == 0
+    assert iio.imread(tmp_path / "s.gif", index=None).shape[1:] == (720, 1280, 3)
+    assert run("render", saved_trace, "-o", "p.gif", "--loss-panel", "-q").exit_code == 0
+    assert iio.imread(tmp_path / "p.gif", index=0).shape == (480, 1024, 3)
+    assert run("render", saved_trace, "-o", "d.mp4", "--size", "320x240", "--theme", "dark", "--log-loss", "-q").exit_code == 0
+    frames = iio.imread(tmp_path / "d.mp4", index=None)
+    assert frames.shape == (11, 240, 320, 3)
+    assert frames[0].mean() < 80  # dark background
+
+
+def test_timing_options_set_gif_delays(run, saved_trace, tmp_path):
+    assert run("render", saved_trace, "-o", "h.gif", "--fps", 10, "--hold", 2, "--hold-first", 0.5, "--loop", 3, "-q").exit_code == 0
+    delays, loop = _gif_delays(tmp_path / "h.gif")
+    assert delays == [600] + [100] * 9 + [2100]
+    assert loop == 2  # GIF stores repeats: played 3 times
+    assert run("render", saved_trace, "-o", "d.gif", "--duration", 4.4, "-q").exit_code == 0
+    delays, _ = _gif_delays(tmp_path / "d.gif")
+    assert sum(delays) == 4400 and len(delays) == 11
+
+
+def test_hold_repeats_mp4_frames(run, saved_trace, tmp_path):
+    assert run("render", saved_trace, "-o", "h.mp4", "--fps", 10, "--hold", 1, "-q").exit_code == 0
+    assert len(iio.imread(tmp_path / "h.mp4", index=None)) == 11 + 10
+
+
+@pytest.mark.parametrize("spacing, steps", [("uniform", [0, 60, 140, 194]), ("log", [0, 20, 80, 194])])
+def test_max_frames(run, saved_trace, tmp_path, spacing, steps):
+    result = run("render", saved_trace, "-o", "m.gif", "--max-frames", 4, "--spacing", spacing, "-q")
+    assert result.exit_code == 0, result.output
+    assert len(iio.imread(tmp_path / "m.gif", index=None)) == 4
+    from convergence_anim._timing import pick_frames
+
+    trace = ca.Trace.load(saved_trace)
+    assert list(trace.steps[pick_frames(len(trace), 4, spacing)]) == steps
+
+
+def test_still_and_filmstrip(run, saved_trace, tmp_path):
+    result = run("render", saved_trace, "-o", "a.gif", "--still", "last.png", "--filmstrip", "strip.png",
+                 "--filmstrip-frames", 3, "-q")
+    assert result.exit_code == 0, result.output
+    last = iio.imread(tmp_path / "last.png")
+    assert last.shape[:2] == (480, 640)
+    assert red_pixels(last[..., :3]) > 3000
+    assert iio.imread(tmp_path / "strip.png").shape[:2] == (480, 3 * 640 + 2 * 8)
+    assert run("render", saved_trace, "-o", "a.gif", "--still", "last.svg", "-q").exit_code == 0
+    assert (tmp_path / "last.svg").read_text().lstrip().startswith("<?xml")
+
+
+@pytest.mark.parametrize(
+    "args, text",
+    [
+        (["--size", "640"], "must be WIDTHxHEIGHT"),
+        (["--size", "0x480"], "between 16 and 8192"),
+        (["--size", "axb"], "must be WIDTHxHEIGHT"),
+        (["--dpi", "0"], "dpi must be"),
+        (["--theme", "neon"], "Invalid value"),
+        (["--fps", "5", "--duration", "3"], "either --fps or --duration"),
+        (["--duration", "1", "--hold", "2"], "leave no time"),
+        (["--max-frames", "0"], "must be a positive integer"),
+        (["--jobs", "0"], "must be a positive integer"),
+        (["--hold", "-1"], "seconds >= 0"),
+        (["--still", "x.jpg"], "must end in .png, .svg, .pdf"),
+        (["--filmstrip", "x.gif"], "must end in .png"),
+        (["--filmstrip-frames", "0"], "Invalid value"),
+        (["--loop", "-1"], "Invalid value"),
+    ],
+)
+def test_render_option_errors_exit_2(run, saved_trace, tmp_path, args, text):
+    _one_line_error(run("render", saved_trace, "-o", "x.gif", *args), 2, text)
+    assert not (tmp_path / "x.gif").exists()
