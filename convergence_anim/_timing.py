@@ -27,10 +27,12 @@ def pick_frames(n: int, max_frames: "int | None", spacing: str = "uniform") -> n
     """
     if spacing not in SPACINGS:
         raise UsageError(f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
-    if max_frames is None or max_frames >= n:
+    if max_frames is None:
         return np.arange(n)
     if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)) or max_frames <= 0:
         raise UsageError(f"max_frames must be a positive integer, got {max_frames!r}")
+    if max_frames >= n:
+        return np.arange(n)
     if max_frames == 1:
         return np.array([n - 1])
     if spacing == "uniform":

@@ -1,0 +1,217 @@
+"""Divergence, interruption, failing encoders, full disks, memory: nothing crashes, nothing half-written."""
+
+import errno
+import gc
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import tracemalloc
+import warnings
+import weakref
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import convergence_anim as ca
+from convergence_anim.cli import main
+from convergence_anim.demos import run_demo
+from convergence_anim.frames import FrameRenderer
+
+from .pixels import blue_pixels, red_pixels
+
+
+@pytest.fixture(scope="module")
+def diverged():
+    return run_demo("linear", lr=0.1, every=3).trace
+
+
+def test_diverging_frames_are_drawn_without_warnings(diverged):
+    assert diverged.diverged_at is not None
+    first_bad = int(np.searchsorted(diverged.steps, diverged.diverged_at))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning or matplotlib warning may leak out
+        renderer = FrameRenderer(diverged, loss_panel=True, log_loss=True)
+        frames = [renderer.render(i) for i in range(len(diverged))]
+    before, after = frames[first_bad - 1], frames[-1]
+    assert all(blue_pixels(f) > 500 for f in frames)  # the data is always there: no blank frame
+    assert red_pixels(after) > 800  # the "diverged at iteration N" label
+    # The axes stay where they were: tick labels left of the plot are unchanged.
+    np.testing.assert_array_equal(before[60:, :120], after[60:, :120])
+
+
+def test_cli_warns_once_and_exits_0(tmp_path):
+    result = CliRunner().invoke(main, ["demo", "linear", "--lr", "0.1", "-o", str(tmp_path / "d.gif"), "-q"])
+    assert result.exit_code == 0
+    assert result.output.count("diverged at iteration") == 1
+
+
+def test_keyboard_interrupt_in_the_users_loop_keeps_the_captures(tmp_path):
+    rec = ca.Recorder(ca.scenes.LineFit(torch.arange(4.0), torch.arange(4.0)), every=10)
+    w = torch.zeros(1, requires_grad=True)
+    with pytest.raises(KeyboardInterrupt):
+        for step in range(100):
+            rec.capture(step, loss=float(step), w=w, b=0.0)
+            if step == 57:
+                raise KeyboardInterrupt
+    trace = rec.trace
+    assert list(trace.steps) == [0, 10, 20, 30, 40, 50]
+    path = ca.render(trace, tmp_path / "partial.gif")
+    assert len(iio.imread(path, index=None)) == 6
+
+
+def test_recorder_keeps_no_graph_alive():
+    x = torch.linspace(0, 1, 50)
+    w = torch.ones(1, requires_grad=True)
+    rec = ca.Recorder(ca.scenes.LineFit(x, 2 * x), every=1)
+    prediction = w * x
+    loss = ((prediction - 2 * x) ** 2).mean()
+    scaled = w * 1.0
+    refs = [weakref.ref(t) for t in (prediction, loss, scaled)]
+    rec.capture(0, loss=loss, w=scaled, b=loss * 0)
+    del prediction, loss, scaled
+    gc.collect()
+    assert [r() for r in refs] == [None, None, None]  # nothing of the graph outlives the loop's own names
+
+
+def test_memory_does_not_grow_beyond_the_captured_values_over_10000_captures():
+    x = torch.linspace(0, 1, 50)
+    w = torch.ones(1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    rec = ca.Recorder(ca.scenes.LineFit(x, 2 * x), every=1)
+    losses = []
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        for step in range(10_000):
+            loss = ((w * x + b - 2 * x) ** 2).mean()
+            rec.capture(step, loss=loss, w=w, b=b)
+            if step % 1000 == 0:
+                losses.append(weakref.ref(loss))
+        del loss
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    # No loss tensor (and so no graph) survives its iteration.
+    assert all(ref() is None for ref in losses)
+    # What stays is the captured values: two 0-d arrays, a loss pair and a dict per capture, under
+    # a kilobyte each. (Tensor storage is not seen by tracemalloc; the weakrefs above cover it.)
+    assert grown / 10_000 < 1_000, grown
+    assert len(rec.trace) == 10_000
+
+
+def test_full_disk_is_a_clear_error_and_leaves_nothing(linear_trace, tmp_path, monkeypatch):
+    from convergence_anim.encoders import gif
+
+    real_getdata = gif.GifEncoder.write_prepared
+    calls = {"n": 0}
+
+    def full(self, indices, repeat=1):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise ca.OutputError(f"cannot write {str(self.path)!r}: {os.strerror(errno.ENOSPC)}")
+        return real_getdata(self, indices, repeat)
+
+    monkeypatch.setattr(gif.GifEncoder, "write_prepared", full)
+    with pytest.raises(ca.OutputError, match="No space left on device"):
+        ca.render(linear_trace, tmp_path / "x.gif", jobs=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gif_write_errors_become_output_errors(tmp_path, monkeypatch):
+    from convergence_anim.encoders.gif import GifEncoder
+
+    frame = np.zeros((16, 16, 3), np.uint8)
+    encoder = GifEncoder(tmp_path / "x.gif", size=(16, 16), fps=10, samples=[frame])
+
+    class FullDisk:
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def close(self):
+            pass
+
+    encoder._fh = FullDisk()  # the only way to fill a disk from a test without mounting one
+    with pytest.raises(ca.OutputError, match="No space left on device"):
+        encoder.write(frame)
+
+
+@pytest.mark.parametrize("exe, text", [("/nonexistent/ffmpeg", "could not start"), ("/bin/false", "ffmpeg failed")])
+def test_missing_or_failing_ffmpeg_suggests_gif(linear_trace, tmp_path, monkeypatch, exe, text):
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", exe)
+    path = tmp_path / "lin.npz"
+    linear_trace.save(path)
+    runner = CliRunner()
+    result = runner.invoke(main, ["render", str(path), "-o", str(tmp_path / "x.mp4"), "-q"])
+    assert result.exit_code == 1
+    assert text in result.output and "write a .gif instead" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    verbose = runner.invoke(main, ["render", str(path), "-o", str(tmp_path / "x.mp4"), "-q", "-v"])
+    assert verbose.exit_code == 1 and len(verbose.output.strip().splitlines()) > 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lin.npz"]
+
+
+_LONG_RENDER = textwrap.dedent(
+    """
+    import sys
+    import convergence_anim as ca
+    from convergence_anim.demos import run_demo
+    trace = run_demo("linear", lr=0.004, every=1, max_iter=3000).trace
+    print("ready", flush=True)
+    ca.render(trace, sys.argv[1], fps=30, jobs=int(sys.argv[2]))
+    """
+)
+
+
+def _start_long_render(target, jobs):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LONG_RENDER, str(target), str(jobs)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 60
+    while not any(".part" in p.name for p in target.parent.iterdir()):  # the render has started writing
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
+    time.sleep(1.0)  # well inside the render: thousands of frames to go
+    return proc
+
+
+@pytest.mark.parametrize("suffix, jobs", [(".mp4", 1), (".gif", 2)])
+def test_sigint_mid_render_leaves_no_file_at_all(tmp_path, suffix, jobs):
+    target = tmp_path / f"long{suffix}"
+    proc = _start_long_render(target, jobs)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigkill_mid_render_leaves_nothing_under_the_final_name(tmp_path):
+    target = tmp_path / "long.gif"
+    proc = _start_long_render(target, 1)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert not target.exists()
+    assert all(p.name.startswith(".long.") and ".part" in p.name for p in tmp_path.iterdir())
+
+
+def test_cli_ctrl_c_exits_130_without_traceback(tmp_path):
+    cmd = [sys.executable, "-m", "convergence_anim.cli", "demo", "logistic", "--every", "1", "-o", str(tmp_path / "l.gif"), "-q", "--jobs", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(".part" in p.name for p in tmp_path.iterdir()):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "Interrupted" in err
+    assert list(tmp_path.iterdir()) == []
