@@ -9,6 +9,7 @@ import numpy as np
 
 from ._exceptions import UsageError
 from .scenes import scene_from_trace
+from .scenes._base import format_number
 from .style import Theme, get_theme
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -147,7 +148,7 @@ class FrameRenderer:
             self._label.set_text(f"diverged at iteration {self._diverged_at}")
             title = f"Iteration:{trace.steps[index]} (diverged)"
         else:
-            self._label.set_text("" if math.isnan(loss) else "Loss=%.4f" % loss)
+            self._label.set_text("" if math.isnan(loss) else f"Loss={format_number(loss)}")
             title = self._scene.title(trace, shown)
         self._ax.title.set_text(title)
         artists += [self._label, self._ax.title]

@@ -196,3 +196,30 @@ def test_rgba_and_rgb_frames_are_the_same_pixels(linear_trace):
 def test_jobs_must_be_positive(linear_trace, tmp_path):
     with pytest.raises(ca.UsageError, match="jobs must be a positive integer"):
         ca.render(linear_trace, tmp_path / "x.gif", jobs=0)
+
+
+def test_render_returns_a_path_that_shows_inline_in_jupyter(linear_trace, tmp_path):
+    import base64
+    from pathlib import Path
+
+    gif = ca.render(linear_trace, tmp_path / "a.gif")
+    assert isinstance(gif, Path) and gif == tmp_path / "a.gif"
+    html = gif._repr_html_()
+    assert html.startswith('<img src="data:image/gif;base64,')
+    payload = html.split("base64,")[1].split('"')[0]
+    assert base64.b64decode(payload) == gif.read_bytes()
+    mp4 = ca.render(linear_trace, tmp_path / "a.mp4")
+    assert mp4._repr_html_().startswith("<video") and "data:video/mp4;base64," in mp4._repr_html_()
+
+
+def test_loss_panel_draws_train_and_test_losses(tmp_path):
+    rec = ca.Recorder(ca.scenes.LineFit([0.0, 1.0, 2.0], [0.0, 1.0, 2.0]), every=1)
+    for step in range(6):
+        rec.capture(step, loss=1.0 / (step + 1), test_loss=1.5 / (step + 1), w=step / 5, b=0.0)
+    trace = rec.trace
+    np.testing.assert_allclose(trace.test_losses, 1.5 / np.arange(1, 7))
+    with_test = FrameRenderer(trace, loss_panel=True).render(5)
+    orange = ((with_test[..., 0] > 230) & (abs(with_test[..., 1].astype(int) - 127) < 30) & (with_test[..., 2] < 40)).sum()
+    assert orange > 100  # C1, the test-loss curve and its marker
+    loaded = ca.Trace.load(trace.save(tmp_path / "t.npz"))
+    np.testing.assert_array_equal(FrameRenderer(loaded, loss_panel=True).render(5), with_test)

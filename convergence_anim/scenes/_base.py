@@ -87,6 +87,11 @@ class Scene:
         return f"Iteration:{trace.steps[index]}"
 
 
+def format_number(value: float) -> str:
+    """Four decimals like the blog (``%.4f``), switching to ``1.234e+18`` once a run blows up."""
+    return "%.4f" % value if not abs(value) >= 1e5 else "%.3e" % value
+
+
 # -- helpers for capture --------------------------------------------------------------------------
 
 

@@ -7,7 +7,18 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 
 from .._exceptions import CaptureError, UsageError
-from ._base import Scene, Updater, check_limits, check_names, evaluate_model, finite_range, register_scene, to_array, to_scalar
+from ._base import (
+    Scene,
+    Updater,
+    check_limits,
+    check_names,
+    evaluate_model,
+    finite_range,
+    format_number,
+    register_scene,
+    to_array,
+    to_scalar,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -45,7 +56,7 @@ class _StraightLineScene(Scene):
 
     def title(self, trace: "Trace", index: int) -> str:
         w, b = trace.state["w"][index], trace.state["b"][index]
-        return f"Iteration:{trace.steps[index]}\nw:{w:.4f},b:{b:.4f}"
+        return f"Iteration:{trace.steps[index]}\nw:{format_number(w)},b:{format_number(b)}"
 
     def _options(self) -> dict[str, Any]:
         return {"xlim": list(self.xlim) if self.xlim else None, "ylim": list(self.ylim) if self.ylim else None}
