@@ -6,6 +6,7 @@
     ├── TraceError                  a trace that cannot be used
     │   ├── TraceFormatError        a file that is not a trace, is corrupt, too large or too new
     │   └── EmptyTraceError         a trace with no captures to draw
+    ├── RenderError                 drawing frames failed (e.g. a frame worker process died)
     └── OutputError (OSError)       the output cannot be written: directory, permissions, full disk
         └── EncoderError            the encoder failed or is missing (e.g. no ffmpeg binary)
 
@@ -21,6 +22,7 @@ __all__ = [
     "EmptyTraceError",
     "EncoderError",
     "OutputError",
+    "RenderError",
     "TraceError",
     "TraceFormatError",
     "UsageError",
@@ -49,6 +51,10 @@ class TraceFormatError(TraceError):
 
 class EmptyTraceError(TraceError):
     """A trace holds no captures, so there is nothing to draw."""
+
+
+class RenderError(ConvergenceAnimError):
+    """Drawing the frames failed for a reason other than the trace or the output."""
 
 
 class OutputError(ConvergenceAnimError, OSError):

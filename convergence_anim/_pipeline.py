@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from ._exceptions import UsageError
+from ._exceptions import RenderError, UsageError
 from ._worker import receive, send
 
 __all__ = ["auto_jobs", "check_jobs", "prepared_frames"]
@@ -100,7 +100,9 @@ def _parallel(make_renderer, indices, preparer, jobs, modules) -> Iterator[Any]:
             try:
                 status, value = receive(worker.stdout)
             except EOFError:
-                raise RuntimeError(f"a frame worker stopped unexpectedly (exit code {worker.wait()})") from None
+                raise RenderError(
+                    f"a frame worker process stopped unexpectedly (exit code {worker.wait()}); try jobs=1"
+                ) from None
             if status == "error":
                 raise value
             yield from value
