@@ -1,18 +1,21 @@
-"""The blog's two training runs, written as the blog wrote them, plus the two recorder lines.
+"""Built-in training runs: the blog's two, written as the blog wrote them, and small models on toy data.
 
-Each demo is a plain function: seeded data, a hand-written loop, ``rec.capture(...)``. Passing
-``record=False`` runs the very same loop without a recorder, which is how the tests prove that
-recording never changes training.
+Each demo is a plain function: seeded data, a loop, ``rec.capture(...)``. Passing ``record=False``
+runs the very same loop without a recorder, which is how the tests prove that recording never
+changes training. ``linear`` and ``logistic`` are the blog's hand-written loops; the others train an
+``nn.Module`` with Adam (classifiers drawn with ``DecisionBoundary``, regressions with ``CurveFit``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._exceptions import UsageError
-from .trace import Trace
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .trace import Trace  # imported lazily: the command line reads DEMOS before --help
 
 __all__ = ["DEMOS", "Demo", "DemoRun", "run_demo"]
 
@@ -110,11 +113,227 @@ def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool) 
     return DemoRun(rec.trace if rec else None, {"w": w.detach().clone(), "b": b.detach().clone()}, iteration + 1)
 
 
+# -- models on toy data ---------------------------------------------------------------------------
+
+
+def train_model(
+    model: Any,
+    inputs: Any,
+    targets: Any,
+    loss_fn: Callable[[Any, Any], Any],
+    scene: Any,
+    *,
+    lr: float,
+    every: int,
+    max_iter: int,
+    record: bool,
+    meta: dict[str, Any],
+    target_loss: float = 0.0,
+    patience: "int | None" = None,
+) -> DemoRun:
+    """Full-batch Adam on ``loss_fn(model(inputs), targets)``, captured with ``model=``.
+
+    Stops after ``max_iter`` iterations, once the loss is below ``target_loss``, once it has not
+    improved by 0.1% for ``patience`` iterations (a plateau: nothing left to watch), or once it is
+    not finite; the last step is always captured. Shared by the toy-data demos and ``data.fit``.
+    """
+    import torch
+
+    from .recorder import Recorder
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    rec = Recorder(scene, every=every, meta=meta) if record else None
+    iteration = best_iteration = 0
+    best = math.inf
+    for iteration in range(max_iter):
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        value = loss.item()
+        if value < best * (1 - 1e-3):
+            best, best_iteration = value, iteration
+        plateau = patience is not None and iteration - best_iteration >= patience
+        done = value < target_loss or plateau or not math.isfinite(value) or iteration == max_iter - 1
+        if rec is not None:
+            rec.capture(iteration, loss=loss, model=model, force=done)
+        if done:
+            break
+    params = {name: value.detach().clone() for name, value in model.state_dict().items()}
+    return DemoRun(rec.trace if rec else None, params, iteration + 1)
+
+
+def mlp(inputs: int, hidden: "tuple[int, ...]", outputs: int, dropout: float = 0.0) -> Any:
+    """A tanh multilayer perceptron (``nn.Sequential``); tanh draws smooth boundaries and curves."""
+    from torch import nn
+
+    layers: list = []
+    for width in hidden:
+        layers += [nn.Linear(inputs, width), nn.Tanh()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        inputs = width
+    layers.append(nn.Linear(inputs, outputs))
+    return nn.Sequential(*layers)
+
+
+def classification_loss(scores: Any, labels: Any) -> Any:
+    """Cross-entropy of class ``labels`` (integers): binary on one logit, softmax on k scores."""
+    from torch.nn import functional as F
+
+    if scores.shape[1] == 1:
+        return F.binary_cross_entropy_with_logits(scores[:, 0], labels.to(scores.dtype))
+    return F.cross_entropy(scores, labels)
+
+
+def _classify(name: str, make_data: Callable, make_model: Callable, target_loss: float = 0.0,
+              patience: "int | None" = None) -> Callable[..., DemoRun]:
+    """A demo function: seeded ``make_data(torch) -> (points, labels)``, ``make_model(classes)``, Adam."""
+
+    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool) -> DemoRun:
+        import torch
+
+        from .scenes import DecisionBoundary
+
+        torch.manual_seed(seed)
+        points, labels = make_data(torch)
+        model = make_model(int(labels.max()) + 1)
+        meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter}
+        # A 150x150 grid: half the cost of the default 200x200 per capture, and it looks the same.
+        scene = DecisionBoundary(points, labels, aspect="equal", resolution=150)
+        return train_model(model, points, labels, classification_loss, scene, lr=lr, every=every, max_iter=max_iter,
+                           record=record, meta=meta, target_loss=target_loss, patience=patience)
+
+    train.__name__ = train.__qualname__ = f"_{name}"
+    return train
+
+
+def _regress(name: str, make_data: Callable, make_model: Callable, target_loss: float = 0.0,
+             patience: "int | None" = None) -> Callable[..., DemoRun]:
+    """A demo function: seeded ``make_data(torch) -> (x, y)`` of shape (n, 1), ``make_model()``, MSE, Adam."""
+
+    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool) -> DemoRun:
+        import torch
+        from torch.nn import functional as F
+
+        from .scenes import CurveFit
+
+        torch.manual_seed(seed)
+        x, y = make_data(torch)
+        model = make_model()
+        meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter}
+        return train_model(model, x, y, F.mse_loss, CurveFit(x, y), lr=lr, every=every, max_iter=max_iter,
+                           record=record, meta=meta, target_loss=target_loss, patience=patience)
+
+    train.__name__ = train.__qualname__ = f"_{name}"
+    return train
+
+
+def _clouds(torch, centers, n: int, spread: float):
+    """``n`` Gaussian points around each centre, labelled by centre."""
+    centers = torch.tensor(centers, dtype=torch.float32)
+    points = torch.cat([torch.randn(n, 2) * spread + c for c in centers])
+    labels = torch.arange(len(centers)).repeat_interleave(n)
+    return points, labels
+
+
+def _blobs_data(torch):
+    return _clouds(torch, [(-1.0, -0.7), (1.0, 0.7)], 100, 0.8)
+
+
+def _blobs3_data(torch):
+    angles = torch.tensor([90.0, 210.0, 330.0]) * math.pi / 180
+    centers = torch.stack([torch.cos(angles), torch.sin(angles)], 1) * 1.6
+    return _clouds(torch, centers.tolist(), 80, 0.65)
+
+
+def _moons_data(torch, n: int = 100, noise: float = 0.12):
+    t0, t1 = torch.rand(n) * math.pi, torch.rand(n) * math.pi
+    upper = torch.stack([torch.cos(t0), torch.sin(t0)], 1)
+    lower = torch.stack([1 - torch.cos(t1), 0.5 - torch.sin(t1)], 1)
+    points = torch.cat([upper, lower]) + torch.randn(2 * n, 2) * noise
+    return points, torch.arange(2).repeat_interleave(n)
+
+
+def _circles_data(torch, n: int = 100, noise: float = 0.08):
+    angle = torch.rand(2 * n) * 2 * math.pi
+    radius = torch.tensor([1.0, 0.45]).repeat_interleave(n)
+    points = torch.stack([torch.cos(angle), torch.sin(angle)], 1) * radius[:, None] + torch.randn(2 * n, 2) * noise
+    return points, torch.arange(2).repeat_interleave(n)
+
+
+def _xor_data(torch, n: int = 50, spread: float = 0.4):
+    centers = torch.tensor([(-1.0, -1.0), (1.0, 1.0), (-1.0, 1.0), (1.0, -1.0)])
+    points = torch.cat([torch.randn(n, 2) * spread + c for c in centers])
+    return points, torch.tensor([0, 0, 1, 1]).repeat_interleave(n)
+
+
+def _spiral_data(torch, classes: int, n: int, turns: float, noise: float):
+    """``classes`` interleaved spiral arms of ``n`` points each, ``turns`` turns long."""
+    radius = torch.linspace(0.15, 1.0, n).repeat(classes)
+    arm = torch.arange(classes).repeat_interleave(n)
+    angle = radius * turns * 2 * math.pi + arm * (2 * math.pi / classes) + torch.randn(classes * n) * noise
+    points = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], 1)
+    return points, arm
+
+
+def _cubic_model():
+    import torch
+    from torch import nn
+
+    class Cubic(nn.Module):
+        """``y = c0 + c1*x + c2*x**2 + c3*x**3`` with four learned coefficients."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.coefficients = nn.Parameter(torch.randn(4) * 0.1)
+
+        def forward(self, x):
+            powers = torch.arange(4, dtype=x.dtype, device=x.device)
+            return x**powers @ self.coefficients[:, None]  # (n, 1) ** (4,) -> (n, 4) features
+
+    return Cubic()
+
+
+def _poly_data(torch, n: int = 40):
+    x = torch.rand(n, 1) * 4 - 2
+    y = 0.5 * x**3 - 0.4 * x**2 - 1.5 * x + 1 + torch.randn(n, 1) * 0.3
+    return x, y
+
+
+def _sine_data(torch, n: int = 80):
+    x = torch.rand(n, 1) * 6 - 3
+    y = torch.sin(2 * x) + torch.randn(n, 1) * 0.1
+    return x, y
+
+
+_blobs = _classify("blobs", _blobs_data, lambda k: mlp(2, (), 1), target_loss=0.175)
+_moons = _classify("moons", _moons_data, lambda k: mlp(2, (16, 16), 1, dropout=0.05), target_loss=0.03)
+_circles = _classify("circles", _circles_data, lambda k: mlp(2, (16, 16), 1), target_loss=0.02)
+_xor = _classify("xor", _xor_data, lambda k: mlp(2, (8, 8), 1), target_loss=0.03)
+_spiral = _classify("spiral", lambda torch: _spiral_data(torch, 2, 150, 1.5, 0.1), lambda k: mlp(2, (32, 32), 1),
+                    target_loss=0.03)
+_spiral3 = _classify("spiral3", lambda torch: _spiral_data(torch, 3, 100, 1.0, 0.1), lambda k: mlp(2, (32, 32), k),
+                     target_loss=0.05)
+_blobs3 = _classify("blobs3", _blobs3_data, lambda k: mlp(2, (), k), patience=50)
+_poly = _regress("poly", _poly_data, _cubic_model, patience=50)
+_sine = _regress("sine", _sine_data, lambda: mlp(1, (32, 32), 1), target_loss=0.012)
+
+
 DEMOS: dict[str, Demo] = {
     demo.name: demo
     for demo in (
         Demo("linear", "the blog's linear regression: a red line fitting 20 blue points", _linear, 10, 0.02, 20, 1000, 5),
         Demo("logistic", "the blog's two-class logistic regression with a straight boundary", _logistic, 1, 0.02, 3, 3000, 20),
+        Demo("blobs", "logistic regression (a linear layer) on two overlapping Gaussian blobs", _blobs, 0, 0.03, 2, 400, 20),
+        Demo("moons", "a 16-16 tanh MLP with dropout separating two interleaved half moons", _moons, 0, 0.005, 4, 1000, 20),
+        Demo("circles", "a 16-16 tanh MLP separating a ring from the disc inside it", _circles, 0, 0.003, 3, 1000, 20),
+        Demo("xor", "an 8-8 tanh MLP learning XOR: four clouds, opposite corners alike", _xor, 0, 0.01, 5, 1000, 20),
+        Demo("spiral", "a 32-32 tanh MLP untangling two interleaved spirals", _spiral, 0, 0.005, 3, 1000, 20),
+        Demo("spiral3", "a 32-32 tanh MLP with softmax untangling three spiral arms", _spiral3, 0, 0.005, 2, 1000, 20),
+        Demo("blobs3", "softmax regression (a linear layer) on three Gaussian blobs", _blobs3, 0, 0.02, 3, 300, 20),
+        Demo("poly", "a cubic polynomial's four coefficients fitted to noisy points", _poly, 0, 0.01, 4, 1000, 20),
+        Demo("sine", "a 32-32 tanh MLP fitting a noisy sine wave", _sine, 0, 0.01, 3, 1000, 20),
     )
 }
 

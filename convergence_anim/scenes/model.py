@@ -1,0 +1,447 @@
+"""Scenes that evaluate a whole model: a classifier's decision regions, a regression curve.
+
+The recorder evaluates the model on a fixed grid over the data's range and keeps only the grid
+output (as float32, to keep traces small); axes and colour scales are fixed from the data and the
+whole trace before the first frame, so nothing jumps during the animation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+from .._exceptions import CaptureError, UsageError
+from ._base import Scene, Updater, check_limits, check_names, evaluate_model, finite_range, register_scene, to_array
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from ..style import Theme
+    from ..trace import Trace
+
+__all__ = ["CurveFit", "DecisionBoundary"]
+
+#: Classes a DecisionBoundary can colour apart (the "tab10" colours).
+MAX_CLASSES = 10
+_OUTPUTS = ("logits", "probabilities")
+# Two classes: RdBu runs from red (p=0, class 0) through white (p=0.5) to blue (p=1, class 1).
+_TWO_CLASS_CMAP = "RdBu"
+# The heatmap uses the map's middle part, blended towards white: pale enough that the points on top
+# (in the map's strong colours), the boundary line and the labels stay readable.
+_HEATMAP_SPAN = (0.12, 0.88)
+_HEATMAP_STRENGTH = 0.55
+# Shades come in flat bands (of 0.1 in probability or margin), like filled contours: as easy to read
+# as a smooth gradient, and GIFs store flat areas several times smaller.
+_BANDS = 10
+# k classes: a region's colour fades to white where the top two classes are close (margin 0).
+_REGION_STRENGTH = (0.1, 0.5)
+_ASPECTS = ("auto", "equal")
+
+
+def _check_resolution(resolution: Any) -> int:
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 2 <= resolution <= 2000:
+        raise UsageError(f"resolution must be an integer between 2 and 2000, got {resolution!r}")
+    return int(resolution)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return 0.5 * (1.0 + np.tanh(0.5 * z))  # stable for large |z|, unlike 1 / (1 + exp(-z))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+
+@register_scene
+class DecisionBoundary(Scene):
+    """Classification with any model: the class regions over the plane, the data points on top.
+
+    Parameters
+    ----------
+    points:
+        The data points, shape ``(n, 2)`` (tensor or array).
+    labels:
+        The class of each point, integers ``0 .. k-1``, shape ``(n,)``.
+    classes:
+        The number of classes ``k`` (2 to 10); by default ``max(labels) + 1``.
+    class_names:
+        Optional names of the ``k`` classes, shown in a legend.
+    xlim, ylim:
+        The region the model is evaluated on, which is also the axes' limits; by default the points'
+        range with a 10% margin.
+    aspect:
+        ``"auto"`` (default) fills the frame; ``"equal"`` draws one unit the same length on both axes
+        (right when x and y are in the same units, as for points in a plane), and widens the default
+        limits to a 4:3 box, the shape of the default frame's axes.
+    xlabel, ylabel:
+        Optional axis labels (say, the names of the data's columns).
+    resolution:
+        The grid has ``resolution x resolution`` cells (default 200).
+    outputs:
+        ``"logits"`` (default) if the model returns raw scores, ``"probabilities"`` if it already
+        ends in a sigmoid or softmax.
+
+    Raises
+    ------
+    UsageError
+        If the points, labels or options do not fit.
+
+    Capture with ``model=<nn.Module>`` mapping ``(m, 2)`` points to class scores: for two classes one
+    logit (``p = sigmoid``) or two scores (softmax), for ``k > 2`` classes ``k`` scores (softmax).
+    Each capture stores, on the grid given by ``grid``: for two classes ``probability`` (of class 1),
+    for more ``region`` (the most likely class) and ``margin`` (its probability minus the runner-up's),
+    each of shape ``(resolution, resolution)`` indexed ``[y, x]``.
+
+    Two classes are drawn as a heatmap of ``p`` with a diverging colour map centred at 0.5 (red is
+    class 0, blue class 1) and the ``p = 0.5`` contour as the boundary; more classes as their regions
+    in ``k`` colours, paler where the top two classes are close, with the lines between regions.
+    """
+
+    name = "decision_boundary"
+    # Above the axes' top left corner, clear of the centred title: inside the axes the loss label
+    # would sit on the coloured regions.
+    label_position = (-0.12, 1.03)
+
+    def __init__(
+        self,
+        points: Any,
+        labels: Any,
+        *,
+        classes: "int | None" = None,
+        class_names: "Sequence[str] | None" = None,
+        xlim: Any = None,
+        ylim: Any = None,
+        aspect: str = "auto",
+        xlabel: "str | None" = None,
+        ylabel: "str | None" = None,
+        resolution: int = 200,
+        outputs: str = "logits",
+    ) -> None:
+        points = to_array("points", points)
+        if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
+            raise UsageError(f"points must have shape (n, 2), got {points.shape}")
+        if not np.all(np.isfinite(points)):
+            raise UsageError("points hold NaN or infinite values")
+        labels = to_array("labels", labels).reshape(-1)
+        if labels.shape[0] != points.shape[0]:
+            raise UsageError(f"labels must have one value per point: {points.shape[0]} points, {labels.size} labels")
+        if not np.all((labels >= 0) & (labels == np.round(labels))):
+            raise UsageError("labels must be class numbers 0, 1, 2, ...")
+        k = int(labels.max()) + 1 if classes is None else classes
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= MAX_CLASSES:
+            raise UsageError(f"classes must be an integer from 2 to {MAX_CLASSES}, got {k!r}")
+        if labels.max() >= k:
+            raise UsageError(f"labels go up to {int(labels.max())}, beyond the {k} classes 0..{k - 1}")
+        if class_names is not None:
+            class_names = [str(n) for n in class_names]
+            if len(class_names) != k:
+                raise UsageError(f"class_names must name the {k} classes, got {len(class_names)} names")
+        if outputs not in _OUTPUTS:
+            raise UsageError(f"outputs must be one of {', '.join(_OUTPUTS)}, got {outputs!r}")
+        if aspect not in _ASPECTS:
+            raise UsageError(f"aspect must be one of {', '.join(_ASPECTS)}, got {aspect!r}")
+        self.points = points
+        self.labels = labels.astype(np.int64)
+        self.classes = int(k)
+        self.class_names = class_names
+        self.xlim = check_limits("xlim", xlim) or finite_range(points[:, 0])
+        self.ylim = check_limits("ylim", ylim) or finite_range(points[:, 1])
+        if aspect == "equal":
+            if xlim is None:
+                self.xlim = _widen(self.xlim, (self.ylim[1] - self.ylim[0]) * 4 / 3)
+            if ylim is None:
+                self.ylim = _widen(self.ylim, (self.xlim[1] - self.xlim[0]) * 3 / 4)
+        self.aspect = aspect
+        self.xlabel, self.ylabel = _text(xlabel), _text(ylabel)
+        self.resolution = _check_resolution(resolution)
+        self.outputs = outputs
+
+    @property
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """The x and y coordinates of the grid's cell centres, each of shape ``(resolution,)``."""
+        return (np.linspace(*self.xlim, self.resolution), np.linspace(*self.ylim, self.resolution))
+
+    def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        check_names("DecisionBoundary", state, [("model",)])
+        xs, ys = self.grid
+        gx, gy = np.meshgrid(xs, ys)  # [y, x] layout, what imshow(origin="lower") draws
+        inputs = np.column_stack([gx.ravel(), gy.ravel()])
+        out = evaluate_model(state["model"], inputs).reshape(inputs.shape[0], -1)
+        k, m, shape = self.classes, out.shape[1], gx.shape
+        logits = self.outputs == "logits"
+        if k == 2:
+            if m == 1:
+                p = _sigmoid(out[:, 0]) if logits else out[:, 0]
+            elif m == 2:
+                p = (_softmax(out) if logits else out)[:, 1]
+            else:
+                raise CaptureError(f"DecisionBoundary with 2 classes needs a model with 1 or 2 outputs, got {m}")
+            return {"probability": p.reshape(shape).astype(np.float32)}
+        if m != k:
+            raise CaptureError(f"DecisionBoundary with {k} classes needs a model with {k} outputs, got {m}")
+        probs = _softmax(out) if logits else out
+        region = np.argmax(np.nan_to_num(probs, nan=-1.0), axis=1).astype(np.uint8)
+        top_two = np.sort(probs, axis=1)[:, -2:]  # NaN sorts last: a NaN cell gets a NaN margin
+        margin = top_two[:, 1] - top_two[:, 0]
+        return {"region": region.reshape(shape), "margin": margin.reshape(shape).astype(np.float32)}
+
+    def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        options = {
+            "classes": self.classes,
+            "class_names": self.class_names,
+            "xlim": list(self.xlim),
+            "ylim": list(self.ylim),
+            "aspect": self.aspect,
+            "xlabel": self.xlabel,
+            "ylabel": self.ylabel,
+            "resolution": self.resolution,
+        }
+        return {"points": self.points, "labels": self.labels}, options
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "DecisionBoundary":
+        return cls(
+            data["points"],
+            data["labels"],
+            classes=options["classes"],
+            class_names=options.get("class_names"),
+            xlim=options["xlim"],
+            ylim=options["ylim"],
+            aspect=options.get("aspect", "auto"),
+            xlabel=options.get("xlabel"),
+            ylabel=options.get("ylabel"),
+            resolution=options["resolution"],
+        )
+
+    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        import contourpy
+        from matplotlib.collections import LineCollection
+
+        xs, ys = self.grid
+        half_x, half_y = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2
+        extent = (xs[0] - half_x, xs[-1] + half_x, ys[0] - half_y, ys[-1] + half_y)
+        _set_axes(ax, self.xlim, self.ylim, self.xlabel, self.ylabel)
+        # Ticks and tick labels below the heatmap (they lie outside the axes, so nothing hides them):
+        # then the blitting renderer need not redraw them on every frame.
+        ax.set_axisbelow(True)
+        colors = self._class_colors()
+        blank = np.zeros((self.resolution, self.resolution), dtype=np.float32)
+        if self.classes == 2:
+            image = ax.imshow(blank, cmap=_pale(_TWO_CLASS_CMAP), vmin=0.0, vmax=1.0, origin="lower",
+                              extent=extent, interpolation="bilinear", interpolation_stage="data",
+                              aspect="auto", zorder=0.6)
+            probability = trace.state["probability"]
+        else:
+            image = ax.imshow(np.zeros(blank.shape + (3,)), origin="lower", extent=extent,
+                              interpolation="nearest", aspect="auto", zorder=0.6)
+            region, margin = trace.state["region"], trace.state["margin"]
+            white = np.ones(3)
+            lo, hi = _REGION_STRENGTH
+        ax.set_aspect(self.aspect, adjustable="box")  # "equal" shrinks the box, never the grid's limits
+        boundary = LineCollection([], colors="#222222", linewidths=2.0, zorder=1.0)
+        ax.add_collection(boundary)
+        ax.scatter(self.points[:, 0], self.points[:, 1], c=colors[self.labels], s=28, edgecolors="white",
+                   linewidths=0.6, zorder=2.0)
+        if self.class_names is not None:
+            self._legend(ax, colors)
+
+        def update(index: int, diverged: bool) -> list:
+            if self.classes == 2:
+                p = probability[index]
+                image.set_data(p)
+                lines = contourpy.contour_generator(xs, ys, p).lines(0.5)
+            else:
+                r, m = region[index], np.nan_to_num(margin[index].astype(np.float64))
+                band = np.minimum(np.floor(np.clip(m, 0, 1) * _BANDS), _BANDS - 1) / (_BANDS - 1)
+                strength = lo + (hi - lo) * band
+                image.set_data(white + (colors[r] - white) * strength[..., None])
+                lines, present = [], np.unique(r)
+                for c in present if present.size > 1 else ():
+                    # +margin inside class c, -margin outside: next to a region of class d, where d is
+                    # the runner-up, this is exactly p_c - p_d, so its zero line is the boundary.
+                    lines += contourpy.contour_generator(xs, ys, np.where(r == c, m, -m)).lines(0.0)
+            boundary.set_segments(lines)
+            image.set_alpha(0.4 if diverged else 1.0)
+            return [image, boundary]
+
+        return update
+
+    def _class_colors(self) -> np.ndarray:
+        from matplotlib import colormaps
+        from matplotlib.colors import to_rgb
+
+        if self.classes == 2:
+            cmap = colormaps[_TWO_CLASS_CMAP]
+            return np.array([to_rgb(cmap(0.1)), to_rgb(cmap(0.9))])
+        return np.array([to_rgb(f"C{c}") for c in range(self.classes)])
+
+    def _legend(self, ax: "Axes", colors: np.ndarray) -> None:
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], ls="", marker="o", color=colors[c], markeredgecolor="white", label=name)
+                   for c, name in enumerate(self.class_names)]
+        # A fixed corner, the one with the fewest points: loc="best" would move as the boundary moves.
+        fx = (self.points[:, 0] - self.xlim[0]) / (self.xlim[1] - self.xlim[0])
+        fy = (self.points[:, 1] - self.ylim[0]) / (self.ylim[1] - self.ylim[0])
+        corners = {"upper right": (fx > 0.7) & (fy > 0.7), "upper left": (fx < 0.3) & (fy > 0.7),
+                   "lower left": (fx < 0.3) & (fy < 0.3), "lower right": (fx > 0.7) & (fy < 0.3)}
+        loc = min(corners, key=lambda name: int(corners[name].sum()))
+        ax.legend(handles=handles, loc=loc, framealpha=0.85, fontsize="small")
+
+
+def _text(value: Any) -> "str | None":
+    return None if value is None else str(value)
+
+
+def _set_axes(ax: "Axes", xlim, ylim, xlabel: "str | None", ylabel: "str | None") -> None:
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+
+
+def _widen(limits: tuple[float, float], width: float) -> tuple[float, float]:
+    """``limits`` widened about their centre to ``width``, if they are narrower."""
+    lo, hi = limits
+    grow = max(width - (hi - lo), 0.0) / 2
+    return (lo - grow, hi + grow)
+
+
+def _pale(name: str):
+    """The colour map ``name`` blended towards white, so points and lines on top stay readable."""
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+
+    rgba = colormaps[name](np.linspace(*_HEATMAP_SPAN, _BANDS))
+    rgba[:, :3] = 1 - _HEATMAP_STRENGTH * (1 - rgba[:, :3])
+    return ListedColormap(rgba, name=f"{name}_pale")
+
+
+@register_scene
+class CurveFit(Scene):
+    """Regression with any model: the data as a scatter, the model's prediction curve over it.
+
+    Parameters
+    ----------
+    x, y:
+        The data, any shape with the same number of values (tensors or arrays).
+    xlim:
+        The x range the model is evaluated on, which is also the axes' x limits; by default the
+        data's range with a 10% margin.
+    ylim:
+        Fixed y limits. By default the data's range joined with every finite prediction of the whole
+        trace over the data's x range, but never more than half the data's y range beyond it on
+        either side (so one wild early frame cannot squash the plot), with a 10% margin. A curve that
+        leaves these limits runs off the plot.
+    xlabel, ylabel:
+        Optional axis labels (say, the names of the data's columns).
+    resolution:
+        Number of x values the model is evaluated on (default 200).
+
+    Raises
+    ------
+    UsageError
+        If the data or options do not fit.
+
+    Capture with ``model=<nn.Module>`` mapping ``(m, 1)`` inputs to ``(m, 1)`` (or ``(m,)``) outputs;
+    each capture stores ``prediction`` of shape ``(resolution,)`` at the x values ``grid``.
+    """
+
+    name = "curve_fit"
+    # Above the axes' top left corner, clear of the centred title: inside the axes the loss label
+    # would sit on points somewhere.
+    label_position = (-0.12, 1.03)
+
+    def __init__(
+        self,
+        x: Any,
+        y: Any,
+        *,
+        xlim: Any = None,
+        ylim: Any = None,
+        xlabel: "str | None" = None,
+        ylabel: "str | None" = None,
+        resolution: int = 200,
+    ) -> None:
+        x = to_array("x", x).reshape(-1)
+        y = to_array("y", y).reshape(-1)
+        if x.size == 0:
+            raise UsageError("x is empty; a scene needs at least one point")
+        if x.shape != y.shape:
+            raise UsageError(f"x and y must hold the same number of values, got {x.size} and {y.size}")
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise UsageError("x or y holds NaN or infinite values")
+        self.x, self.y = x, y
+        self.xlim = check_limits("xlim", xlim) or finite_range(x)
+        self.ylim = check_limits("ylim", ylim)
+        self.xlabel, self.ylabel = _text(xlabel), _text(ylabel)
+        self.resolution = _check_resolution(resolution)
+
+    @property
+    def grid(self) -> np.ndarray:
+        """The x values the model is evaluated on, shape ``(resolution,)``."""
+        return np.linspace(*self.xlim, self.resolution)
+
+    def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        check_names("CurveFit", state, [("model",)])
+        xs = self.grid
+        out = evaluate_model(state["model"], xs[:, None])
+        if out.size != xs.size:
+            raise CaptureError(f"CurveFit needs a model with one output per input, got shape {out.shape} for {xs.size} inputs")
+        return {"prediction": out.reshape(-1).astype(np.float32)}
+
+    def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        options = {
+            "xlim": list(self.xlim),
+            "ylim": list(self.ylim) if self.ylim else None,
+            "xlabel": self.xlabel,
+            "ylabel": self.ylabel,
+            "resolution": self.resolution,
+        }
+        return {"x": self.x, "y": self.y}, options
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "CurveFit":
+        return cls(
+            data["x"],
+            data["y"],
+            xlim=options["xlim"],
+            ylim=options.get("ylim"),
+            xlabel=options.get("xlabel"),
+            ylabel=options.get("ylabel"),
+            resolution=options["resolution"],
+        )
+
+    def _y_limits(self, trace: "Trace") -> tuple[float, float]:
+        """The y limits of every frame of ``trace`` (see ``ylim`` in the class docstring)."""
+        if self.ylim:
+            return self.ylim
+        lo, hi = float(self.y.min()), float(self.y.max())
+        span = hi - lo if hi > lo else max(abs(lo), 1.0)
+        inside = (self.grid >= self.x.min()) & (self.grid <= self.x.max())
+        predicted = trace.state["prediction"][:, inside].astype(np.float64)
+        predicted = predicted[np.isfinite(predicted)]
+        if predicted.size:
+            lo = max(min(lo, float(predicted.min())), lo - span / 2)
+            hi = min(max(hi, float(predicted.max())), hi + span / 2)
+        return finite_range(np.array([lo, hi]))
+
+    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        xs = self.grid
+        ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
+        _set_axes(ax, self.xlim, self._y_limits(trace), self.xlabel, self.ylabel)
+        (line,) = ax.plot(xs, np.zeros_like(xs), "-", color=theme.line_color, lw=theme.line_width * 0.7, zorder=2.6)
+        prediction = trace.state["prediction"]
+
+        def update(index: int, diverged: bool) -> list:
+            line.set_ydata(prediction[index])
+            line.set_alpha(0.3 if diverged else 1.0)
+            return [line]
+
+        return update
