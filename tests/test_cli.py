@@ -102,7 +102,8 @@ def test_help_shows_defaults(run, command):
         assert "Frames per second [default: 10]" in text
         assert "[default: light]" in text and "overwritten if it exists" in text
     if command == ["demo"]:
-        assert "default: linear 20, logistic 3" in text
+        assert "linear the blog's linear regression" in text and "every 20, max-iter 1000, fps 5" in text
+        assert "moons" in text
 
 
 def _gif_delays(path):

@@ -1,0 +1,334 @@
+"""Bring your own data: read points from a CSV file and fit a small model to them, recording it.
+
+    data = load_csv("points.csv", label_column="label")      # columns x, y, label
+    run = fit(data, model="mlp", hidden=(16, 16))
+    convergence_anim.render(run.trace, "outputs/points.gif")
+
+The same two functions back the ``convergence-anim fit`` command.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from ._exceptions import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .demos import DemoRun
+
+__all__ = ["MAX_CLASSES", "MODELS", "Dataset", "fit", "load_csv"]
+
+#: The most classes a label column may hold (one colour each).
+MAX_CLASSES = 10
+#: The models ``fit`` can train.
+MODELS = ("linear", "mlp")
+_DEFAULT_HIDDEN = (16, 16)
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Points read from a CSV file.
+
+    ``x`` and ``y`` are float64 arrays of shape ``(n,)``. For classification ``labels`` holds class
+    numbers ``0 .. k-1`` (int64, shape ``(n,)``) and ``classes`` the label values they stand for, in
+    that order; for regression ``labels`` is None and ``classes`` empty. ``columns`` are the names
+    of the x, y (and label) columns, ``name`` the file's stem.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    labels: "np.ndarray | None"
+    classes: tuple[str, ...]
+    columns: tuple[str, ...]
+    name: str
+
+    @property
+    def task(self) -> str:
+        """``"classify"`` if the data has labels, else ``"regress"``."""
+        return "regress" if self.labels is None else "classify"
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def load_csv(
+    path: "str | os.PathLike[str]",
+    *,
+    x_column: str = "x",
+    y_column: str = "y",
+    label_column: "str | None" = None,
+    max_classes: int = MAX_CLASSES,
+) -> Dataset:
+    """Read points from a comma-separated file with a header line.
+
+    Parameters
+    ----------
+    path:
+        The CSV file (UTF-8). Blank lines are skipped; other columns are ignored.
+    x_column, y_column:
+        The columns holding the numbers x and y.
+    label_column:
+        For classification, the column holding each point's class: numbers or names, 2 to
+        ``max_classes`` distinct values. None (default) reads no labels: regression.
+    max_classes:
+        The most classes allowed in ``label_column``.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    UsageError
+        With the file, line and column, if the file cannot be read, is not CSV, lacks a column, holds
+        a value that is not a finite number, has fewer than two rows, or has fewer than two or more
+        than ``max_classes`` classes.
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, strict=True)
+            header, rows = _read_rows(reader, where)
+    except FileNotFoundError:
+        raise UsageError(f"CSV file {where!r} does not exist") from None
+    except IsADirectoryError:
+        raise UsageError(f"{where!r} is a directory, not a CSV file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{where!r} is not a UTF-8 text file; save it as CSV (UTF-8)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {where!r}: {exc.strerror or exc}") from None
+
+    wanted = [x_column, y_column] + ([label_column] if label_column is not None else [])
+    index = {}
+    for name in wanted:
+        hits = [i for i, column in enumerate(header) if column == name]
+        if not hits:
+            raise UsageError(_missing_column(where, name, header))
+        if len(hits) > 1:
+            raise UsageError(f"{where}: the header names column {name!r} {len(hits)} times")
+        index[name] = hits[0]
+    if len(rows) < 2:
+        raise UsageError(f"{where} has {len(rows)} data row{'s' * (len(rows) != 1)}; fitting needs at least two")
+    x = _numbers(rows, index[x_column], x_column, where)
+    y = _numbers(rows, index[y_column], y_column, where)
+    labels, classes = None, ()
+    if label_column is not None:
+        labels, classes = _classes(rows, index[label_column], label_column, where, max_classes)
+    return Dataset(x, y, labels, classes, tuple(wanted), path.stem)
+
+
+def _read_rows(reader: Any, where: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    header: "list[str] | None" = None
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in row]
+            elif len(row) != len(header):
+                raise UsageError(
+                    f"{where}, line {reader.line_num}: {len(row)} field{'s' * (len(row) != 1)}, but the header has "
+                    f"{len(header)}"
+                )
+            else:
+                rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise UsageError(f"{where}, line {reader.line_num}: not valid CSV ({exc})") from None
+    if header is None:
+        raise UsageError(f"{where} is empty; it needs a header line such as x,y,label and data rows")
+    return header, rows
+
+
+def _missing_column(where: str, name: str, header: list[str]) -> str:
+    looks_like_data = all(_is_number(cell) for cell in header)
+    if looks_like_data:
+        return f"{where} has no header line (its first line is numbers); add one such as x,y,label"
+    return f"{where} has no column {name!r}; its columns are {', '.join(map(repr, header))}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _numbers(rows: list[tuple[int, list[str]]], column: int, name: str, where: str) -> np.ndarray:
+    values = np.empty(len(rows), dtype=np.float64)
+    for i, (line, row) in enumerate(rows):
+        cell = row[column].strip()
+        try:
+            value = float(cell)
+        except ValueError:
+            what = "is empty" if not cell else f"holds {cell!r}, which is not a number"
+            raise UsageError(f"{where}, line {line}: column {name!r} {what}") from None
+        if not math.isfinite(value):
+            raise UsageError(f"{where}, line {line}: column {name!r} holds {cell!r}; values must be finite numbers")
+        values[i] = value
+    return values
+
+
+def _classes(
+    rows: list[tuple[int, list[str]]], column: int, name: str, where: str, max_classes: int
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    cells = []
+    for line, row in rows:
+        cell = row[column].strip()
+        if not cell:
+            raise UsageError(f"{where}, line {line}: column {name!r} is empty; every point needs a class")
+        cells.append(cell)
+    # Numeric labels are one class per value (1 and 1.0 alike), ordered by value; names sort as text.
+    numeric = all(_is_number(cell) for cell in cells)
+    keys = [float(cell) for cell in cells] if numeric else cells
+    names: dict[Any, str] = {}
+    for key, cell in zip(keys, cells):
+        names.setdefault(key, cell)
+    if len(names) < 2:
+        raise UsageError(f"{where}: column {name!r} holds a single class ({cells[0]!r}); classifying needs at least two")
+    if len(names) > max_classes:
+        raise UsageError(
+            f"{where}: column {name!r} holds {len(names)} different values; at most {max_classes} classes can be "
+            f"drawn (is it a number to predict? then regress)"
+        )
+    order = sorted(names)
+    number = {key: i for i, key in enumerate(order)}
+    labels = np.array([number[key] for key in keys], dtype=np.int64)
+    return labels, tuple(names[key] for key in order)
+
+
+def fit(
+    data: Dataset,
+    *,
+    model: str = "mlp",
+    hidden: "Sequence[int] | None" = None,
+    lr: float = 0.01,
+    iterations: int = 500,
+    every: "int | None" = None,
+    seed: int = 0,
+    resolution: int = 200,
+    record: bool = True,
+) -> "DemoRun":
+    """Train a small model on ``data`` with full-batch Adam, recording it for an animation.
+
+    Classification trains on cross-entropy and records a ``DecisionBoundary``; regression trains on
+    the mean squared error of the standardised y (1.0 is as good as predicting the mean) and records
+    a ``CurveFit``. The model sees standardised inputs (a fixed first layer does it), so the default
+    learning rate suits data of any scale; the recorded model maps the data's own units.
+
+    Parameters
+    ----------
+    data:
+        What ``load_csv`` returned.
+    model:
+        ``"linear"`` (one linear layer: logistic, softmax or linear regression) or ``"mlp"`` (tanh
+        hidden layers).
+    hidden:
+        The widths of the MLP's hidden layers; (16, 16) by default. Only for ``model="mlp"``.
+    lr:
+        Adam's learning rate.
+    iterations:
+        Training steps; training stops earlier only if the loss stops being finite.
+    every:
+        Capture every N steps; by default ``iterations // 100`` (about a hundred frames).
+    seed:
+        Seeds torch's global RNG, which initialises the model.
+    resolution:
+        Grid resolution of the scene (see ``DecisionBoundary`` and ``CurveFit``).
+    record:
+        False trains without recording (``trace`` is then None).
+
+    Returns
+    -------
+    DemoRun
+        ``trace`` (the captures, with the run's settings in ``meta``), ``params`` (the final weights)
+        and ``iterations`` (steps run).
+
+    Raises
+    ------
+    UsageError
+        If an option is out of range.
+    """
+    import torch
+
+    from .demos import classification_loss, mlp, train_model
+    from .scenes import CurveFit, DecisionBoundary
+
+    hidden = _check_fit_options(model, hidden, lr, iterations, every, seed)
+    every = every or max(1, iterations // 100)
+    torch.manual_seed(seed)
+    inputs = np.column_stack([data.x, data.y]) if data.task == "classify" else data.x[:, None]
+    outputs = 1 if data.task == "regress" or len(data.classes) == 2 else len(data.classes)
+    net = torch.nn.Linear(inputs.shape[1], outputs) if model == "linear" else mlp(inputs.shape[1], hidden, outputs)
+    mean, std = inputs.mean(axis=0), _spread(inputs)
+    layers = [_fixed_affine(1 / std, -mean / std), net]
+    xlabel, ylabel = data.columns[:2]
+    meta = {"data": data.name, "task": data.task, "model": model, "hidden": list(hidden), "lr": lr,
+            "iterations": iterations, "every": every, "seed": seed}
+    if data.task == "classify":
+        targets = torch.as_tensor(data.labels)
+        loss_fn = classification_loss
+        scene = DecisionBoundary(inputs, data.labels, classes=len(data.classes), class_names=data.classes,
+                                 xlabel=xlabel, ylabel=ylabel, resolution=resolution)
+    else:
+        y_mean, y_std = float(data.y.mean()), float(_spread(data.y[:, None])[0])
+        layers.append(_fixed_affine(np.array([y_std]), np.array([y_mean])))
+        targets = torch.as_tensor(data.y[:, None], dtype=torch.float32)
+
+        def loss_fn(prediction: Any, target: Any) -> Any:
+            return torch.nn.functional.mse_loss(prediction / y_std, target / y_std)
+
+        scene = CurveFit(data.x, data.y, xlabel=xlabel, ylabel=ylabel, resolution=resolution)
+    return train_model(torch.nn.Sequential(*layers), torch.as_tensor(inputs, dtype=torch.float32), targets, loss_fn,
+                       scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta)
+
+
+def _check_fit_options(model: Any, hidden: Any, lr: Any, iterations: Any, every: Any, seed: Any) -> tuple[int, ...]:
+    if model not in MODELS:
+        raise UsageError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+    if model == "linear":
+        if hidden:
+            raise UsageError("hidden layers are for model='mlp'; a linear model has none")
+        hidden = ()
+    elif hidden is None:
+        hidden = _DEFAULT_HIDDEN
+    hidden = tuple(hidden)
+    if not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1024 for w in hidden) or len(hidden) > 8:
+        raise UsageError(f"hidden must be up to 8 layer widths from 1 to 1024, got {hidden!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+        raise UsageError(f"lr must be a positive number, got {lr!r}")
+    for name, value, low in (("iterations", iterations, 1), ("every", every, 1), ("seed", seed, 0)):
+        if value is None and name == "every":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            kind = "a positive" if low else "a non-negative"
+            raise UsageError(f"{name} must be {kind} integer, got {value!r}")
+    return hidden
+
+
+def _spread(values: np.ndarray) -> np.ndarray:
+    """Each column's standard deviation, 1 where a column is constant (nothing to scale)."""
+    std = values.std(axis=0)
+    return np.where(std > 0, std, 1.0)
+
+
+def _fixed_affine(scale: np.ndarray, shift: np.ndarray) -> Any:
+    """A layer computing ``x * scale + shift`` with fixed (not trained) ``scale`` and ``shift``."""
+    import torch
+
+    layer = torch.nn.Linear(len(scale), len(scale))
+    with torch.no_grad():
+        layer.weight.copy_(torch.diag(torch.as_tensor(scale, dtype=torch.float32)))
+        layer.bias.copy_(torch.as_tensor(shift, dtype=torch.float32))
+    layer.requires_grad_(False)
+    return layer
+
