@@ -18,17 +18,21 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchJob",
+    "BatchResult",
     "CaptureError",
     "ConvergenceAnimError",
     "EmptyTraceError",
     "EncoderError",
     "OutputError",
     "Recorder",
+    "RenderError",
     "Trace",
     "TraceError",
     "TraceFormatError",
     "UsageError",
     "render",
+    "render_batch",
     "scenes",
 ]
 
@@ -36,18 +40,23 @@ _LAZY = {
     "Recorder": ".recorder",
     "Trace": ".trace",
     "render": "._render",
+    "render_batch": ".batch",
+    "BatchJob": ".batch",
+    "BatchResult": ".batch",
     "scenes": ".scenes",
     **{name: "._exceptions" for name in __all__ if name.endswith("Error")},
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import scenes
+    from .batch import BatchJob, BatchResult, render_batch
     from ._exceptions import (
         CaptureError,
         ConvergenceAnimError,
         EmptyTraceError,
         EncoderError,
         OutputError,
+        RenderError,
         TraceError,
         TraceFormatError,
         UsageError,

@@ -6,22 +6,28 @@ import convergence_anim as ca
 
 def test_public_names():
     assert sorted(ca.__all__) == [
+        "BatchJob",
+        "BatchResult",
         "CaptureError",
         "ConvergenceAnimError",
         "EmptyTraceError",
         "EncoderError",
         "OutputError",
         "Recorder",
+        "RenderError",
         "Trace",
         "TraceError",
         "TraceFormatError",
         "UsageError",
         "render",
+        "render_batch",
         "scenes",
     ]
     for name in ca.__all__:
         assert getattr(ca, name) is not None
-    assert sorted(ca.scenes.__all__) == ["LineFit", "LinearBoundary", "Scene", "register_scene", "scene_from_trace"]
+    assert sorted(ca.scenes.__all__) == [
+        "CurveFit", "DecisionBoundary", "LineFit", "LinearBoundary", "Scene", "register_scene", "scene_from_trace"
+    ]
 
 
 def test_exception_tree():

@@ -1,0 +1,379 @@
+"""Small multiples: many traces side by side in one synchronised animation, one cell per run.
+
+A grid is built in two steps so that the expensive one can run anywhere:
+
+1. ``CellRenderer`` draws one trace as a small cell (its own little figure: the scene, a label such as
+   "seed 3" and the loss), frame by frame. ``cell_frames`` packs those frames, compressed, into plain
+   bytes that travel cheaply from a worker process or a Dask worker.
+2. ``write_grid`` lays the cells out in rows and columns and streams the composed frames into an
+   encoder. Grid frame ``t`` shows frame ``t`` of every cell; a run that stopped early holds its last
+   frame, so the grid is as long as the longest run.
+
+Drawing each cell on its own keeps memory flat (a cell never needs the other runs' traces, which can
+be tens of megabytes each) and lets the cells be drawn in parallel; composing is a few array copies.
+
+``render_grid`` does both steps in this process for a list of traces.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+
+from ._atomic import atomic_output, check_output_path
+from ._exceptions import UsageError
+from .encoders import encoder_for
+from .encoders._base import check_fps
+from .style import Theme, get_theme
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .trace import Trace
+
+__all__ = ["CELL_SIZE", "CellRenderer", "cell_frames", "grid_shape", "message_cell", "render_grid", "write_grid"]
+
+#: Default cell size in pixels: 100 cells in 10 columns make a 2000x1600 grid.
+CELL_SIZE = (200, 160)
+#: A cell is drawn like a frame this many pixels wide, scaled down: lines, points and the scene's own
+#: text keep their proportions to the plot.
+_LOOKS_LIKE_WIDTH = 480
+# Cell layout in pixels: a header line for the label and the loss, a thin margin elsewhere.
+_HEADER, _MARGIN = 17, 3
+_LABEL_PX, _LOSS_PX = 12, 11
+
+
+def grid_shape(cells: int, cols: "int | None" = None) -> tuple[int, int]:
+    """Rows and columns for ``cells`` cells: ``cols`` columns, or a near-square layout if None."""
+    if isinstance(cells, bool) or not isinstance(cells, int) or cells <= 0:
+        raise UsageError(f"a grid needs at least one cell, got {cells!r}")
+    if cols is None:
+        cols = math.ceil(math.sqrt(cells))
+    if isinstance(cols, bool) or not isinstance(cols, int) or cols <= 0:
+        raise UsageError(f"grid columns must be a positive integer, got {cols!r}")
+    cols = min(cols, cells)
+    return math.ceil(cells / cols), cols
+
+
+def _check_cell_size(size: "tuple[int, int]") -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise UsageError(f"cell size must be (width, height) in pixels, got {size!r}") from None
+    if not (64 <= width <= 2048 and 64 <= height <= 2048) or width % 2 or height % 2:
+        raise UsageError(f"cell size must be even numbers of pixels from 64 to 2048, got {width}x{height}")
+    return width, height
+
+
+def _shown_frames(trace: "Trace") -> np.ndarray:
+    """For each frame, the frame whose state to draw: itself, or the last one before the run blew up."""
+    n = len(trace)
+    ok = np.ones(n, dtype=bool)
+    for value in trace.state.values():
+        if value.dtype.kind == "f":
+            ok &= np.isfinite(value.reshape(n, -1)).all(axis=1)
+    if trace.diverged_at is not None:
+        ok &= trace.steps < trace.diverged_at
+    shown = np.maximum.accumulate(np.where(ok, np.arange(n), -1))
+    return np.where(shown < 0, np.arange(n), shown)
+
+
+class CellRenderer:
+    """Draws frame ``i`` of one trace as a small grid cell, an ``(height, width, 4)`` uint8 RGBA array.
+
+    The cell holds the scene without tick labels (unreadable at this size; use a shared scale to make
+    cells comparable), ``label`` top left and the loss top right. Like ``FrameRenderer``, the static
+    parts are drawn once and only the changing artists per frame (``blit=False`` redraws everything;
+    the pixels are the same).
+
+    Parameters
+    ----------
+    trace:
+        The captures to draw.
+    label:
+        The cell's name, e.g. ``"seed 3"``.
+    size:
+        Cell size ``(width, height)`` in pixels, even numbers.
+    theme:
+        Theme name or ``Theme``; its colours, scaled down.
+
+    Raises
+    ------
+    EmptyTraceError
+        If the trace has no captures.
+    UsageError
+        If the size or theme is not valid.
+    """
+
+    def __init__(
+        self,
+        trace: "Trace",
+        label: str,
+        *,
+        size: "tuple[int, int]" = CELL_SIZE,
+        theme: "str | Theme" = "light",
+        blit: bool = True,
+    ) -> None:
+        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        from .scenes import scene_from_trace
+
+        trace.require_frames()
+        width, height = _check_cell_size(size)
+        theme = get_theme(theme)
+        self.trace, self.label, self.size = trace, label, (width, height)
+        self._shown = _shown_frames(trace)
+        self._blit = blit
+        dpi = theme.dpi * width / _LOOKS_LIKE_WIDTH
+        pt = 72 / dpi  # points per pixel, to give text a size in pixels
+        with matplotlib.rc_context(theme.rc):
+            # Agg truncates the figure's size in pixels; half a pixel more keeps float error from
+            # losing one.
+            fig = Figure(figsize=((width + 0.5) / dpi, (height + 0.5) / dpi), dpi=dpi)
+            canvas = FigureCanvasAgg(fig)
+            ax = fig.add_axes(
+                [_MARGIN / width, _MARGIN / height, 1 - 2 * _MARGIN / width, 1 - (_MARGIN + _HEADER) / height]
+            )
+            self._update_scene = scene_from_trace(trace).setup(ax, trace, theme)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title("")
+            ax.set_xlabel("")
+            ax.set_ylabel("")
+            top = 1 - 2 / height
+            self._title = fig.text(_MARGIN / width, top, label, ha="left", va="top", fontsize=_LABEL_PX * pt,
+                                   fontweight="bold")
+            self._loss = fig.text(1 - _MARGIN / width, top, "", ha="right", va="top", fontsize=_LOSS_PX * pt,
+                                  color=theme.label_color)
+        self._fig, self._canvas, self._ax = fig, canvas, ax
+        self._dynamic: "list | None" = None
+        self._background = None
+        canvas.draw()
+        if canvas.get_width_height() != (width, height):  # pragma: no cover - guarded by the half pixel
+            raise UsageError(f"cannot draw a {width}x{height} cell; try another cell size")
+
+    def __len__(self) -> int:
+        return len(self.trace)
+
+    def _set_frame(self, index: int) -> list:
+        shown = int(self._shown[index])
+        diverged = shown != index
+        artists = list(self._update_scene(shown, diverged))
+        loss = self.trace.losses[index]
+        if diverged:
+            self._loss.set_text("diverged")
+        else:
+            self._loss.set_text("" if math.isnan(loss) else f"loss {loss:.4g}")
+        return artists + [self._loss]
+
+    def _prepare_blit(self, artists: list) -> None:
+        # As in FrameRenderer: whatever the axes draws above a changing artist changes too, in the
+        # order a full draw would use (zorder, then insertion order).
+        changing = {id(a) for a in artists}
+        children = self._ax.get_children()
+        mine = [a for a in children if id(a) in changing]
+        dynamic = []
+        if mine:
+            lowest = min(a.get_zorder() for a in mine)
+            chosen = [a for a in children if id(a) in changing or (a.get_zorder() > lowest and a is not self._ax.patch)]
+            order = {id(a): i for i, a in enumerate(children)}
+            dynamic = sorted(chosen, key=lambda a: (a.get_zorder(), order[id(a)]))
+        dynamic.append(self._loss)
+        for artist in dynamic:
+            artist.set_animated(True)
+        self._dynamic = dynamic
+        self._canvas.draw()
+        self._background = self._canvas.copy_from_bbox(self._fig.bbox)
+
+    def render_rgba(self, index: int) -> np.ndarray:
+        """Return cell frame ``index`` as a new ``(height, width, 4)`` uint8 RGBA array."""
+        artists = self._set_frame(index)
+        if not self._blit:
+            self._canvas.draw()
+        else:
+            if self._dynamic is None:
+                self._prepare_blit(artists)
+            self._canvas.restore_region(self._background)
+            for artist in self._dynamic:
+                self._fig.draw_artist(artist)
+        return np.array(self._canvas.buffer_rgba(), copy=True)
+
+    def close(self) -> None:
+        """Release the figure."""
+        self._fig.clear()
+
+
+def cell_frames(trace: "Trace", label: str, *, size: "tuple[int, int]" = CELL_SIZE, theme: "str | Theme" = "light") -> list[bytes]:
+    """Draw every frame of ``trace`` as a cell; return them zlib-compressed (RGBA), for ``write_grid``.
+
+    Compressed cells are small (flat colours), so they travel cheaply from worker processes and a
+    grid of many long runs fits in memory.
+    """
+    renderer = CellRenderer(trace, label, size=size, theme=theme)
+    try:
+        return [zlib.compress(renderer.render_rgba(i).tobytes(), 1) for i in range(len(trace))]
+    finally:
+        renderer.close()
+
+
+def message_cell(label: str, message: str, *, size: "tuple[int, int]" = CELL_SIZE, theme: "str | Theme" = "light") -> list[bytes]:
+    """One cell frame with ``label`` and ``message`` and no plot: the place of a run that failed."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    width, height = _check_cell_size(size)
+    theme = get_theme(theme)
+    dpi = theme.dpi * width / _LOOKS_LIKE_WIDTH
+    pt = 72 / dpi
+    with matplotlib.rc_context(theme.rc):
+        fig = Figure(figsize=((width + 0.5) / dpi, (height + 0.5) / dpi), dpi=dpi)
+        canvas = FigureCanvasAgg(fig)
+        fig.text(_MARGIN / width, 1 - 2 / height, label, ha="left", va="top", fontsize=_LABEL_PX * pt, fontweight="bold")
+        fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=_LOSS_PX * pt, color=theme.label_color, wrap=True)
+        canvas.draw()
+        frame = np.array(canvas.buffer_rgba(), copy=True)
+    fig.clear()
+    return [zlib.compress(frame.tobytes(), 1)]
+
+
+def write_grid(
+    cells: Sequence[Sequence[bytes]],
+    path: "str | os.PathLike[str]",
+    *,
+    cell_size: "tuple[int, int]" = CELL_SIZE,
+    cols: "int | None" = None,
+    fps: float = 10,
+    loop: int = 0,
+    progress: "Callable[[int], None] | None" = None,
+) -> Path:
+    """Lay out ``cells`` (each from ``cell_frames`` or ``message_cell``) in a grid and encode it.
+
+    Cells fill rows left to right. Grid frame ``t`` shows frame ``min(t, len(cell) - 1)`` of each
+    cell; empty places in the last row take the background colour of the first cell.
+
+    Parameters
+    ----------
+    cells:
+        The cells' compressed frames, all of size ``cell_size``.
+    path:
+        Output ``.gif`` or ``.mp4``, written atomically; its folder must exist.
+    cell_size:
+        ``(width, height)`` of every cell in pixels.
+    cols:
+        Columns; near-square if None.
+    fps, loop:
+        Frames per second and, for GIF, times played (0: forever).
+    progress:
+        Called with 1 after each grid frame is written.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    UsageError
+        If there are no cells, a cell is empty or of another size, or an option is out of range.
+    OutputError
+        If the file cannot be written (``EncoderError`` if the encoder fails).
+    """
+    encoder_class = encoder_for(path)
+    fps = check_fps(fps, encoder_class.max_fps, encoder_class.suffix)
+    width, height = _check_cell_size(cell_size)
+    rows, cols = grid_shape(len(cells), cols)
+    nbytes = width * height * 4
+    for cell in cells:
+        if len(cell) == 0:
+            raise UsageError("every grid cell needs at least one frame")
+    path = check_output_path(path)
+    n_frames = max(len(cell) for cell in cells)
+
+    def unpack(data: bytes) -> np.ndarray:
+        raw = zlib.decompress(data)
+        if len(raw) != nbytes:
+            raise UsageError(f"a grid cell frame is not {width}x{height} RGBA")
+        return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 4)
+
+    background = unpack(cells[0][0])[0, 0]
+    canvas = np.empty((rows * height, cols * width, 4), dtype=np.uint8)
+    canvas[...] = background
+    shown = [-1] * len(cells)
+
+    def compose(t: int) -> np.ndarray:
+        for i, cell in enumerate(cells):
+            index = min(t, len(cell) - 1)
+            if index != shown[i]:  # cells that have stopped keep their pixels
+                r, c = divmod(i, cols)
+                canvas[r * height : (r + 1) * height, c * width : (c + 1) * width] = unpack(cell[index])
+                shown[i] = index
+        return canvas
+
+    samples = []
+    if encoder_class.needs_samples:
+        samples = [compose(t).copy() for t in sorted({0, n_frames // 2, n_frames - 1})]
+    with atomic_output(path) as tmp:
+        with encoder_class(tmp, size=(cols * width, rows * height), fps=fps, loop=loop, samples=samples) as encoder:
+            for t in range(n_frames):
+                encoder.write(compose(t))
+                if progress is not None:
+                    progress(1)
+    return path
+
+
+def render_grid(
+    traces: Sequence["Trace"],
+    path: "str | os.PathLike[str]",
+    *,
+    labels: "Sequence[str] | None" = None,
+    cols: "int | None" = None,
+    cell_size: "tuple[int, int]" = CELL_SIZE,
+    fps: float = 10,
+    loop: int = 0,
+    theme: "str | Theme" = "light",
+    progress: "Callable[[int], None] | None" = None,
+) -> Path:
+    """Render ``traces`` as one synchronised grid animation, one cell per trace, in this process.
+
+    Parameters
+    ----------
+    traces:
+        The runs to show, in reading order.
+    path:
+        Output ``.gif`` or ``.mp4``; its folder must exist.
+    labels:
+        One label per cell; ``"run 1"``, ``"run 2"``, ... if None.
+    cols, cell_size, fps, loop, progress:
+        As for ``write_grid``.
+    theme:
+        Theme name or ``Theme``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    UsageError
+        If the traces and labels do not match or an option is out of range.
+    EmptyTraceError
+        If a trace has no captures.
+    OutputError
+        If the file cannot be written.
+    """
+    traces = list(traces)
+    labels = [f"run {i + 1}" for i in range(len(traces))] if labels is None else list(labels)
+    if len(labels) != len(traces):
+        raise UsageError(f"{len(traces)} traces but {len(labels)} labels")
+    encoder_for(path)
+    grid_shape(len(traces), cols)
+    check_output_path(path)
+    cells = [cell_frames(trace, label, size=cell_size, theme=theme) for trace, label in zip(traces, labels)]
+    return write_grid(cells, path, cell_size=cell_size, cols=cols, fps=fps, loop=loop, progress=progress)
