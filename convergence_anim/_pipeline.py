@@ -10,6 +10,7 @@ than it saves. Every frame depends only on its index, so both paths give identic
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -42,9 +43,13 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def auto_jobs(n_frames: int) -> int:
-    """Worker processes worth starting for ``n_frames`` frames on this machine."""
-    cores = available_cores()
+def auto_jobs(n_frames: int, encoder_cores: int = 0) -> int:
+    """Worker processes worth starting for ``n_frames`` frames on this machine.
+
+    ``encoder_cores`` are kept free for an encoder that runs in a process of its own (ffmpeg):
+    measured on 2 cores, two drawing workers beside ffmpeg were slower than one process.
+    """
+    cores = available_cores() - encoder_cores
     return 1 if n_frames < PARALLEL_MIN_FRAMES or cores < 2 else cores
 
 
@@ -54,20 +59,25 @@ def prepared_frames(
     preparer: Callable[[Any], Any],
     jobs: int,
     modules: Sequence[str] = (),
+    renderer: Any = None,
 ) -> Iterator[Any]:
     """Yield ``preparer(renderer.render_rgba(i))`` for each ``i`` in ``indices``, in order.
 
     ``modules`` are imported in each worker first (e.g. the module that registers a custom scene).
+    ``renderer``, if given, is one this process already has; it is used and left open.
     """
-    if jobs <= 1 or len(indices) <= CHUNK:
+    own = renderer is None
+    if own:
         renderer = make_renderer()
-        try:
+    try:
+        if jobs <= 1 or len(indices) <= CHUNK:
             for index in indices:
                 yield preparer(renderer.render_rgba(index))
-        finally:
+        else:
+            yield from _parallel(make_renderer, list(indices), preparer, jobs, list(modules), renderer)
+    finally:
+        if own:
             renderer.close()
-        return
-    yield from _parallel(make_renderer, list(indices), preparer, jobs, list(modules))
 
 
 def _start_worker(setup: tuple) -> subprocess.Popen:
@@ -83,29 +93,44 @@ def _start_worker(setup: tuple) -> subprocess.Popen:
     return worker
 
 
-def _parallel(make_renderer, indices, preparer, jobs, modules) -> Iterator[Any]:
-    chunks = [indices[i : i + CHUNK] for i in range(0, len(indices), CHUNK)]
-    jobs = min(jobs, len(chunks))
+def _receive(worker: subprocess.Popen) -> Any:
+    try:
+        status, value = receive(worker.stdout)
+    except EOFError:
+        raise RenderError(f"a frame worker process stopped unexpectedly (exit code {worker.wait()}); try jobs=1") from None
+    if status == "error":
+        raise value
+    return value
+
+
+def _ready(worker: subprocess.Popen) -> bool:
+    """Whether the worker has something to say (its "ready"), without blocking; False if unknown."""
+    if os.name != "posix":  # select() works on pipes only on POSIX
+        return True
+    return bool(select.select([worker.stdout], [], [], 0)[0])
+
+
+def _parallel(make_renderer, indices, preparer, jobs, modules, renderer) -> Iterator[Any]:
     workers: list[subprocess.Popen] = []
     try:
         setup = (modules, make_renderer, preparer)
         workers = [_start_worker(setup) for _ in range(jobs)]
+        # Workers take a second or so to start; this process draws the first frames meanwhile.
+        done = 0
+        while done < len(indices) and not _ready(workers[0]):
+            yield preparer(renderer.render_rgba(indices[done]))
+            done += 1
+        for worker in workers:
+            _receive(worker)  # "ready"
+        rest = indices[done:]
+        chunks = [rest[i : i + CHUNK] for i in range(0, len(rest), CHUNK)]
         sent = 0
         for k in range(len(chunks)):
             # Keep each worker's queue full; chunk k is always drawn by worker k % jobs.
             while sent < len(chunks) and sent < k + jobs * IN_FLIGHT_PER_WORKER:
                 send(workers[sent % jobs].stdin, chunks[sent])
                 sent += 1
-            worker = workers[k % jobs]
-            try:
-                status, value = receive(worker.stdout)
-            except EOFError:
-                raise RenderError(
-                    f"a frame worker process stopped unexpectedly (exit code {worker.wait()}); try jobs=1"
-                ) from None
-            if status == "error":
-                raise value
-            yield from value
+            yield from _receive(workers[k % jobs])
     finally:
         for worker in workers:
             for stream in (worker.stdin, worker.stdout):

@@ -139,22 +139,23 @@ def render(
                 renderer.save_still(n - 1, tmp)
         if filmstrip_path is not None:
             _save_filmstrip(renderer, filmstrip_path, filmstrip_frames)
+        jobs = auto_jobs(n, encoder_class.external_cores) if jobs is None else jobs
+        scene_module = type(scene_from_trace(trace)).__module__
+        if scene_module == "__main__":  # a scene defined in a script cannot be imported by a worker
+            jobs = 1
+        with atomic_output(path) as tmp:
+            encoder = encoder_class(tmp, size=renderer.size, fps=timing.fps, loop=loop, samples=samples)
+            with encoder:
+                frames = prepared_frames(
+                    make_renderer, range(n), encoder.preparer(), jobs, modules=[scene_module], renderer=renderer
+                )
+                for index, payload in enumerate(frames):
+                    repeat = 1 + (timing.hold_first if index == 0 else 0) + (timing.hold_last if index == n - 1 else 0)
+                    encoder.write_prepared(payload, repeat)
+                    if progress is not None:
+                        progress(1)
     finally:
         renderer.close()
-
-    jobs = auto_jobs(n) if jobs is None else jobs
-    scene_module = type(scene_from_trace(trace)).__module__
-    if scene_module == "__main__":  # a scene defined in a script cannot be imported by a worker
-        jobs = 1
-    with atomic_output(path) as tmp:
-        encoder = encoder_class(tmp, size=renderer.size, fps=timing.fps, loop=loop, samples=samples)
-        with encoder:
-            frames = prepared_frames(make_renderer, range(n), encoder.preparer(), jobs, modules=[scene_module])
-            for index, payload in enumerate(frames):
-                repeat = 1 + (timing.hold_first if index == 0 else 0) + (timing.hold_last if index == n - 1 else 0)
-                encoder.write_prepared(payload, repeat)
-                if progress is not None:
-                    progress(1)
     return Animation(path)
 
 

@@ -1,8 +1,9 @@
 """A frame-drawing worker process: ``python -m convergence_anim._worker``.
 
 The parent sends length-prefixed pickles over stdin: first the setup (modules to import, a renderer
-factory, the encoder's preparer), then lists of frame indices; the worker answers each list with the
-prepared frames, or with the exception that stopped it. These are plain subprocesses rather than a
+factory, the encoder's preparer), then lists of frame indices. The worker says "ready" once its
+figure is built, then answers each list with the prepared frames, or with the exception that
+stopped it. These are plain subprocesses rather than a
 multiprocessing pool so that ``render`` works from any script, with or without an
 ``if __name__ == "__main__"`` guard: nothing re-imports the user's main module and nothing is forked
 from a process that may hold torch's threads.
@@ -46,10 +47,12 @@ def main() -> None:
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # anything printed by a library must not corrupt the reply stream
     try:
+        importlib.import_module("convergence_anim.frames")  # matplotlib loads while the setup is on its way
         modules, make_renderer, preparer = receive(requests)
         for name in modules:
             importlib.import_module(name)
         renderer = make_renderer()
+        send(replies, ("ready", None))
     except EOFError:
         return
     except BaseException as exc:  # reported to the parent, which raises it

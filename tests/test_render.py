@@ -223,3 +223,16 @@ def test_loss_panel_draws_train_and_test_losses(tmp_path):
     assert orange > 100  # C1, the test-loss curve and its marker
     loaded = ca.Trace.load(trace.save(tmp_path / "t.npz"))
     np.testing.assert_array_equal(FrameRenderer(loaded, loss_panel=True).render(5), with_test)
+
+
+def test_automatic_jobs_leave_a_core_to_ffmpeg(monkeypatch):
+    from convergence_anim import _pipeline
+    from convergence_anim.encoders.gif import GifEncoder
+    from convergence_anim.encoders.mp4 import Mp4Encoder
+
+    monkeypatch.setattr(_pipeline, "available_cores", lambda: 2)
+    assert _pipeline.auto_jobs(1000, GifEncoder.external_cores) == 2
+    assert _pipeline.auto_jobs(1000, Mp4Encoder.external_cores) == 1  # ffmpeg takes the other core
+    assert _pipeline.auto_jobs(_pipeline.PARALLEL_MIN_FRAMES - 1) == 1  # too short to pay for workers
+    monkeypatch.setattr(_pipeline, "available_cores", lambda: 8)
+    assert _pipeline.auto_jobs(1000, Mp4Encoder.external_cores) == 7

@@ -50,6 +50,8 @@ class Encoder:
     max_fps: ClassVar[float] = 240.0
     #: Whether the encoder uses ``samples`` (the renderer skips drawing them otherwise).
     needs_samples: ClassVar[bool] = False
+    #: Cores the encoder keeps busy in a process of its own, left free when drawing in parallel.
+    external_cores: ClassVar[int] = 0
 
     def __init__(
         self,

@@ -31,10 +31,12 @@ class Mp4Encoder(Encoder):
     - even width and height: 4:2:0 halves the chroma planes, so odd sizes are padded by one pixel
       (the edge repeated), never scaled.
     - ``+faststart``: the index goes at the front, so a browser can start playing before the end.
+    - ``-threads 2``: x264's bytes depend on its thread count, so it is pinned for reproducible files.
     """
 
     suffix = ".mp4"
     max_fps = 240.0
+    external_cores = 1  # ffmpeg
 
     def __init__(self, path, *, size, fps, loop=0, samples=(), crf: int = 23, verbose: bool = False) -> None:
         super().__init__(path, size=size, fps=fps, loop=loop, samples=samples)
@@ -61,7 +63,9 @@ class Mp4Encoder(Encoder):
             macro_block_size=1,
             ffmpeg_log_level="info" if self._verbose else "error",
             ffmpeg_timeout=0,
-            output_params=["-crf", str(self._crf), "-preset", "medium", "-movflags", "+faststart"],
+            # A fixed thread count: x264's output depends on it, and the same trace must give the same
+            # bytes on every machine (batch runs compare files by hash).
+            output_params=["-crf", str(self._crf), "-preset", "medium", "-threads", "2", "-movflags", "+faststart"],
         )
         try:
             self._writer.send(None)  # starts ffmpeg
