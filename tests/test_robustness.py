@@ -215,3 +215,11 @@ def test_cli_ctrl_c_exits_130_without_traceback(tmp_path):
     assert proc.returncode == 130
     assert "Traceback" not in err and "Interrupted" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.filterwarnings("error")
+def test_huge_finite_weights_draw_without_warnings():
+    rec = ca.Recorder(ca.scenes.LineFit([1.0, 1e6], [0.0, 1.0]), every=1)
+    rec.capture(0, loss=1e300, w=1e308, b=-1e308)
+    frame = FrameRenderer(rec.trace).render(0)
+    assert blue_pixels(frame) > 50

@@ -67,7 +67,8 @@ class _StraightLineScene(Scene):
         w_all, b_all = trace.state["w"], trace.state["b"]
 
         def update(index: int, diverged: bool) -> list:
-            line.set_ydata(w_all[index] * xs + b_all[index])
+            with np.errstate(over="ignore", invalid="ignore"):  # a huge w is drawn (off-axes), not warned about
+                line.set_ydata(w_all[index] * xs + b_all[index])
             line.set_alpha(0.3 if diverged else 1.0)
             return [line]
 
@@ -176,7 +177,7 @@ class LinearBoundary(_StraightLineScene):
         return cls(data["points"], data["labels"], xlim=options.get("xlim"), ylim=options.get("ylim"))
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
-        ax.scatter(self.points[:, 0], self.points[:, 1], c=self.labels, s=100, cmap="RdYlGn", vmin=0, vmax=1, zorder=1)
+        ax.scatter(self.points[:, 0], self.points[:, 1], c=self.labels, s=100 * theme.marker_scale**2, cmap="RdYlGn", vmin=0, vmax=1, zorder=1)
         xlim = self.xlim or finite_range(self.points[:, 0])
         ax.set_xlim(xlim)
         ax.set_ylim(self.ylim or finite_range(self.points[:, 1]))
