@@ -70,6 +70,9 @@ class FrameRenderer:
         Draw the loss curve so far beside the main plot, the current point marked.
     log_loss:
         Use a log scale for the loss panel.
+    loss_range:
+        Loss values the panel's y-axis must include besides the trace's own (a shared scale across
+        several runs).
     blit:
         With True (the default) the figure is drawn in full once, with the changing artists left
         out, and its pixels cached; each frame restores that background and draws only the changing
@@ -94,6 +97,7 @@ class FrameRenderer:
         dpi: "float | None" = None,
         loss_panel: bool = False,
         log_loss: bool = False,
+        loss_range: "tuple[float, float] | None" = None,
         blit: bool = True,
     ) -> None:
         import matplotlib
@@ -119,14 +123,14 @@ class FrameRenderer:
             self._update_scene = scene.setup(ax, trace, self.theme)
             self._scene = scene
             self._label = ax.text(
-                *scene.label_position,
+                *_inside_figure(ax, scene.label_position),
                 "",
                 transform=ax.transAxes,
                 fontdict={"size": self.theme.label_size, "color": self.theme.label_color},
                 zorder=3,
             )
             ax.set_title(" \n ")
-            self._update_loss = _setup_loss_panel(loss_ax, trace, self.theme, log_loss) if loss_ax else None
+            self._update_loss = _setup_loss_panel(loss_ax, trace, self.theme, log_loss, loss_range) if loss_ax else None
         self._fig, self._canvas, self._ax = fig, canvas, ax
         self._dynamic: "list[Artist] | None" = None
         self._background = None
@@ -217,13 +221,24 @@ class FrameRenderer:
         self._fig.clear()
 
 
-def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool):
+def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:
+    """``position`` (axes fractions), moved right if it would start left of the figure's edge.
+
+    Scenes may put the loss label left of the axes (above the tick labels); with narrow margins, as
+    in the slides theme, that would cut it off.
+    """
+    x, y = position
+    box = ax.get_position()
+    return (max(x, (0.01 - box.x0) / box.width), y)
+
+
+def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool, extra_range=None):
     """Draw the loss panel's static parts; return its per-frame updater."""
     steps = trace.steps.astype(np.float64)
     series = [("train", trace.losses, theme.loss_color)]
     if np.isfinite(trace.test_losses).any():
         series.append(("test", trace.test_losses, theme.test_loss_color))
-    values = np.concatenate([s[1] for s in series])
+    values = np.concatenate([s[1] for s in series] + ([np.asarray(extra_range, dtype=np.float64)] if extra_range else []))
     values = values[np.isfinite(values)]
     if log:
         ax.set_yscale("log")

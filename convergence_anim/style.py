@@ -28,6 +28,8 @@ class Theme:
     label_size: float = 20.0
     loss_color: str = "C0"
     test_loss_color: str = "C1"
+    #: Scenes multiply their marker areas by the square of this.
+    marker_scale: float = 1.0
     rc: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,6 +63,7 @@ SLIDES = Theme(
     dpi=100,
     line_width=8.0,
     label_size=34.0,
+    marker_scale=1.6,
     rc={
         "font.size": 20,
         "axes.titlesize": 24,

@@ -244,7 +244,7 @@ class DecisionBoundary(Scene):
         ax.set_aspect(self.aspect, adjustable="box")  # "equal" shrinks the box, never the grid's limits
         boundary = LineCollection([], colors="#222222", linewidths=2.0, zorder=1.0)
         ax.add_collection(boundary)
-        ax.scatter(self.points[:, 0], self.points[:, 1], c=colors[self.labels], s=28, edgecolors="white",
+        ax.scatter(self.points[:, 0], self.points[:, 1], c=colors[self.labels], s=28 * theme.marker_scale**2, edgecolors="white",
                    linewidths=0.6, zorder=2.0)
         if self.class_names is not None:
             self._legend(ax, colors)
