@@ -7,30 +7,11 @@ from pathlib import Path
 
 import click
 
+from ._cli_common import errors, parse_size, positive_float, positive_int
+
 __all__ = ["batch"]
 
 _STAGES = {"measure": "Finding the shared scale", "seeds": "Seeds", "grid": "Grid frames"}
-
-
-def _positive_int(ctx: click.Context, param: click.Parameter, value: "int | None") -> "int | None":
-    if value is not None and value <= 0:
-        raise click.BadParameter(f"must be a positive integer, got {value}")
-    return value
-
-
-def _positive_float(ctx: click.Context, param: click.Parameter, value: "float | None") -> "float | None":
-    if value is not None and not (0 < value < float("inf")):
-        raise click.BadParameter(f"must be a positive number, got {value:g}")
-    return value
-
-
-def _size(ctx: click.Context, param: click.Parameter, value: "str | None") -> "list[int] | None":
-    if value is None:
-        return None
-    width, sep, height = value.lower().partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
-        raise click.BadParameter(f"must be WIDTHxHEIGHT in pixels, like 640x480; got {value!r}")
-    return [int(width), int(height)]
 
 
 class _Bars:
@@ -72,21 +53,23 @@ def _seeds_text(entries) -> str:
               help="Output per seed (.gif or .mp4), from the fields {demo} {seed} {lr} {every} {max_iter} {fps} "
                    "[default: outputs/{demo}-seed{seed}.gif; none if only --grid is given].")
 @click.option("--grid", type=click.Path(path_type=Path), default=None, help="Also render all seeds as one grid animation, one cell per seed (.gif or .mp4).")
-@click.option("--grid-cols", type=int, default=None, callback=_positive_int, help="Columns of the grid [default: near-square].")
+@click.option("--grid-cols", type=int, default=None, callback=positive_int, help="Columns of the grid [default: near-square].")
 @click.option("--shared-scale", is_flag=True, help="Draw every seed with the same axis limits, so clips compare side by side.")
-@click.option("--jobs", type=int, default=None, callback=_positive_int, help="Local processes, one seed each [default: every core].")
+@click.option("--jobs", type=int, default=None, callback=positive_int, help="Local processes, one seed each [default: every core].")
 @click.option("--scheduler", metavar="ADDRESS", default=None, help="Run the seeds on a Dask distributed scheduler, e.g. tcp://127.0.0.1:8786 (needs the distributed extra).")
 @click.option("--force", is_flag=True, help="Render every seed again, even those whose output is up to date.")
-@click.option("--lr", type=float, default=None, callback=_positive_float, help="Learning rate [default: the demo's].")
-@click.option("--every", type=int, default=None, callback=_positive_int, help="Capture every N iterations [default: the demo's].")
-@click.option("--max-iter", type=int, default=None, callback=_positive_int, help="Stop after N iterations [default: the demo's].")
-@click.option("--fps", type=float, default=None, callback=_positive_float, help="Frames per second, of each seed and the grid [default: the demo's].")
+@click.option("--lr", type=float, default=None, callback=positive_float, help="Learning rate [default: the demo's].")
+@click.option("--every", type=int, default=None, callback=positive_int, help="Capture every N iterations [default: the demo's].")
+@click.option("--max-iter", type=int, default=None, callback=positive_int, help="Stop after N iterations [default: the demo's].")
+@click.option("--fps", type=float, default=None, callback=positive_float, help="Frames per second, of each seed and the grid [default: the demo's].")
 @click.option("--theme", default=None, help="Look: light (the blog's), or another theme name [default: light].")
-@click.option("--size", callback=_size, metavar="WxH", default=None, help="Frame size of each seed in pixels [default: the theme's].")
+@click.option("--size", callback=parse_size, metavar="WxH", default=None, help="Frame size of each seed in pixels [default: the theme's].")
+@click.option("--loss-panel", is_flag=True, help="Draw the loss curve so far beside each plot (shared range with --shared-scale).")
+@click.option("--log-loss", is_flag=True, help="Log scale for the loss panel (implies --loss-panel).")
 @click.option("--manifest", type=click.Path(path_type=Path), default=None, help="Where to keep the manifest [default: batch.json in the outputs' folder].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary (failures are still named).")
 def batch(name, seeds, template, grid, grid_cols, shared_scale, jobs, scheduler, force, lr, every, max_iter, fps,
-          theme, size, manifest, quiet) -> None:
+          theme, size, loss_panel, log_loss, manifest, quiet) -> None:
     """Train and render demo DEMO once per seed, in parallel, resumably.
 
     \b
@@ -99,9 +82,7 @@ def batch(name, seeds, template, grid, grid_cols, shared_scale, jobs, scheduler,
     that fails is recorded and the others go on; the exit code is 1 if any failed. A seed that
     diverges is still rendered (the frames show it) and counted as diverged, not failed.
     """
-    from .cli import _errors
-
-    with _errors():
+    with errors():
         from ._exceptions import UsageError
         from .batch import dask_executor, parse_seeds, render_batch, seed_jobs
 
@@ -109,7 +90,9 @@ def batch(name, seeds, template, grid, grid_cols, shared_scale, jobs, scheduler,
             raise UsageError("--jobs sets local processes; with --scheduler the cluster's workers run the seeds")
         if template is None and grid is None:
             template = "outputs/{demo}-seed{seed}.gif"
-        render_options = {k: v for k, v in (("theme", theme), ("size", size)) if v is not None}
+        render_options = {k: v for k, v in (("theme", theme), ("size", list(size) if size else None)) if v is not None}
+        if loss_panel or log_loss:
+            render_options.update(loss_panel=True, log_loss=log_loss)
         job_list = seed_jobs(name, parse_seeds(seeds), template, lr=lr, every=every, max_iter=max_iter, fps=fps,
                              render_options=render_options)
         bars = None if quiet else _Bars()

@@ -48,6 +48,7 @@ def render(
     dpi: "float | None" = None,
     loss_panel: bool = False,
     log_loss: bool = False,
+    loss_range: "tuple[float, float] | None" = None,
     max_frames: "int | None" = None,
     spacing: str = "uniform",
     still: "str | os.PathLike[str] | None" = None,
@@ -84,6 +85,9 @@ def render(
         Resolution that font sizes and line widths scale with; the theme's default if None.
     loss_panel, log_loss:
         Draw the loss curve so far beside the plot, on a log scale if ``log_loss``.
+    loss_range:
+        Loss values the panel's axis must include besides the trace's own, e.g. the range of
+        several runs shown side by side.
     max_frames, spacing:
         Draw at most ``max_frames`` captures, spread ``"uniform"`` or ``"log"`` (dense early).
     still:
@@ -128,7 +132,8 @@ def render(
         trace = trace.select(chosen)
 
     make_renderer = functools.partial(
-        FrameRenderer, trace, theme=theme, size=size, dpi=dpi, loss_panel=loss_panel, log_loss=log_loss
+        FrameRenderer, trace, theme=theme, size=size, dpi=dpi, loss_panel=loss_panel, log_loss=log_loss,
+        loss_range=loss_range,
     )
     renderer = make_renderer()  # validates the options and gives the size before any work is spread
     n = len(trace)

@@ -297,6 +297,10 @@ def _view_limits(trace: "Trace", theme: Any) -> dict[str, list[float]]:
         scene_from_trace(trace).setup(ax, trace, theme)
         limits = {"xlim": [float(v) for v in ax.get_xlim()], "ylim": [float(v) for v in ax.get_ylim()]}
     fig.clear()
+    losses = np.concatenate([trace.losses, trace.test_losses])
+    losses = losses[np.isfinite(losses)]
+    if losses.size:  # the loss panel's range, shared like the axes
+        limits["loss"] = [float(losses.min()), float(losses.max())]
     return limits
 
 
@@ -355,7 +359,9 @@ def _run_one(task: Mapping[str, Any]) -> dict[str, Any]:
         if task.get("output") is not None:
             from ._render import render
 
-            render(trace, task["output"], fps=job["fps"], jobs=1, **job["render_options"])
+            shared_loss = (task.get("view") or {}).get("loss")
+            extra = {"loss_range": tuple(shared_loss)} if shared_loss else {}
+            render(trace, task["output"], fps=job["fps"], jobs=1, **job["render_options"], **extra)
             result["bytes"] = os.path.getsize(task["output"])
             result["sha256"] = _sha256(task["output"])
         if task.get("cell") is not None:
@@ -947,10 +953,8 @@ def _interrupt_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
 
 def _union(views: Iterable[Mapping[str, Sequence[float]]]) -> dict[str, list[float]]:
     views = list(views)
-    return {
-        axis: [min(float(v[axis][0]) for v in views), max(float(v[axis][1]) for v in views)]
-        for axis in ("xlim", "ylim")
-    }
+    axes = ["xlim", "ylim"] + (["loss"] if all("loss" in v for v in views) else [])
+    return {axis: [min(float(v[axis][0]) for v in views), max(float(v[axis][1]) for v in views)] for axis in axes}
 
 
 def _cell_label(jobs: Sequence[BatchJob], i: int) -> str:

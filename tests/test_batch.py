@@ -1,6 +1,7 @@
 """``convergence-anim batch`` and ``render_batch``: many seeds, resumable, identical bytes everywhere."""
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -269,7 +270,7 @@ def _spread_train(*, seed, lr, every, max_iter, record):
     x = torch.linspace(0, seed, 10)
     rec = ca.Recorder(ca.scenes.LineFit(x, 2 * x + 1), every=1)
     for step in range(3):
-        rec.capture(step, loss=1.0 / (step + 1), w=float(step), b=1.0)
+        rec.capture(step, loss=seed / (step + 1), w=float(step), b=1.0)
     return DemoRun(rec.trace, {}, 3)
 
 
@@ -289,7 +290,10 @@ def test_shared_scale_gives_every_seed_the_union_of_the_limits(run, tmp_path, mo
     entries = [e for e in _manifest(tmp_path / "batch.json")["seeds"] if e["output"].startswith("shared")]
     for entry in entries:
         # finite_range pads by 10%: x in [0, 1] and [0, 4], y = 2x + 1 in [1, 3] and [1, 9].
-        assert entry["settings"]["shared_scale"] == {"xlim": pytest.approx([-0.4, 4.4]), "ylim": pytest.approx([0.2, 9.8])}
+        assert entry["settings"]["shared_scale"] == {
+            "xlim": pytest.approx([-0.4, 4.4]), "ylim": pytest.approx([0.2, 9.8]),
+            "loss": pytest.approx([1 / 3, 4.0]),  # seed 1's losses 1..1/3, seed 4's 4..4/3
+        }
     own = iio.imread(tmp_path / "own-1.gif", index=None)[-1]
     shared = iio.imread(tmp_path / "shared-1.gif", index=None)[-1]
     assert _points_width(shared) < 0.4 * _points_width(own)  # seed 1's points now fill a quarter of the x range
@@ -298,6 +302,27 @@ def test_shared_scale_gives_every_seed_the_union_of_the_limits(run, tmp_path, mo
     grid = iio.imread(tmp_path / "grid.mp4", index=None)  # two 200x160 cells side by side, 3 frames
     assert grid.shape == (3, 160, 400, 3)
     assert all(grid[-1][:, x : x + 200].std() > 20 for x in (0, 200))  # both cells drawn
+
+
+def test_shared_scale_shares_the_loss_panel_range(run, tmp_path, monkeypatch):
+    import convergence_anim._render as rendering
+
+    monkeypatch.setitem(DEMOS, "spread", dataclasses.replace(DEMOS["linear"], name="spread", train=_spread_train))
+    seen = {}
+    real = rendering.render
+
+    @functools.wraps(real)  # batch checks options against render's signature
+    def spy(trace, path, **kwargs):
+        seen[os.path.basename(str(path))] = kwargs
+        return real(trace, path, **kwargs)
+
+    monkeypatch.setattr(rendering, "render", spy)
+    result = run("batch", "spread", "--seeds", "1,4", "--jobs", "1", "-o", "s-{seed}.gif", "--shared-scale", "--log-loss", *SMALL)
+    assert result.exit_code == 0, result.output
+    for name in ("s-1.gif", "s-4.gif"):
+        assert seen[name]["loss_panel"] and seen[name]["log_loss"]
+        assert seen[name]["loss_range"] == pytest.approx((1 / 3, 4.0))
+    assert iio.imread(tmp_path / "s-1.gif", index=0).shape == (240, 320, 3)
 
 
 # -- byte-identical everywhere: alone, local processes, Dask -------------------------------------
