@@ -64,8 +64,8 @@ def render_options(command):
     """The options every rendering command shares (looks, timing, frame budget, extras)."""
     options = [
         click.option("--theme", type=click.Choice(["light", "dark", "slides"]), default="light", help="Look: light is the blog's, slides is 16:9 with large type."),
-        click.option("--size", callback=parse_size, metavar="WxH", default=None, help="Frame size in pixels [default: the theme's, 640x480 or 1280x720; wider with --loss-panel]."),
-        click.option("--dpi", type=float, default=None, help="Resolution fonts and lines scale with [default: 100]."),
+        click.option("--size", callback=parse_size, metavar="WxH", default=None, help="Frame size in pixels; text and lines scale with it unless --dpi is given [default: the theme's, 640x480 or 1280x720; wider with --loss-panel]."),
+        click.option("--dpi", type=float, default=None, help="Resolution fonts and lines scale with [default: 100, scaled with --size]."),
         click.option("--duration", type=float, default=None, callback=positive_float, help="Fit the whole animation into this many seconds (instead of --fps)."),
         click.option("--hold", type=float, default=0.0, callback=seconds, help="Seconds to hold the last frame."),
         click.option("--hold-first", type=float, default=0.0, callback=seconds, help="Seconds to hold the first frame."),

@@ -82,7 +82,8 @@ def render(
     size:
         Frame size ``(width, height)`` in pixels; the theme's default if None.
     dpi:
-        Resolution that font sizes and line widths scale with; the theme's default if None.
+        Resolution that font sizes and line widths scale with; if None, the theme's, scaled with
+        ``size`` so that a smaller frame is the same picture, smaller.
     loss_panel, log_loss:
         Draw the loss curve so far beside the plot, on a log scale if ``log_loss``.
     loss_range:

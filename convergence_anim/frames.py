@@ -39,8 +39,8 @@ def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme
     UsageError
         If the size is not two integers between 16 and 8192 or the dpi is not between 10 and 1200.
     """
-    size = default_size(theme, loss_panel) if size is None else size
-    dpi = theme.dpi if dpi is None else dpi
+    base = default_size(theme, loss_panel)
+    size = base if size is None else size
     try:
         width, height = size
         if any(isinstance(v, bool) or int(v) != v for v in (width, height)):
@@ -50,6 +50,10 @@ def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme
         raise UsageError(f"size must be (width, height) in whole pixels, got {size!r}") from None
     if not (16 <= width <= 8192 and 16 <= height <= 8192):
         raise UsageError(f"size must be between 16 and 8192 pixels on each side, got {width}x{height}")
+    if dpi is None:
+        # Another size is the same picture scaled: fonts and lines shrink or grow with the frame, so a
+        # small GIF is not all labels (pass dpi to keep text at its usual size instead).
+        dpi = min(1200.0, max(10.0, theme.dpi * min(width / base[0], height / base[1])))
     if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not (10 <= dpi <= 1200):
         raise UsageError(f"dpi must be a number between 10 and 1200, got {dpi!r}")
     return (width, height), float(dpi)
@@ -65,7 +69,8 @@ class FrameRenderer:
     theme:
         Theme name or ``Theme``.
     size, dpi:
-        Frame size in pixels and resolution; the theme's defaults if None.
+        Frame size in pixels and resolution; the theme's defaults if None. With a size but no dpi
+        the dpi scales with the size, so the frame is the default picture, scaled.
     loss_panel:
         Draw the loss curve so far beside the main plot, the current point marked.
     log_loss:
@@ -112,7 +117,8 @@ class FrameRenderer:
         self._shown = _shown_frames(trace)
         self._diverged_at = trace.diverged_at
         with matplotlib.rc_context(self.theme.rc):
-            fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+            # A hair over the exact size: Agg truncates width * dpi / dpi to an int, which could lose a pixel.
+            fig = Figure(figsize=((width + 1e-3) / dpi, (height + 1e-3) / dpi), dpi=dpi)
             canvas = FigureCanvasAgg(fig)
             if loss_panel:
                 ax, loss_ax = fig.subplots(1, 2, width_ratios=[3, 2])

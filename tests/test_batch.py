@@ -294,10 +294,11 @@ def test_shared_scale_gives_every_seed_the_union_of_the_limits(run, tmp_path, mo
             "xlim": pytest.approx([-0.4, 4.4]), "ylim": pytest.approx([0.2, 9.8]),
             "loss": pytest.approx([1 / 3, 4.0]),  # seed 1's losses 1..1/3, seed 4's 4..4/3
         }
-    own = iio.imread(tmp_path / "own-1.gif", index=None)[-1]
-    shared = iio.imread(tmp_path / "shared-1.gif", index=None)[-1]
+    # Frame 0: the line is flat (w = 0), so it hides none of the points measured.
+    own = iio.imread(tmp_path / "own-1.gif", index=0)
+    shared = iio.imread(tmp_path / "shared-1.gif", index=0)
     assert _points_width(shared) < 0.4 * _points_width(own)  # seed 1's points now fill a quarter of the x range
-    wide = iio.imread(tmp_path / "shared-4.gif", index=None)[-1]
+    wide = iio.imread(tmp_path / "shared-4.gif", index=0)
     assert _points_width(wide) > 3 * _points_width(shared)
     grid = iio.imread(tmp_path / "grid.mp4", index=None)  # two 200x160 cells side by side, 3 frames
     assert grid.shape == (3, 160, 400, 3)

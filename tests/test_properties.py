@@ -55,7 +55,7 @@ def test_save_load_round_trip(trace, tmp_path):
     _same(trace, ca.Trace.load(trace.save(tmp_path / "t.npz")))
 
 
-@pytest.mark.filterwarnings("error")  # no RuntimeWarning or matplotlib warning may reach the user
+@pytest.mark.filterwarnings("error::RuntimeWarning", "error::UserWarning")  # no RuntimeWarning or matplotlib warning may reach the user
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(trace=line_traces(min_size=1, max_size=5), fps=st.floats(0.5, 50))
 def test_rendering_valid_traces_never_raises_and_keeps_one_frame_per_capture(trace, fps, tmp_path):

@@ -137,6 +137,7 @@ def test_gif_write_errors_become_output_errors(tmp_path, monkeypatch):
         def close(self):
             pass
 
+    encoder._fh.close()
     encoder._fh = FullDisk()  # the only way to fill a disk from a test without mounting one
     with pytest.raises(ca.OutputError, match="No space left on device"):
         encoder.write(frame)
@@ -217,7 +218,7 @@ def test_cli_ctrl_c_exits_130_without_traceback(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.filterwarnings("error")
+@pytest.mark.filterwarnings("error::RuntimeWarning", "error::UserWarning")
 def test_huge_finite_weights_draw_without_warnings():
     rec = ca.Recorder(ca.scenes.LineFit([1.0, 1e6], [0.0, 1.0]), every=1)
     rec.capture(0, loss=1e300, w=1e308, b=-1e308)
