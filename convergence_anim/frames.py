@@ -14,10 +14,11 @@ from .style import Theme, get_theme
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
+    from matplotlib.figure import Figure
 
     from .trace import Trace
 
-__all__ = ["FrameRenderer", "check_size", "default_size"]
+__all__ = ["Blitter", "FrameRenderer", "check_size", "default_size", "shown_frames"]
 
 #: Width of the frame grows by this factor when a loss panel sits beside the main plot.
 LOSS_PANEL_WIDTH = 1.6
@@ -59,6 +60,66 @@ def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme
     return (width, height), float(dpi)
 
 
+class Blitter:
+    """Draws a figure's frames: the static parts once, then per frame only what changes.
+
+    With ``blit=True`` the figure is drawn in full once, with the changing artists left out, and its
+    pixels cached; each frame restores that background and draws only the changing artists on top.
+    Everything an axes draws above a changing artist (higher zorder) changes too, and artists are
+    drawn in the order a full draw would use (axes in figure order, each sorting its children by
+    zorder, stably; figure-level artists last), so frames are pixel-identical to a full
+    ``canvas.draw()`` (``blit=False``).
+    """
+
+    def __init__(self, fig: "Figure", blit: bool = True) -> None:
+        self._fig = fig
+        self._canvas = fig.canvas
+        self._blit = blit
+        self._dynamic: "list[Artist] | None" = None
+        self._background = None
+
+    def _prepare(self, artists: "list[Artist]") -> None:
+        changing = {id(a) for a in artists}
+        dynamic: "list[Artist]" = []
+        for ax in self._fig.axes:
+            children = ax.get_children()
+            mine = [a for a in children if id(a) in changing]
+            if not mine:
+                continue
+            lowest = min(a.get_zorder() for a in mine)
+            chosen = [a for a in children if id(a) in changing or (a.get_zorder() > lowest and a is not ax.patch)]
+            order = {id(a): i for i, a in enumerate(children)}
+            dynamic += sorted(chosen, key=lambda a: (a.get_zorder(), order[id(a)]))
+        placed = {id(a) for a in dynamic}
+        dynamic += [a for a in artists if id(a) not in placed]  # figure-level text, drawn after the axes
+        for artist in dynamic:
+            artist.set_animated(True)
+        self._dynamic = dynamic
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw and cache the static background (after anything that redrew the canvas)."""
+        if self._dynamic is not None:
+            self._canvas.draw()
+            self._background = self._canvas.copy_from_bbox(self._fig.bbox)
+
+    def draw(self, artists: "list[Artist]") -> np.ndarray:
+        """Draw the frame whose changing artists are ``artists``; return a new RGBA array of it."""
+        if not self._blit:
+            self._canvas.draw()
+        else:
+            if self._dynamic is None:
+                self._prepare(artists)
+            self._canvas.restore_region(self._background)
+            for artist in self._dynamic:
+                self._fig.draw_artist(artist)
+        return np.array(self._canvas.buffer_rgba(), copy=True)
+
+    def animated(self) -> "list[Artist]":
+        """The artists drawn per frame (empty before the first frame)."""
+        return list(self._dynamic or [])
+
+
 class FrameRenderer:
     """Renders frame ``i`` of a trace as an image array.
 
@@ -79,11 +140,8 @@ class FrameRenderer:
         Loss values the panel's y-axis must include besides the trace's own (a shared scale across
         several runs).
     blit:
-        With True (the default) the figure is drawn in full once, with the changing artists left
-        out, and its pixels cached; each frame restores that background and draws only the changing
-        artists on top. Everything drawn above a changing artist (higher zorder in the same axes)
-        changes too, so frames are pixel-identical to a full ``canvas.draw()`` (``blit=False``),
-        which the tests check.
+        Draw only what changes per frame (``Blitter``; the default) or redraw the whole figure;
+        the pixels are the same, which the tests check.
 
     Raises
     ------
@@ -113,8 +171,7 @@ class FrameRenderer:
         self.trace = trace
         self.theme = get_theme(theme)
         (width, height), dpi = check_size(size, dpi, self.theme, loss_panel)
-        self._blit = blit
-        self._shown = _shown_frames(trace)
+        self._shown = shown_frames(trace)
         self._diverged_at = trace.diverged_at
         with matplotlib.rc_context(self.theme.rc):
             # A hair over the exact size: Agg truncates width * dpi / dpi to an int, which could lose a pixel.
@@ -138,8 +195,7 @@ class FrameRenderer:
             ax.set_title(" \n ")
             self._update_loss = _setup_loss_panel(loss_ax, trace, self.theme, log_loss, loss_range) if loss_ax else None
         self._fig, self._canvas, self._ax = fig, canvas, ax
-        self._dynamic: "list[Artist] | None" = None
-        self._background = None
+        self._blitter = Blitter(fig, blit)
         canvas.draw()
         if canvas.get_width_height() != (width, height):  # pragma: no cover - rounding of odd sizes
             raise UsageError(f"cannot render a {width}x{height} frame at dpi {dpi:g}; try another dpi")
@@ -166,26 +222,6 @@ class FrameRenderer:
             artists += self._update_loss(index)
         return artists
 
-    def _prepare_blit(self, artists: "list[Artist]") -> None:
-        # Draw order must match a full draw: axes in figure order, each sorting its children by
-        # zorder, stably. Whatever sits above a changing artist in the same axes changes too.
-        changing = {id(a) for a in artists}
-        dynamic: "list[Artist]" = []
-        for ax in self._fig.axes:
-            children = ax.get_children()
-            mine = [a for a in children if id(a) in changing]
-            if not mine:
-                continue
-            lowest = min(a.get_zorder() for a in mine)
-            chosen = [a for a in children if id(a) in changing or (a.get_zorder() > lowest and a is not ax.patch)]
-            order = {id(a): i for i, a in enumerate(children)}
-            dynamic += sorted(chosen, key=lambda a: (a.get_zorder(), order[id(a)]))
-        for artist in dynamic:
-            artist.set_animated(True)
-        self._dynamic = dynamic
-        self._canvas.draw()
-        self._background = self._canvas.copy_from_bbox(self._fig.bbox)
-
     def render(self, index: int) -> np.ndarray:
         """Return frame ``index`` as a new ``(height, width, 3)`` uint8 RGB array."""
         return self.render_rgba(index)[:, :, :3].copy()
@@ -196,21 +232,12 @@ class FrameRenderer:
         This is Agg's own buffer copied whole, the cheapest form: dropping the alpha channel is a
         strided copy that costs more than the copy itself, and the encoders take RGBA directly.
         """
-        artists = self._set_frame(index)
-        if not self._blit:
-            self._canvas.draw()
-        else:
-            if self._dynamic is None:
-                self._prepare_blit(artists)
-            self._canvas.restore_region(self._background)
-            for artist in self._dynamic:
-                self._fig.draw_artist(artist)
-        return np.array(self._canvas.buffer_rgba(), copy=True)
+        return self._blitter.draw(self._set_frame(index))
 
     def save_still(self, index: int, path: str) -> None:
         """Save frame ``index`` with ``savefig`` (PNG, SVG or PDF by the suffix of ``path``)."""
         self._set_frame(index)
-        animated = self._dynamic or []
+        animated = self._blitter.animated()
         for artist in animated:  # savefig skips animated artists
             artist.set_animated(False)
         try:
@@ -218,9 +245,7 @@ class FrameRenderer:
         finally:
             for artist in animated:
                 artist.set_animated(True)
-            if self._blit and self._dynamic is not None:
-                self._canvas.draw()  # savefig redrew the canvas: refresh the cached background
-                self._background = self._canvas.copy_from_bbox(self._fig.bbox)
+            self._blitter.refresh()  # savefig redrew the canvas
 
     def close(self) -> None:
         """Release the figure."""
@@ -279,7 +304,7 @@ def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool, extra_range=N
     return update
 
 
-def _shown_frames(trace: "Trace") -> np.ndarray:
+def shown_frames(trace: "Trace") -> np.ndarray:
     """For each frame, the index of the frame whose state to draw: itself, or the last finite one."""
     n = len(trace)
     ok = np.ones(n, dtype=bool)

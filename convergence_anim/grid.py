@@ -28,6 +28,7 @@ import numpy as np
 from ._atomic import atomic_output, check_output_path
 from ._exceptions import UsageError
 from .encoders import encoder_for
+from .frames import Blitter, shown_frames
 from .encoders._base import check_fps
 from .style import Theme, get_theme
 
@@ -66,19 +67,6 @@ def _check_cell_size(size: "tuple[int, int]") -> tuple[int, int]:
     if not (64 <= width <= 2048 and 64 <= height <= 2048) or width % 2 or height % 2:
         raise UsageError(f"cell size must be even numbers of pixels from 64 to 2048, got {width}x{height}")
     return width, height
-
-
-def _shown_frames(trace: "Trace") -> np.ndarray:
-    """For each frame, the frame whose state to draw: itself, or the last one before the run blew up."""
-    n = len(trace)
-    ok = np.ones(n, dtype=bool)
-    for value in trace.state.values():
-        if value.dtype.kind == "f":
-            ok &= np.isfinite(value.reshape(n, -1)).all(axis=1)
-    if trace.diverged_at is not None:
-        ok &= trace.steps < trace.diverged_at
-    shown = np.maximum.accumulate(np.where(ok, np.arange(n), -1))
-    return np.where(shown < 0, np.arange(n), shown)
 
 
 class CellRenderer:
@@ -127,8 +115,7 @@ class CellRenderer:
         width, height = _check_cell_size(size)
         theme = get_theme(theme)
         self.trace, self.label, self.size = trace, label, (width, height)
-        self._shown = _shown_frames(trace)
-        self._blit = blit
+        self._shown = shown_frames(trace)
         dpi = theme.dpi * width / _LOOKS_LIKE_WIDTH
         pt = 72 / dpi  # points per pixel, to give text a size in pixels
         with matplotlib.rc_context(theme.rc):
@@ -151,8 +138,7 @@ class CellRenderer:
             self._loss = fig.text(1 - _MARGIN / width, top, "", ha="right", va="top", fontsize=_LOSS_PX * pt,
                                   color=theme.label_color)
         self._fig, self._canvas, self._ax = fig, canvas, ax
-        self._dynamic: "list | None" = None
-        self._background = None
+        self._blitter = Blitter(fig, blit)
         canvas.draw()
         if canvas.get_width_height() != (width, height):  # pragma: no cover - guarded by the half pixel
             raise UsageError(f"cannot draw a {width}x{height} cell; try another cell size")
@@ -171,37 +157,9 @@ class CellRenderer:
             self._loss.set_text("" if math.isnan(loss) else f"loss {loss:.4g}")
         return artists + [self._loss]
 
-    def _prepare_blit(self, artists: list) -> None:
-        # As in FrameRenderer: whatever the axes draws above a changing artist changes too, in the
-        # order a full draw would use (zorder, then insertion order).
-        changing = {id(a) for a in artists}
-        children = self._ax.get_children()
-        mine = [a for a in children if id(a) in changing]
-        dynamic = []
-        if mine:
-            lowest = min(a.get_zorder() for a in mine)
-            chosen = [a for a in children if id(a) in changing or (a.get_zorder() > lowest and a is not self._ax.patch)]
-            order = {id(a): i for i, a in enumerate(children)}
-            dynamic = sorted(chosen, key=lambda a: (a.get_zorder(), order[id(a)]))
-        dynamic.append(self._loss)
-        for artist in dynamic:
-            artist.set_animated(True)
-        self._dynamic = dynamic
-        self._canvas.draw()
-        self._background = self._canvas.copy_from_bbox(self._fig.bbox)
-
     def render_rgba(self, index: int) -> np.ndarray:
         """Return cell frame ``index`` as a new ``(height, width, 4)`` uint8 RGBA array."""
-        artists = self._set_frame(index)
-        if not self._blit:
-            self._canvas.draw()
-        else:
-            if self._dynamic is None:
-                self._prepare_blit(artists)
-            self._canvas.restore_region(self._background)
-            for artist in self._dynamic:
-                self._fig.draw_artist(artist)
-        return np.array(self._canvas.buffer_rgba(), copy=True)
+        return self._blitter.draw(self._set_frame(index))
 
     def close(self) -> None:
         """Release the figure."""
