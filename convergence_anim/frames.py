@@ -285,7 +285,7 @@ def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool, extra_range=N
     ax.set_xlim(first - 0.02 * (last - first) - 0.5, last + 0.02 * (last - first) + 0.5)
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss (log scale)" if log else "loss")
-    lines, points = [], []
+    lines = []
     for name, loss, colour in series:
         (line,) = ax.plot([], [], "-", color=colour, lw=2, label=name, zorder=2.6)
         (point,) = ax.plot([], [], "o", color=colour, ms=7, zorder=2.7)

@@ -1,6 +1,5 @@
 import os
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -21,3 +20,19 @@ def logistic_trace():
     from convergence_anim.demos import run_demo
 
     return run_demo("logistic", max_iter=60).trace
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """Invoke the ``convergence-anim`` command in a fresh folder: ``run("demo", "linear", "-q")``."""
+    from click.testing import CliRunner
+
+    from convergence_anim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke

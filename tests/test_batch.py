@@ -22,17 +22,6 @@ from .pixels import blue_pixels, red_pixels
 SMALL = ("--size", "320x240")
 
 
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
 def _manifest(path):
     return json.loads(path.read_text())
 

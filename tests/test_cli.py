@@ -1,23 +1,9 @@
 import imageio.v3 as iio
-import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import convergence_anim as ca
-from convergence_anim.cli import main
 
 from .pixels import red_pixels
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
 
 
 def _one_line_error(result, code, text):

@@ -4,10 +4,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 import convergence_anim as ca
-from convergence_anim.cli import main
 from convergence_anim.data import fit, load_csv
 
 THREE_CLASSES = "x,y,label\n" + "".join(
@@ -151,17 +149,6 @@ def test_fit_refuses_bad_options(tmp_path, kwargs, message):
 
 
 # -- the command ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
 
 
 def test_fit_command_classifies_end_to_end(run, tmp_path):
