@@ -78,7 +78,7 @@ def test_render_missing_corrupt_and_empty_traces_exit_1(run, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.npz", "empty.npz"]
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["render"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["render"], ["fit"], ["batch"]])
 def test_help_shows_defaults(run, command):
     result = run(*command, "--help")
     assert result.exit_code == 0
@@ -87,6 +87,8 @@ def test_help_shows_defaults(run, command):
     if command == ["render"]:
         assert "Frames per second [default: 10]" in text
         assert "[default: light]" in text and "overwritten if it exists" in text
+    if command in (["fit"], ["batch"]):
+        assert "[default:" in text and "--theme" in text
     if command == ["demo"]:
         assert "linear the blog's linear regression" in text and "every 20, max-iter 1000, fps 5" in text
         assert "moons" in text
