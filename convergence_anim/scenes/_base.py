@@ -113,6 +113,19 @@ def to_scalar(name: str, value: Any) -> np.ndarray:
     return array.reshape(())
 
 
+def points_and_labels(points: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Copy classification data into arrays: finite points of shape (n, 2), n labels (not yet checked)."""
+    points = to_array("points", points)
+    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
+        raise UsageError(f"points must have shape (n, 2), got {points.shape}")
+    if not np.all(np.isfinite(points)):
+        raise UsageError("points hold NaN or infinite values")
+    labels = to_array("labels", labels).reshape(-1)
+    if labels.shape[0] != points.shape[0]:
+        raise UsageError(f"labels must have one value per point: {points.shape[0]} points, {labels.size} labels")
+    return points, labels
+
+
 def check_names(scene: str, state: Mapping[str, Any], allowed: Sequence[Sequence[str]]) -> None:
     """Raise CaptureError unless the names in ``state`` are exactly one of the ``allowed`` sets."""
     given = set(state)

@@ -15,6 +15,7 @@ from ._base import (
     evaluate_model,
     finite_range,
     format_number,
+    points_and_labels,
     register_scene,
     to_array,
     to_scalar,
@@ -143,14 +144,7 @@ class LinearBoundary(_StraightLineScene):
 
     def __init__(self, points: Any, labels: Any, *, xlim: Any = None, ylim: Any = None) -> None:
         super().__init__(xlim, ylim)
-        points = to_array("points", points)
-        if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
-            raise UsageError(f"points must have shape (n, 2), got {points.shape}")
-        if not np.all(np.isfinite(points)):
-            raise UsageError("points hold NaN or infinite values")
-        labels = to_array("labels", labels).reshape(-1)
-        if labels.shape[0] != points.shape[0]:
-            raise UsageError(f"labels must have one value per point: {points.shape[0]} points, {labels.size} labels")
+        points, labels = points_and_labels(points, labels)
         if not np.all((labels == 0) | (labels == 1)):
             raise UsageError("labels must be 0 or 1 for LinearBoundary")
         self.points = points

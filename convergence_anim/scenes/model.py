@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from .._exceptions import CaptureError, UsageError
-from ._base import Scene, Updater, check_limits, check_names, evaluate_model, finite_range, register_scene, to_array
+from ._base import (
+    Scene,
+    Updater,
+    check_limits,
+    check_names,
+    evaluate_model,
+    finite_range,
+    points_and_labels,
+    register_scene,
+    to_array,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -121,14 +131,7 @@ class DecisionBoundary(Scene):
         resolution: int = 200,
         outputs: str = "logits",
     ) -> None:
-        points = to_array("points", points)
-        if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
-            raise UsageError(f"points must have shape (n, 2), got {points.shape}")
-        if not np.all(np.isfinite(points)):
-            raise UsageError("points hold NaN or infinite values")
-        labels = to_array("labels", labels).reshape(-1)
-        if labels.shape[0] != points.shape[0]:
-            raise UsageError(f"labels must have one value per point: {points.shape[0]} points, {labels.size} labels")
+        points, labels = points_and_labels(points, labels)
         if not np.all((labels >= 0) & (labels == np.round(labels))):
             raise UsageError("labels must be class numbers 0, 1, 2, ...")
         k = int(labels.max()) + 1 if classes is None else classes
