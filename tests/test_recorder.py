@@ -131,3 +131,25 @@ def test_diverged_at_is_the_first_non_finite_capture():
     first_bad = int(np.flatnonzero(~np.isfinite(trace.losses))[0])
     assert trace.diverged_at == trace.steps[first_bad]
     assert np.isfinite(trace.losses[:first_bad]).all()
+
+
+def test_model_is_evaluated_on_its_own_device_and_dtype_and_only_outputs_come_back():
+    class Checked(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(1, 1).double()
+            self.seen = []
+
+        def forward(self, x):
+            self.seen.append((x.device, x.dtype))
+            return self.linear(x)
+
+    model = Checked()
+    rec = ca.Recorder(_line_scene(), every=1)
+    rec.capture(0, model=model)
+    param = next(model.parameters())
+    # The grid went to where the parameters live, in their dtype (no GPU here: the same code path
+    # moves it to cuda for a model on cuda); what the trace keeps is a plain CPU array.
+    assert model.seen == [(param.device, torch.float64)]
+    assert isinstance(rec.trace.state["w"], np.ndarray)
+    assert rec.trace.state["w"][0] == pytest.approx(model.linear.weight.item())
