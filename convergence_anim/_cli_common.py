@@ -129,7 +129,7 @@ def report(trace, path: Path, quiet: bool) -> None:
 def check_before_training(output: Path, save_trace: "Path | None", kwargs: dict) -> None:
     """Fail on a bad output or option now, not after minutes of training."""
     from ._atomic import check_output_path
-    from ._render import STILL_SUFFIXES
+    from ._render import STILL_SUFFIXES, check_extra_output
     from ._timing import plan_timing
     from .encoders import encoder_for
     from .encoders._base import check_fps
@@ -138,13 +138,9 @@ def check_before_training(output: Path, save_trace: "Path | None", kwargs: dict)
 
     encoder = encoder_for(output)
     check_output_path(output)
-    for path, suffixes in ((save_trace, (".npz",)), (kwargs["still"], STILL_SUFFIXES), (kwargs["filmstrip"], (".png",))):
-        if path is not None:
-            if path.suffix.lower() not in suffixes:
-                from ._exceptions import UsageError
-
-                raise UsageError(f"{str(path)!r} must end in {', '.join(suffixes)}")
-            check_output_path(path)
+    check_extra_output("save_trace", save_trace, (".npz",))
+    check_extra_output("still", kwargs["still"], STILL_SUFFIXES)
+    check_extra_output("filmstrip", kwargs["filmstrip"], (".png",))
     if kwargs["duration"] is None:
         check_fps(plan_timing(1, fps=kwargs["fps"], hold=kwargs["hold"], hold_first=kwargs["hold_first"]).fps, encoder.max_fps, encoder.suffix)
     check_size(kwargs["size"], kwargs["dpi"], get_theme(kwargs["theme"]), kwargs["loss_panel"])

@@ -19,7 +19,7 @@ from .scenes import scene_from_trace
 from .style import Theme
 from .trace import Trace
 
-__all__ = ["Animation", "render", "STILL_SUFFIXES"]
+__all__ = ["Animation", "STILL_SUFFIXES", "check_extra_output", "render"]
 
 STILL_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -125,8 +125,8 @@ def render(
     check_fps(timing.fps, encoder_class.max_fps, encoder_class.suffix)
     jobs = check_jobs(jobs)
     path = check_output_path(path)
-    still_path = _check_extra("still", still, STILL_SUFFIXES)
-    filmstrip_path = _check_extra("filmstrip", filmstrip, (".png",))
+    still_path = check_extra_output("still", still, STILL_SUFFIXES)
+    filmstrip_path = check_extra_output("filmstrip", filmstrip, (".png",))
     if isinstance(filmstrip_frames, bool) or not isinstance(filmstrip_frames, int) or not 1 <= filmstrip_frames <= 50:
         raise UsageError(f"filmstrip_frames must be an integer from 1 to 50, got {filmstrip_frames!r}")
     if len(chosen) != len(trace):
@@ -165,7 +165,8 @@ def render(
     return Animation(path)
 
 
-def _check_extra(name: str, path, suffixes: tuple[str, ...]) -> "Path | None":
+def check_extra_output(name: str, path, suffixes: tuple[str, ...]) -> "Path | None":
+    """Validate an optional extra output (still, filmstrip, trace): its suffix and its folder."""
     if path is None:
         return None
     if Path(path).suffix.lower() not in suffixes:

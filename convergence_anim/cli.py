@@ -27,10 +27,6 @@ from .demos import DEMOS  # torch-free at import: demos import torch only when t
 
 __all__ = ["main"]
 
-# The names other command modules used before _cli_common existed.
-_errors, _render_with_progress, _report = errors, render_with_progress, report
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(package_name="convergence-anim")
 def main() -> None:
