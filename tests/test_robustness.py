@@ -106,41 +106,29 @@ def test_memory_does_not_grow_beyond_the_captured_values_over_10000_captures():
     assert len(rec.trace) == 10_000
 
 
-def test_full_disk_is_a_clear_error_and_leaves_nothing(linear_trace, tmp_path, monkeypatch):
-    from convergence_anim.encoders import gif
-
-    real_getdata = gif.GifEncoder.write_prepared
-    calls = {"n": 0}
-
-    def full(self, indices, repeat=1):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise ca.OutputError(f"cannot write {str(self.path)!r}: {os.strerror(errno.ENOSPC)}")
-        return real_getdata(self, indices, repeat)
-
-    monkeypatch.setattr(gif.GifEncoder, "write_prepared", full)
-    with pytest.raises(ca.OutputError, match="No space left on device"):
-        ca.render(linear_trace, tmp_path / "x.gif", jobs=1)
-    assert list(tmp_path.iterdir()) == []
+_SMALL_DISK = (
+    "import resource, signal, sys;"
+    # Writing past RLIMIT_FSIZE fails with EFBIG, the way a full disk fails with ENOSPC, in this
+    # process and in ffmpeg (which inherits the limit); SIGXFSZ would otherwise kill the process.
+    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (10000, 10000));"
+    "from convergence_anim.cli import main; main(sys.argv[1:], prog_name='convergence-anim')"
+)
 
 
-def test_gif_write_errors_become_output_errors(tmp_path, monkeypatch):
-    from convergence_anim.encoders.gif import GifEncoder
-
-    frame = np.zeros((16, 16, 3), np.uint8)
-    encoder = GifEncoder(tmp_path / "x.gif", size=(16, 16), fps=10, samples=[frame])
-
-    class FullDisk:
-        def write(self, data):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-        def close(self):
-            pass
-
-    encoder._fh.close()
-    encoder._fh = FullDisk()  # the only way to fill a disk from a test without mounting one
-    with pytest.raises(ca.OutputError, match="No space left on device"):
-        encoder.write(frame)
+@pytest.mark.parametrize("suffix, text", [(".gif", "File too large"), (".mp4", "ffmpeg failed")])
+def test_a_write_that_fails_in_the_os_is_one_line_and_leaves_nothing(linear_trace, tmp_path, suffix, text):
+    trace_path = linear_trace.save(tmp_path / "lin.npz")
+    out = subprocess.run(
+        [sys.executable, "-c", _SMALL_DISK, "render", str(trace_path), "-o", str(tmp_path / f"x{suffix}"), "-q",
+         "--size", "640x480"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 1, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and text in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lin.npz"]  # no file, no temporary file
 
 
 @pytest.mark.parametrize("exe, text", [("/nonexistent/ffmpeg", "could not start"), ("/bin/false", "ffmpeg failed")])
@@ -154,7 +142,8 @@ def test_missing_or_failing_ffmpeg_suggests_gif(linear_trace, tmp_path, monkeypa
     assert text in result.output and "write a .gif instead" in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
     verbose = runner.invoke(main, ["render", str(path), "-o", str(tmp_path / "x.mp4"), "-q", "-v"])
-    assert verbose.exit_code == 1 and len(verbose.output.strip().splitlines()) > 1
+    # -v adds ffmpeg's own words where ffmpeg ran; a missing binary has nothing more to say.
+    assert verbose.exit_code == 1 and (len(verbose.output.strip().splitlines()) > 1) == (exe == "/bin/false")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lin.npz"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .._exceptions import EncoderError, UsageError
@@ -37,6 +39,12 @@ class Mp4Encoder(Encoder):
     suffix = ".mp4"
     max_fps = 240.0
     external_cores = 1  # ffmpeg
+
+    @classmethod
+    def check_available(cls) -> None:
+        exe = ffmpeg_exe()
+        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+            raise EncoderError(f"ffmpeg could not start ({exe}): no such executable file; write a .gif instead")
 
     def __init__(self, path, *, size, fps, loop=0, samples=(), crf: int = 23, verbose: bool = False) -> None:
         super().__init__(path, size=size, fps=fps, loop=loop, samples=samples)
@@ -97,6 +105,11 @@ class Mp4Encoder(Encoder):
             self._writer.close()
         except (OSError, RuntimeError) as exc:
             raise EncoderError(f"ffmpeg failed while finishing the file: {_first_line(exc)}; write a .gif instead") from exc
+        problem = mp4_structure_problem(self.path)
+        if problem:
+            # ffmpeg can exit 0 after a failed write (seen with a file-size limit: "Error writing
+            # trailer"), which would move a truncated video into place.
+            raise EncoderError(f"ffmpeg failed while writing the file: {problem}; write a .gif instead")
 
     def abort(self) -> None:
         if self._writer is None:
@@ -105,6 +118,38 @@ class Mp4Encoder(Encoder):
             self._writer.close()
         except Exception:  # already failing: the first error is the one to report
             pass
+
+
+def mp4_structure_problem(path) -> "str | None":
+    """What is wrong with the top-level boxes of the MP4 at ``path``, or None if they are whole.
+
+    An MP4 is a sequence of boxes, each starting with its 32-bit size and 4-letter type; a complete
+    file's boxes tile it exactly and include the movie header (``moov``) and the media (``mdat``).
+    """
+    try:
+        size = os.path.getsize(path)
+        seen, offset = set(), 0
+        with open(path, "rb") as fh:
+            while offset < size:
+                fh.seek(offset)
+                header = fh.read(16)
+                if len(header) < 8:
+                    return f"the file ends inside a box header at byte {offset}"
+                box, kind = int.from_bytes(header[:4], "big"), header[4:8]
+                if box == 1 and len(header) == 16:  # a 64-bit size follows the type
+                    box = int.from_bytes(header[8:16], "big")
+                if box < 8:
+                    return f"a box at byte {offset} has an invalid size"
+                seen.add(kind)
+                offset += box
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if offset != size:
+        return f"the file is truncated ({size} bytes, its boxes need {offset})"
+    missing = {b"moov", b"mdat"} - seen
+    if missing:
+        return f"the file has no {' or '.join(sorted(m.decode() for m in missing))} box"
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
