@@ -27,6 +27,7 @@ __all__ = [
     "OutputError",
     "Recorder",
     "RenderError",
+    "RenderSettings",
     "Trace",
     "TraceError",
     "TraceFormatError",
@@ -40,6 +41,7 @@ _LAZY = {
     "Recorder": ".recorder",
     "Trace": ".trace",
     "render": "._render",
+    "RenderSettings": ".settings",
     "render_batch": ".batch",
     "BatchJob": ".batch",
     "BatchResult": ".batch",
@@ -63,6 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .recorder import Recorder
     from ._render import render
+    from .settings import RenderSettings
     from .trace import Trace
 
 

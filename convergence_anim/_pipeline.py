@@ -12,45 +12,18 @@ from __future__ import annotations
 import os
 import select
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from ._exceptions import RenderError, UsageError
+from ._exceptions import RenderError
+from ._processes import start_frame_worker
 from ._worker import receive, send
 
-__all__ = ["auto_jobs", "check_jobs", "prepared_frames"]
+__all__ = ["prepared_frames"]
 
-#: Below this many frames, one process is faster than starting workers (measured, benchmarks/).
-PARALLEL_MIN_FRAMES = 150
 #: Frames per request sent to a worker: enough to amortise the round trip, few enough to stream.
 CHUNK = 8
 #: Requests queued per worker: one being drawn, one waiting, so no worker idles.
 IN_FLIGHT_PER_WORKER = 2
-
-
-def check_jobs(jobs: "int | None") -> "int | None":
-    """Validate ``jobs``: None (automatic) or a positive integer."""
-    if jobs is None:
-        return None
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs <= 0:
-        raise UsageError(f"jobs must be a positive integer, got {jobs!r}")
-    return jobs
-
-
-def available_cores() -> int:
-    """Cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def auto_jobs(n_frames: int, encoder_cores: int = 0) -> int:
-    """Worker processes worth starting for ``n_frames`` frames on this machine.
-
-    ``encoder_cores`` are kept free for an encoder that runs in a process of its own (ffmpeg):
-    measured on 2 cores, two drawing workers beside ffmpeg were slower than one process.
-    """
-    cores = available_cores() - encoder_cores
-    return 1 if n_frames < PARALLEL_MIN_FRAMES or cores < 2 else cores
 
 
 def prepared_frames(
@@ -80,19 +53,6 @@ def prepared_frames(
             renderer.close()
 
 
-def _start_worker(setup: tuple) -> subprocess.Popen:
-    env = dict(os.environ)
-    # The worker imports this package from wherever the parent did (an installed copy or a checkout).
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    env.setdefault("MPLBACKEND", "Agg")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "convergence_anim._worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-    )
-    send(worker.stdin, setup)
-    return worker
-
-
 def _receive(worker: subprocess.Popen) -> Any:
     try:
         status, value = receive(worker.stdout)
@@ -114,7 +74,9 @@ def _parallel(make_renderer, indices, preparer, jobs, modules, renderer) -> Iter
     workers: list[subprocess.Popen] = []
     try:
         setup = (modules, make_renderer, preparer)
-        workers = [_start_worker(setup) for _ in range(jobs)]
+        workers = [start_frame_worker() for _ in range(jobs)]
+        for worker in workers:
+            send(worker.stdin, setup)
         # Workers take a second or so to start; this process draws the first frames meanwhile.
         done = 0
         while done < len(indices) and not _ready(workers[0]):

@@ -6,22 +6,21 @@ import base64
 import functools
 import os
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from ._atomic import atomic_output, check_output_path
-from ._exceptions import UsageError
+from ._atomic import atomic_output
 from ._timing import pick_frames, plan_timing
-from .encoders import encoder_for
 from .encoders._base import check_fps
 from .scenes import scene_from_trace
-from .style import Theme
+from .settings import RenderSettings
 from .trace import Trace
 
-__all__ = ["Animation", "STILL_SUFFIXES", "check_extra_output", "render"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .scenes import Scene
 
-STILL_SUFFIXES = (".png", ".svg", ".pdf")
+__all__ = ["Animation", "render"]
 
 
 class Animation(type(Path())):  # type: ignore[misc]
@@ -37,25 +36,11 @@ class Animation(type(Path())):  # type: ignore[misc]
 def render(
     trace: Trace,
     path: "str | os.PathLike[str]",
+    settings: "RenderSettings | None" = None,
     *,
-    fps: "float | None" = 10,
-    duration: "float | None" = None,
-    hold: float = 0.0,
-    hold_first: float = 0.0,
-    loop: int = 0,
-    theme: "str | Theme" = "light",
-    size: "tuple[int, int] | None" = None,
-    dpi: "float | None" = None,
-    loss_panel: bool = False,
-    log_loss: bool = False,
-    loss_range: "tuple[float, float] | None" = None,
-    max_frames: "int | None" = None,
-    spacing: str = "uniform",
-    still: "str | os.PathLike[str] | None" = None,
-    filmstrip: "str | os.PathLike[str] | None" = None,
-    filmstrip_frames: int = 5,
-    jobs: "int | None" = None,
+    scene: "Scene | None" = None,
     progress: "Callable[[int], None] | None" = None,
+    **options: Any,
 ) -> Animation:
     """Render the captures of ``trace`` as an animation at ``path``, one frame per capture.
 
@@ -69,37 +54,17 @@ def render(
         The captures to draw (``Recorder.trace`` or ``Trace.load(...)``).
     path:
         Output file; its folder must exist.
-    fps:
-        Frames per second (ignored if ``duration`` is given).
-    duration:
-        Fit the whole animation, holds included, into this many seconds.
-    hold, hold_first:
-        Seconds to hold the last and the first frame.
-    loop:
-        Times a GIF plays; 0 (default) loops forever. MP4 does not loop by itself.
-    theme:
-        ``"light"`` (the blog's look), ``"dark"``, ``"slides"`` (16:9, large type) or a ``Theme``.
-    size:
-        Frame size ``(width, height)`` in pixels; the theme's default if None.
-    dpi:
-        Resolution that font sizes and line widths scale with; if None, the theme's, scaled with
-        ``size`` so that a smaller frame is the same picture, smaller.
-    loss_panel, log_loss:
-        Draw the loss curve so far beside the plot, on a log scale if ``log_loss``.
-    loss_range:
-        Loss values the panel's axis must include besides the trace's own, e.g. the range of
-        several runs shown side by side.
-    max_frames, spacing:
-        Draw at most ``max_frames`` captures, spread ``"uniform"`` or ``"log"`` (dense early).
-    still:
-        Also save the final frame here (``.png``, ``.svg`` or ``.pdf``).
-    filmstrip, filmstrip_frames:
-        Also save ``filmstrip_frames`` key frames side by side as one PNG.
-    jobs:
-        Processes drawing frames: None (default) uses every core for long animations and one
-        process for short ones; the pixels are the same either way.
+    settings:
+        A ``RenderSettings``; the keyword ``options`` replace its fields.
+    scene:
+        The scene that draws the frames; by default the one the trace names (its registered
+        ``Scene`` class, rebuilt from the trace's data).
     progress:
         Called with the number of frames just written, for a progress bar.
+    **options:
+        Any field of ``RenderSettings``: ``fps``, ``duration``, ``hold``, ``hold_first``, ``loop``,
+        ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``, ``loss_range``, ``max_frames``,
+        ``spacing``, ``still``, ``filmstrip``, ``filmstrip_frames``, ``jobs``.
 
     Returns
     -------
@@ -109,48 +74,47 @@ def render(
     Raises
     ------
     UsageError
-        If an option is out of range or a suffix is not a known format.
-    EmptyTraceError
-        If the trace holds no captures.
+        If an option is unknown or out of range (``fps`` and ``duration`` together, say), or a
+        suffix is not a known format.
+    TraceError
+        If the trace names a scene that is not known (``EmptyTraceError`` if it holds no captures).
     OutputError
-        If a file cannot be written (``EncoderError`` if the encoder fails).
+        If a file cannot be written (``EncoderError`` if the encoder cannot run or fails).
     """
-    from ._pipeline import auto_jobs, check_jobs, prepared_frames
+    from ._pipeline import prepared_frames
+    from ._processes import auto_jobs
     from .frames import FrameRenderer
 
-    encoder_class = encoder_for(path)
+    settings = RenderSettings.build(settings, **options)
+    encoder_class = settings.check_output(path)
     trace.require_frames()
-    chosen = pick_frames(len(trace), max_frames, spacing)
-    timing = plan_timing(len(chosen), fps=None if duration is not None else fps, duration=duration, hold=hold, hold_first=hold_first)
+    scene = scene_from_trace(trace) if scene is None else scene
+    chosen = pick_frames(len(trace), settings.max_frames, settings.spacing)
+    timing = plan_timing(len(chosen), settings)
     check_fps(timing.fps, encoder_class.max_fps, encoder_class.suffix)
-    jobs = check_jobs(jobs)
-    path = check_output_path(path)
-    still_path = check_extra_output("still", still, STILL_SUFFIXES)
-    filmstrip_path = check_extra_output("filmstrip", filmstrip, (".png",))
-    if isinstance(filmstrip_frames, bool) or not isinstance(filmstrip_frames, int) or not 1 <= filmstrip_frames <= 50:
-        raise UsageError(f"filmstrip_frames must be an integer from 1 to 50, got {filmstrip_frames!r}")
+    path = Path(path)
     if len(chosen) != len(trace):
         trace = trace.select(chosen)
 
     make_renderer = functools.partial(
-        FrameRenderer, trace, theme=theme, size=size, dpi=dpi, loss_panel=loss_panel, log_loss=log_loss,
-        loss_range=loss_range,
+        FrameRenderer, trace, scene=scene, theme=settings.theme, size=settings.size, dpi=settings.dpi,
+        loss_panel=settings.loss_panel, log_loss=settings.log_loss, loss_range=settings.loss_range,
     )
-    renderer = make_renderer()  # validates the options and gives the size before any work is spread
+    renderer = make_renderer()  # gives the size before any work is spread
     n = len(trace)
     try:
         samples = [renderer.render_rgba(i) for i in sorted({0, n // 2, n - 1})] if encoder_class.needs_samples else []
-        if still_path is not None:
-            with atomic_output(still_path) as tmp:
+        if settings.still is not None:
+            with atomic_output(settings.still) as tmp:
                 renderer.save_still(n - 1, tmp)
-        if filmstrip_path is not None:
-            _save_filmstrip(renderer, filmstrip_path, filmstrip_frames)
-        jobs = auto_jobs(n, encoder_class.external_cores) if jobs is None else jobs
-        scene_module = type(scene_from_trace(trace)).__module__
+        if settings.filmstrip is not None:
+            _save_filmstrip(renderer, settings.filmstrip, settings.filmstrip_frames)
+        jobs = auto_jobs(n, encoder_class.external_cores) if settings.jobs is None else settings.jobs
+        scene_module = type(scene).__module__
         if scene_module == "__main__":  # a scene defined in a script cannot be imported by a worker
             jobs = 1
         with atomic_output(path) as tmp:
-            encoder = encoder_class(tmp, size=renderer.size, fps=timing.fps, loop=loop, samples=samples)
+            encoder = encoder_class(tmp, size=renderer.size, fps=timing.fps, loop=settings.loop, samples=samples)
             with encoder:
                 frames = prepared_frames(
                     make_renderer, range(n), encoder.preparer(), jobs, modules=[scene_module], renderer=renderer
@@ -163,15 +127,6 @@ def render(
     finally:
         renderer.close()
     return Animation(path)
-
-
-def check_extra_output(name: str, path, suffixes: tuple[str, ...]) -> "Path | None":
-    """Validate an optional extra output (still, filmstrip, trace): its suffix and its folder."""
-    if path is None:
-        return None
-    if Path(path).suffix.lower() not in suffixes:
-        raise UsageError(f"{name} must end in {', '.join(suffixes)}, got {str(path)!r}")
-    return check_output_path(path)
 
 
 def _save_filmstrip(renderer, path: Path, count: int) -> None:

@@ -2,36 +2,27 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._exceptions import UsageError
+from .settings import DEFAULT_FPS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .settings import RenderSettings
 
 __all__ = ["Timing", "pick_frames", "plan_timing"]
-
-SPACINGS = ("uniform", "log")
 
 
 def pick_frames(n: int, max_frames: "int | None", spacing: str = "uniform") -> np.ndarray:
     """Indices of at most ``max_frames`` of ``n`` frames, always the first and the last.
 
     ``uniform`` spreads them evenly; ``log`` puts them densely early, where training changes fast,
-    and sparsely late (evenly spaced in log(step index)).
-
-    Raises
-    ------
-    UsageError
-        If ``max_frames`` is not a positive integer or ``spacing`` is unknown.
+    and sparsely late (evenly spaced in log(step index)). The arguments are already checked
+    (``RenderSettings``).
     """
-    if spacing not in SPACINGS:
-        raise UsageError(f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
-    if max_frames is None:
-        return np.arange(n)
-    if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)) or max_frames <= 0:
-        raise UsageError(f"max_frames must be a positive integer, got {max_frames!r}")
-    if max_frames >= n:
+    if max_frames is None or max_frames >= n:
         return np.arange(n)
     if max_frames == 1:
         return np.array([n - 1])
@@ -55,45 +46,14 @@ class Timing:
     hold_last: int = 0
 
 
-def _seconds(name: str, value: "float | None") -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value < math.inf):
-        raise UsageError(f"{name} must be a number of seconds >= 0, got {value!r}")
-    return float(value)
-
-
-def plan_timing(
-    n_frames: int,
-    *,
-    fps: "float | None",
-    duration: "float | None" = None,
-    hold: "float | None" = None,
-    hold_first: "float | None" = None,
-) -> Timing:
-    """Work out the frame rate and holds.
+def plan_timing(n_frames: int, settings: "RenderSettings") -> Timing:
+    """The frame rate and holds of ``n_frames`` frames drawn with ``settings``.
 
     With ``duration`` the whole animation (holds included) lasts that many seconds and the frame
-    rate follows; otherwise ``fps`` is used. Holds are rounded to whole frame intervals.
-
-    Raises
-    ------
-    UsageError
-        If both or neither of fps and duration are usable, or the holds do not fit the duration.
+    rate follows; otherwise ``fps`` is used (10 if None). Holds are rounded to whole frame intervals.
     """
-    hold_last_s = _seconds("hold", hold)
-    hold_first_s = _seconds("hold_first", hold_first)
-    if duration is not None:
-        if fps is not None:
-            raise UsageError("give either fps or duration, not both")
-        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not (0 < duration < math.inf):
-            raise UsageError(f"duration must be a positive number of seconds, got {duration!r}")
-        moving = duration - hold_last_s - hold_first_s
-        if moving <= 0:
-            raise UsageError(f"the holds ({hold_first_s + hold_last_s:g} s) leave no time in a {duration:g} s animation")
-        fps = n_frames / moving
-    if fps is None:
-        raise UsageError("give fps or duration")
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not (0 < fps < math.inf):
-        raise UsageError(f"fps must be a positive number, got {fps!r}")
-    return Timing(float(fps), round(hold_first_s * fps), round(hold_last_s * fps))
+    if settings.duration is not None:
+        fps = n_frames / (settings.duration - settings.hold - settings.hold_first)
+    else:
+        fps = DEFAULT_FPS if settings.fps is None else settings.fps
+    return Timing(float(fps), round(settings.hold_first * fps), round(settings.hold * fps))

@@ -38,7 +38,9 @@ import numpy as np
 from . import __version__
 from ._atomic import atomic_output
 from ._exceptions import ConvergenceAnimError, UsageError
+from ._processes import available_cores, local_pool
 from .scenes import Scene, register_scene, scene_from_trace
+from .settings import RenderSettings
 from .trace import Trace
 
 __all__ = [
@@ -212,6 +214,7 @@ class BatchJob:
         reserved = {"fps", "jobs", "progress"} & set(options)
         if reserved:
             raise UsageError(f"render_options cannot set {', '.join(sorted(reserved))}: a batch sets them itself")
+        RenderSettings.from_dict(options)  # refuses what render would refuse, before any training
         for name, value in values.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "output", output)
@@ -438,24 +441,13 @@ class FixedView(Scene):
 # -- executors ---------------------------------------------------------------------------------------
 
 
-def _available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _local_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    import multiprocessing
-
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        # The fork server imports the heavy modules once; each worker forks from it with them loaded,
-        # instead of paying several seconds of imports per worker.
-        context.set_forkserver_preload(
-            ["convergence_anim.batch", "convergence_anim._render", "convergence_anim.grid", "torch", "matplotlib.figure",
-             "matplotlib.backends.backend_agg", "PIL.Image"]
-        )
-    else:  # pragma: no cover - Windows
-        context = multiprocessing.get_context("spawn")
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+    return local_pool(
+        workers,
+        preload=["convergence_anim.batch", "convergence_anim._render", "convergence_anim.grid", "torch",
+                 "matplotlib.figure", "matplotlib.backends.backend_agg", "PIL.Image"],
+        initializer=_init_worker,
+    )
 
 
 class _Inline(concurrent.futures.Executor):
@@ -663,7 +655,6 @@ def render_batch(
         raise UsageError("give workers (local processes) or an executor, not both")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers <= 0):
         raise UsageError(f"workers must be a positive integer, got {workers!r}")
-    _check_render_options(jobs)
 
     outputs = [None if job.output is None else Path(os.path.abspath(job.output)) for job in jobs]
     grid_path = None if grid is None else Path(os.path.abspath(grid))
@@ -705,7 +696,7 @@ def render_batch(
     state = _Batch(jobs, outputs, grid_path, manifest_path, progress)
     owned = None
     if executor is None:
-        n = _available_cores() if workers is None else workers
+        n = available_cores() if workers is None else workers
         n = min(n, len(jobs))
         executor = owned = _Inline() if n <= 1 else _local_pool(n)
     try:
@@ -714,22 +705,6 @@ def render_batch(
         if owned is not None:
             owned.shutdown(wait=True, cancel_futures=True)
     return state.result()
-
-
-def _check_render_options(jobs: Sequence[BatchJob]) -> None:
-    """Fail before any training on render options ``render`` would refuse for every seed."""
-    import inspect
-
-    from ._render import render
-    from .style import get_theme
-
-    parameters = inspect.signature(render).parameters
-    for options in {json.dumps(job.render_options, sort_keys=True): job.render_options for job in jobs}.values():
-        unknown = sorted(set(options) - set(parameters) | ({"trace", "path"} & set(options)))
-        if unknown:
-            raise UsageError(f"render has no option {unknown[0]!r}")
-        if "theme" in options:
-            get_theme(options["theme"])
 
 
 class _Batch:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from ._exceptions import UsageError
+from .demos import MODELS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .demos import DemoRun
@@ -27,8 +28,6 @@ __all__ = ["MAX_CLASSES", "MODELS", "Dataset", "fit", "load_csv"]
 
 #: The most classes a label column may hold (one colour each).
 MAX_CLASSES = 10
-#: The models ``fit`` can train.
-MODELS = ("linear", "mlp")
 _DEFAULT_HIDDEN = (16, 16)
 
 

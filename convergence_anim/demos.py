@@ -17,7 +17,10 @@ from ._exceptions import UsageError
 if TYPE_CHECKING:  # pragma: no cover
     from .trace import Trace  # imported lazily: the command line reads DEMOS before --help
 
-__all__ = ["DEMOS", "Demo", "DemoRun", "run_demo"]
+__all__ = ["DEMOS", "MODELS", "Demo", "DemoRun", "run_demo"]
+
+#: The models ``data.fit`` (and ``convergence-anim fit --model``) can build: one linear layer or a tanh MLP.
+MODELS = ("linear", "mlp")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
     from matplotlib.figure import Figure
 
+    from .scenes import Scene
     from .trace import Trace
 
 __all__ = ["Blitter", "FrameRenderer", "check_size", "default_size", "shown_frames"]
@@ -142,6 +143,8 @@ class FrameRenderer:
     blit:
         Draw only what changes per frame (``Blitter``; the default) or redraw the whole figure;
         the pixels are the same, which the tests check.
+    scene:
+        The scene that draws the frames; by default rebuilt from the trace (``scene_from_trace``).
 
     Raises
     ------
@@ -162,6 +165,7 @@ class FrameRenderer:
         log_loss: bool = False,
         loss_range: "tuple[float, float] | None" = None,
         blit: bool = True,
+        scene: "Scene | None" = None,
     ) -> None:
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -182,7 +186,7 @@ class FrameRenderer:
                 fig.subplots_adjust(wspace=0.28)
             else:
                 ax, loss_ax = fig.add_subplot(), None
-            scene = scene_from_trace(trace)
+            scene = scene_from_trace(trace) if scene is None else scene
             self._update_scene = scene.setup(ax, trace, self.theme)
             self._scene = scene
             self._label = ax.text(

@@ -177,7 +177,8 @@ class Trace:
         """Read a trace written by ``save``, without ever executing code from the file.
 
         Every array header is checked (dtype allow-list, size limits) before its data is read, and
-        arrays are read with ``allow_pickle=False``.
+        arrays are read with ``allow_pickle=False``. Only the file's arrays and metadata are checked:
+        a trace opens without the code of its scene, which rendering looks up by name.
 
         Raises
         ------
@@ -285,16 +286,9 @@ def _trace_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Trace:
         else:
             raise TraceFormatError(f"{where} holds an unexpected array {key!r}")
     try:
-        trace = Trace(
+        return Trace(
             scene=scene, data=data, options=options, steps=steps, losses=losses, state=state, meta=meta,
             test_losses=test_losses,
         )
     except TraceError as exc:
         raise TraceFormatError(f"{where} is inconsistent: {exc}") from None
-    from .scenes import scene_from_trace  # validates the scene name and its data
-
-    try:
-        scene_from_trace(trace)
-    except TraceError as exc:
-        raise TraceFormatError(f"{where}: {exc}") from None
-    return trace

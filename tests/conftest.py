@@ -36,3 +36,14 @@ def run(tmp_path, monkeypatch):
         return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def memory_encoder(monkeypatch):
+    """Register ``tests.fakes.MemoryEncoder`` for the ``.frames`` suffix; return the class."""
+    from convergence_anim.encoders import ENCODERS
+    from tests.fakes import SUFFIX, MemoryEncoder
+
+    monkeypatch.setitem(ENCODERS, SUFFIX, ("tests.fakes", "MemoryEncoder"))
+    monkeypatch.setattr(MemoryEncoder, "last", None)
+    return MemoryEncoder

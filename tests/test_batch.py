@@ -83,7 +83,7 @@ def test_bad_templates_fail_before_training(run, tmp_path, template, text):
         (["--seeds", "-2"], 2, "non-negative"),
         (["--seeds", ""], 2, "no seeds"),
         (["--seeds", "1", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], 2, "--jobs sets local processes"),
-        (["--seeds", "1", "--jobs", "0"], 2, "must be a positive integer"),
+        (["--seeds", "1", "--jobs", "0"], 2, "0 is not in the range x>=1"),
         (["--seeds", "1", "--grid", "g.png"], 2, "not a known format"),
     ],
 )

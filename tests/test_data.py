@@ -182,7 +182,7 @@ def test_fit_command_regresses_with_named_columns_to_the_default_output(run, tmp
         (["fit", "bad.csv", "--task", "regress", "--label-column", "c"], 2, "only applies to --task classify"),
         (["fit", "bad.csv", "--task", "regress", "--model", "linear", "--hidden", "4"], 2, "only applies to --model mlp"),
         (["fit", "bad.csv", "--task", "regress", "--hidden", "4,x"], 2, "layer widths separated by commas"),
-        (["fit", "bad.csv", "--task", "regress", "--lr", "0"], 2, "must be a positive number"),
+        (["fit", "bad.csv", "--task", "regress", "--lr", "0"], 2, "'--lr': 0.0 is not in the range 0<x<inf"),
         (["fit", "good.csv", "--task", "regress", "-o", "x.avi"], 2, "not a known format"),
         (["fit", "good.csv", "--task", "regress", "-o", "no/such/dir.gif"], 1, "does not exist"),
     ],

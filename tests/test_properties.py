@@ -76,10 +76,10 @@ def test_pick_frames(n, budget, spacing):
 @given(n=st.integers(1, 2000), duration=st.floats(0.5, 600), hold=st.floats(0, 5), hold_first=st.floats(0, 5))
 def test_duration_fits_the_whole_animation(n, duration, hold, hold_first):
     if hold + hold_first >= duration:
-        with pytest.raises(ca.UsageError):
-            plan_timing(n, fps=None, duration=duration, hold=hold, hold_first=hold_first)
+        with pytest.raises(ca.UsageError, match="leave no time"):
+            ca.RenderSettings(duration=duration, hold=hold, hold_first=hold_first)
         return
-    timing = plan_timing(n, fps=None, duration=duration, hold=hold, hold_first=hold_first)
+    timing = plan_timing(n, ca.RenderSettings(duration=duration, hold=hold, hold_first=hold_first))
     total = (n + timing.hold_first + timing.hold_last) / timing.fps
     assert math.isclose(total, duration, abs_tol=1.0 / timing.fps)
 

@@ -1,5 +1,8 @@
+import importlib
 import subprocess
 import sys
+
+import pytest
 
 import convergence_anim as ca
 
@@ -15,6 +18,7 @@ def test_public_names():
         "OutputError",
         "Recorder",
         "RenderError",
+        "RenderSettings",
         "Trace",
         "TraceError",
         "TraceFormatError",
@@ -23,8 +27,18 @@ def test_public_names():
         "render_batch",
         "scenes",
     ]
+    # Each lazy name is the object its module defines (not a stand-in), and comes from this package.
+    defining = {"scenes": "convergence_anim.scenes", "render": "convergence_anim._render",
+                "RenderSettings": "convergence_anim.settings", "Recorder": "convergence_anim.recorder",
+                "Trace": "convergence_anim.trace", "render_batch": "convergence_anim.batch",
+                "BatchJob": "convergence_anim.batch", "BatchResult": "convergence_anim.batch"}
     for name in ca.__all__:
-        assert getattr(ca, name) is not None
+        module = importlib.import_module(defining.get(name, "convergence_anim._exceptions"))
+        expected = module if name == "scenes" else getattr(module, name)
+        assert getattr(ca, name) is expected, name
+    assert "NotAName" not in dir(ca)
+    with pytest.raises(AttributeError, match="NotAName"):
+        ca.NotAName
     assert sorted(ca.scenes.__all__) == [
         "CurveFit", "DecisionBoundary", "LineFit", "LinearBoundary", "Scene", "register_scene", "scene_from_trace"
     ]

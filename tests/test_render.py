@@ -186,6 +186,26 @@ def test_worker_processes_give_the_same_file_as_one_process(long_trace, tmp_path
     assert len(iio.imread(two, index=None)) == len(long_trace) == 40
 
 
+def test_worker_processes_draw_frames_and_match_one_process(tmp_path, memory_encoder, monkeypatch):
+    from convergence_anim.demos import run_demo
+
+    trace = run_demo("linear", lr=0.004, every=1, max_iter=60).trace
+    ca.render(trace, tmp_path / "one.frames", jobs=1, size=(160, 120))
+    one = memory_encoder.last
+    # The parent draws frames itself until a worker is ready; slowing the parent's frames down makes
+    # sure the workers get most of them, so this proves they draw.
+    monkeypatch.setattr(memory_encoder, "slow_parent", 0.1)
+    ca.render(trace, tmp_path / "two.frames", jobs=2, size=(160, 120))
+    two = memory_encoder.last
+    import os
+
+    workers = set(two.pids) - {os.getpid()}
+    assert len(workers) == 2, two.pids  # both workers drew frames
+    assert len(two.frames) == len(one.frames) == 60
+    for a, b in zip(one.frames, two.frames):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_rgba_and_rgb_frames_are_the_same_pixels(linear_trace):
     renderer = FrameRenderer(linear_trace)
     rgba = renderer.render_rgba(3)
@@ -226,13 +246,13 @@ def test_loss_panel_draws_train_and_test_losses(tmp_path):
 
 
 def test_automatic_jobs_leave_a_core_to_ffmpeg(monkeypatch):
-    from convergence_anim import _pipeline
+    from convergence_anim import _processes
     from convergence_anim.encoders.gif import GifEncoder
     from convergence_anim.encoders.mp4 import Mp4Encoder
 
-    monkeypatch.setattr(_pipeline, "available_cores", lambda: 2)
-    assert _pipeline.auto_jobs(1000, GifEncoder.external_cores) == 2
-    assert _pipeline.auto_jobs(1000, Mp4Encoder.external_cores) == 1  # ffmpeg takes the other core
-    assert _pipeline.auto_jobs(_pipeline.PARALLEL_MIN_FRAMES - 1) == 1  # too short to pay for workers
-    monkeypatch.setattr(_pipeline, "available_cores", lambda: 8)
-    assert _pipeline.auto_jobs(1000, Mp4Encoder.external_cores) == 7
+    monkeypatch.setattr(_processes, "available_cores", lambda: 2)
+    assert _processes.auto_jobs(1000, GifEncoder.external_cores) == 2
+    assert _processes.auto_jobs(1000, Mp4Encoder.external_cores) == 1  # ffmpeg takes the other core
+    assert _processes.auto_jobs(_processes.PARALLEL_MIN_FRAMES - 1) == 1  # too short to pay for workers
+    monkeypatch.setattr(_processes, "available_cores", lambda: 8)
+    assert _processes.auto_jobs(1000, Mp4Encoder.external_cores) == 7

@@ -1,5 +1,7 @@
 import io
 import json
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -99,11 +101,24 @@ def test_newer_format_version_says_upgrade(linear_trace, tmp_path):
         ca.Trace.load(out)
 
 
-def test_unknown_scene_is_refused(linear_trace, tmp_path):
+def test_a_trace_opens_without_its_scene_and_rendering_names_the_unknown_scene(linear_trace, tmp_path):
     path = linear_trace.save(tmp_path / "run.npz")
     out = _rewrite(path, tmp_path / "scene.npz", {"scene.npy": _npy(np.array("teapot"))})
-    with pytest.raises(ca.TraceFormatError, match="unknown scene 'teapot'"):
-        ca.Trace.load(out)
+    trace = ca.Trace.load(out)  # the arrays are fine: opening needs no scene code
+    assert trace.scene == "teapot" and len(trace) == len(linear_trace)
+    with pytest.raises(ca.TraceError, match=r"unknown scene 'teapot'; known scenes: .*line_fit"):
+        ca.render(trace, tmp_path / "x.gif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.npz", "scene.npz"]
+
+
+def test_loading_a_trace_does_not_import_the_scenes(linear_trace, tmp_path):
+    path = linear_trace.save(tmp_path / "run.npz")
+    code = (
+        "import sys; from convergence_anim.trace import Trace; t = Trace.load(sys.argv[1]);"
+        "print(len(t), sorted(m for m in sys.modules if m.startswith('convergence_anim.scenes')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    assert out.stdout.split(" ", 1) == [str(len(linear_trace)), "[]\n"]
 
 
 def test_state_length_mismatch_is_refused(linear_trace, tmp_path):
@@ -137,4 +152,6 @@ def test_empty_trace_cannot_render(tmp_path):
     with pytest.raises(ca.EmptyTraceError, match="empty"):
         ca.render(empty, tmp_path / "x.gif")
     assert not any(tmp_path.iterdir())
-    json.dumps(empty.meta)  # meta stays plain data
+    # An empty trace still saves and loads as plain data.
+    loaded = ca.Trace.load(empty.save(tmp_path / "empty.npz"))
+    assert len(loaded) == 0 and loaded.scene == "line_fit" and loaded.meta == {} and json.loads(json.dumps(loaded.meta)) == {}

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ._cli_common import errors, parse_size, positive_float, positive_int
+from ..style import THEMES
+from ._common import POSITIVE_FLOAT, POSITIVE_INT, FrameSize, errors
 
 __all__ = ["batch"]
 
@@ -53,17 +54,17 @@ def _seeds_text(entries) -> str:
               help="Output per seed (.gif or .mp4), from the fields {demo} {seed} {lr} {every} {max_iter} {fps} "
                    "[default: outputs/{demo}-seed{seed}.gif; none if only --grid is given].")
 @click.option("--grid", type=click.Path(path_type=Path), default=None, help="Also render all seeds as one grid animation, one cell per seed (.gif or .mp4).")
-@click.option("--grid-cols", type=int, default=None, callback=positive_int, help="Columns of the grid [default: near-square].")
+@click.option("--grid-cols", type=POSITIVE_INT, default=None, help="Columns of the grid [default: near-square].")
 @click.option("--shared-scale", is_flag=True, help="Draw every seed with the same axis limits, so clips compare side by side.")
-@click.option("--jobs", type=int, default=None, callback=positive_int, help="Local processes, one seed each [default: every core].")
+@click.option("--jobs", type=POSITIVE_INT, default=None, help="Local processes, one seed each [default: every core].")
 @click.option("--scheduler", metavar="ADDRESS", default=None, help="Run the seeds on a Dask distributed scheduler, e.g. tcp://127.0.0.1:8786 (needs the distributed extra).")
 @click.option("--force", is_flag=True, help="Render every seed again, even those whose output is up to date.")
-@click.option("--lr", type=float, default=None, callback=positive_float, help="Learning rate [default: the demo's].")
-@click.option("--every", type=int, default=None, callback=positive_int, help="Capture every N iterations [default: the demo's].")
-@click.option("--max-iter", type=int, default=None, callback=positive_int, help="Stop after N iterations [default: the demo's].")
-@click.option("--fps", type=float, default=None, callback=positive_float, help="Frames per second, of each seed and the grid [default: the demo's].")
-@click.option("--theme", default=None, help="Look: light (the blog's), or another theme name [default: light].")
-@click.option("--size", callback=parse_size, metavar="WxH", default=None, help="Frame size of each seed in pixels [default: the theme's].")
+@click.option("--lr", type=POSITIVE_FLOAT, default=None, help="Learning rate [default: the demo's].")
+@click.option("--every", type=POSITIVE_INT, default=None, help="Capture every N iterations [default: the demo's].")
+@click.option("--max-iter", type=POSITIVE_INT, default=None, help="Stop after N iterations [default: the demo's].")
+@click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second, of each seed and the grid [default: the demo's].")
+@click.option("--theme", type=click.Choice(list(THEMES)), default=None, help="Look: light is the blog's [default: light].")
+@click.option("--size", type=FrameSize(), metavar="WxH", default=None, help="Frame size of each seed in pixels [default: the theme's].")
 @click.option("--loss-panel", is_flag=True, help="Draw the loss curve so far beside each plot (shared range with --shared-scale).")
 @click.option("--log-loss", is_flag=True, help="Log scale for the loss panel (implies --loss-panel).")
 @click.option("--manifest", type=click.Path(path_type=Path), default=None, help="Where to keep the manifest [default: batch.json in the outputs' folder].")
@@ -83,14 +84,14 @@ def batch(name, seeds, template, grid, grid_cols, shared_scale, jobs, scheduler,
     diverges is still rendered (the frames show it) and counted as diverged, not failed.
     """
     with errors():
-        from ._exceptions import UsageError
-        from .batch import dask_executor, parse_seeds, render_batch, seed_jobs
+        from .._exceptions import UsageError
+        from ..batch import dask_executor, parse_seeds, render_batch, seed_jobs
 
         if jobs is not None and scheduler is not None:
             raise UsageError("--jobs sets local processes; with --scheduler the cluster's workers run the seeds")
         if template is None and grid is None:
             template = "outputs/{demo}-seed{seed}.gif"
-        render_options = {k: v for k, v in (("theme", theme), ("size", list(size) if size else None)) if v is not None}
+        render_options = {k: v for k, v in (("theme", theme), ("size", list(size) if isinstance(size, tuple) else size)) if v is not None}
         if loss_panel or log_loss:
             render_options.update(loss_panel=True, log_loss=log_loss)
         job_list = seed_jobs(name, parse_seeds(seeds), template, lr=lr, every=every, max_iter=max_iter, fps=fps,

@@ -6,20 +6,19 @@ from pathlib import Path
 
 import click
 
-from ._cli_common import (
+from ..demos import MODELS
+from ._common import (
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
     check_before_training,
     errors,
-    positive_float,
-    positive_int,
-    render_kwargs,
     render_options,
     render_with_progress,
     report,
+    settings_from,
 )
 
 __all__ = ["fit"]
-
-
 
 def _hidden_widths(ctx: click.Context, param: click.Parameter, value: "str | None") -> "tuple[int, ...] | None":
     if value is None:
@@ -37,19 +36,19 @@ def _hidden_widths(ctx: click.Context, param: click.Parameter, value: "str | Non
 @click.argument("csv_file", metavar="DATA.csv", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--task", type=click.Choice(["classify", "regress"]), required=True,
               help="classify: points x,y with a class label; regress: predict y from x.")
-@click.option("--model", type=click.Choice(["linear", "mlp"]), default="mlp", help="One linear layer, or a tanh MLP.")
+@click.option("--model", type=click.Choice(MODELS), default="mlp", help="One linear layer, or a tanh MLP.")
 @click.option("--hidden", callback=_hidden_widths, default=None, metavar="W1,W2,...",
               help="Hidden layer widths of the MLP [default: 16,16].")
-@click.option("--lr", type=float, default=0.01, callback=positive_float, help="Adam's learning rate.")
-@click.option("--iterations", type=int, default=500, callback=positive_int, help="Training steps.")
-@click.option("--every", type=int, default=None, callback=positive_int, help="Capture every N steps [default: iterations/100].")
+@click.option("--lr", type=POSITIVE_FLOAT, default=0.01, help="Adam's learning rate.")
+@click.option("--iterations", type=POSITIVE_INT, default=500, help="Training steps.")
+@click.option("--every", type=POSITIVE_INT, default=None, help="Capture every N steps [default: iterations/100].")
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Random seed of the model's initial weights.")
 @click.option("--x-column", default="x", help="Column holding x.")
 @click.option("--y-column", default="y", help="Column holding y.")
 @click.option("--label-column", default=None, help="Column holding the class, for --task classify [default: label].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output .gif or .mp4, overwritten if it exists [default: outputs/<csv name>-<task>.gif, creating outputs/].")
-@click.option("--fps", type=float, default=None, callback=positive_float, help="Frames per second [default: 15].")
+@click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 15].")
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 @render_options
 def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_column, label_column, output, fps,
@@ -63,18 +62,19 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
         raise click.BadParameter("only applies to --task classify", param_hint="'--label-column'")
     if model == "linear" and hidden is not None:
         raise click.BadParameter("only applies to --model mlp", param_hint="'--hidden'")
-    kwargs = render_kwargs(options, 15.0 if fps is None and options["duration"] is None else fps)
     with errors(options["verbose"]):
-        from . import data
+        from .. import data
+
+        settings = settings_from(options, fps, 15.0)
 
         dataset = data.load_csv(csv_file, x_column=x_column, y_column=y_column,
                                 label_column=(label_column or "label") if task == "classify" else None)
         if output is None:
             output = Path("outputs") / f"{csv_file.stem}-{task}.gif"
             output.parent.mkdir(exist_ok=True)
-        check_before_training(output, save_trace, kwargs)
+        check_before_training(output, save_trace, settings)
         run = data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every, seed=seed)
         if save_trace is not None:
             run.trace.save(save_trace)
-        path = render_with_progress(run.trace, output, quiet=options["quiet"], **kwargs)
+        path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])
     report(run.trace, path, options["quiet"])

@@ -9,10 +9,14 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from .._exceptions import UsageError
-from ._base import Encoder
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ENCODERS", "Encoder", "encoder_for"]
+from .._exceptions import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._base import Encoder
+
+__all__ = ["ENCODERS", "Encoder", "encoder_for", "formats"]
 
 #: Output suffix -> (module, class) of the encoder that writes it.
 ENCODERS: dict[str, tuple[str, str]] = {
@@ -21,7 +25,22 @@ ENCODERS: dict[str, tuple[str, str]] = {
 }
 
 
-def encoder_for(path: "str | Path") -> type[Encoder]:
+def __getattr__(name: str) -> Any:
+    # The base class pulls in numpy: imported on first use, so the command line's choices of
+    # formats (read from ENCODERS) cost nothing at start-up.
+    if name == "Encoder":
+        from ._base import Encoder
+
+        return Encoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def formats() -> list[str]:
+    """The format names that can be written, from the registry: ``["gif", "mp4"]``."""
+    return [suffix.lstrip(".") for suffix in ENCODERS]
+
+
+def encoder_for(path: "str | Path") -> "type[Encoder]":
     """Return the encoder class for ``path``'s suffix.
 
     Raises

@@ -7,6 +7,7 @@ from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 
+from .._checks import integer
 from .._exceptions import UsageError
 
 __all__ = ["Encoder"]
@@ -53,6 +54,14 @@ class Encoder:
     #: Cores the encoder keeps busy in a process of its own, left free when drawing in parallel.
     external_cores: ClassVar[int] = 0
 
+    @classmethod
+    def check_available(cls) -> None:
+        """Raise ``EncoderError`` (saying how to fix it) if this encoder's backend cannot run here.
+
+        Called before any training or drawing, so a missing backend fails at once. The base class
+        needs nothing.
+        """
+
     def __init__(
         self,
         path: "str | Path",
@@ -65,9 +74,7 @@ class Encoder:
         self.path = Path(path)
         self.size = size
         self.fps = check_fps(fps, type(self).max_fps, self.suffix)
-        if isinstance(loop, bool) or not isinstance(loop, (int, np.integer)) or loop < 0:
-            raise UsageError(f"loop must be 0 (forever) or a positive count, got {loop!r}")
-        self.loop = int(loop)
+        self.loop = integer("loop", loop, low=0)
         self.frames_written = 0
 
     def write(self, frame: np.ndarray, repeat: int = 1) -> None:

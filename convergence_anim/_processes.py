@@ -1,0 +1,72 @@
+"""Where work runs: how many cores there are, how many processes are worth starting, and how.
+
+Two kinds of workers, one place that decides about both:
+
+- ``render`` draws long animations in plain subprocesses (``start_frame_worker``), not a
+  multiprocessing pool, so that ``render`` works from any script with or without an
+  ``if __name__ == "__main__"`` guard and nothing is forked from a process that may hold torch's
+  threads (see ``_worker``).
+- ``render_batch`` runs whole training runs in a ``concurrent.futures`` pool (``local_pool``), which
+  any other ``Executor`` (Dask) can replace.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+__all__ = ["PARALLEL_MIN_FRAMES", "auto_jobs", "available_cores", "local_pool", "start_frame_worker"]
+
+#: Below this many frames, one process is faster than starting workers (measured, benchmarks/).
+PARALLEL_MIN_FRAMES = 150
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def auto_jobs(n_frames: int, encoder_cores: int = 0) -> int:
+    """Frame-drawing processes worth starting for ``n_frames`` frames on this machine.
+
+    ``encoder_cores`` are kept free for an encoder that runs in a process of its own (ffmpeg):
+    measured on 2 cores, two drawing workers beside ffmpeg were slower than one process.
+    """
+    cores = available_cores() - encoder_cores
+    return 1 if n_frames < PARALLEL_MIN_FRAMES or cores < 2 else cores
+
+
+def start_frame_worker() -> subprocess.Popen:
+    """Start ``python -m convergence_anim._worker`` with pipes to talk to it."""
+    env = dict(os.environ)
+    # The worker imports this package from wherever the parent did (an installed copy or a checkout).
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    env.setdefault("MPLBACKEND", "Agg")
+    return subprocess.Popen(
+        [sys.executable, "-m", "convergence_anim._worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+
+
+def local_pool(
+    workers: int, preload: Sequence[str] = (), initializer: "Callable[[], None] | None" = None
+) -> concurrent.futures.ProcessPoolExecutor:
+    """A process pool of ``workers`` processes started by ``forkserver`` (``spawn`` where it is missing).
+
+    Never ``fork``: the caller may have torch loaded, and forking a process with torch's threads
+    running is unsafe. The fork server imports ``preload`` once and each worker forks from it with
+    them loaded, instead of paying seconds of imports per worker. Like any such pool, a script that
+    uses it needs the usual ``if __name__ == "__main__":`` guard.
+    """
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(preload))
+    else:  # pragma: no cover - Windows
+        context = multiprocessing.get_context("spawn")
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer)

@@ -1,0 +1,236 @@
+"""``RenderSettings``: every option of ``render`` as one validated, immutable value.
+
+``render(trace, path, fps=5, theme="dark")`` builds one from its keywords; the command line builds the
+same value from its options, a batch stores it in its manifest (``to_dict``) and worker processes
+receive it. The checks live here and nowhere else, and they run when the value is made: before any
+training, any file, any figure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from . import _checks
+from ._exceptions import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .encoders import Encoder
+    from .style import Theme
+
+__all__ = ["DEFAULT_FPS", "FILMSTRIP_SUFFIXES", "SPACINGS", "STILL_SUFFIXES", "RenderSettings"]
+
+#: Frames per second when neither ``fps`` nor ``duration`` is given.
+DEFAULT_FPS = 10.0
+#: How ``max_frames`` picks the captures to draw.
+SPACINGS = ("uniform", "log")
+STILL_SUFFIXES = (".png", ".svg", ".pdf")
+FILMSTRIP_SUFFIXES = (".png",)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How to render a trace: timing, looks, frame budget and extra outputs.
+
+    Every field is checked when the value is made, so a bad option fails before any work starts.
+    Build one directly, or let ``render(trace, path, **options)`` build it from its keywords.
+
+    Parameters
+    ----------
+    fps:
+        Frames per second; None means 10, or whatever ``duration`` asks for. Giving both ``fps`` and
+        ``duration`` is an error.
+    duration:
+        Fit the whole animation, holds included, into this many seconds.
+    hold, hold_first:
+        Seconds to hold the last and the first frame.
+    loop:
+        Times a GIF plays; 0 (default) loops forever. MP4 does not loop by itself.
+    theme:
+        ``"light"`` (the blog's look), ``"dark"``, ``"slides"`` (16:9, large type) or a ``Theme``.
+    size:
+        Frame size ``(width, height)`` in pixels; the theme's default if None.
+    dpi:
+        Resolution that font sizes and line widths scale with; if None, the theme's, scaled with
+        ``size`` so that a smaller frame is the same picture, smaller.
+    loss_panel:
+        Draw the loss curve so far beside the plot.
+    log_loss:
+        Draw the loss panel on a log scale (implies ``loss_panel``).
+    loss_range:
+        ``(low, high)`` loss values the panel's axis must include besides the trace's own, e.g. the
+        range of several runs shown side by side.
+    max_frames, spacing:
+        Draw at most ``max_frames`` captures, spread ``"uniform"`` or ``"log"`` (dense early).
+    still:
+        Also save the final frame here (``.png``, ``.svg`` or ``.pdf``).
+    filmstrip, filmstrip_frames:
+        Also save ``filmstrip_frames`` (1 to 50) key frames side by side as one PNG.
+    jobs:
+        Processes drawing frames: None (default) uses every core for long animations and one
+        process for short ones; the pixels are the same either way.
+
+    Raises
+    ------
+    UsageError
+        If an option is out of range, of the wrong type, or conflicts with another.
+    """
+
+    fps: "float | None" = None
+    duration: "float | None" = None
+    hold: float = 0.0
+    hold_first: float = 0.0
+    loop: int = 0
+    theme: "str | Theme" = "light"
+    size: "tuple[int, int] | str | None" = None
+    dpi: "float | None" = None
+    loss_panel: bool = False
+    log_loss: bool = False
+    loss_range: "tuple[float, float] | None" = None
+    max_frames: "int | None" = None
+    spacing: str = "uniform"
+    still: "Path | None" = None
+    filmstrip: "Path | None" = None
+    filmstrip_frames: int = 5
+    jobs: "int | None" = None
+
+    def __post_init__(self) -> None:
+        from .frames import check_size
+        from .style import get_theme
+
+        fields = {
+            "fps": _checks.optional(_checks.number, "fps", self.fps, positive=True),
+            "duration": _checks.optional(_checks.number, "duration", self.duration, positive=True,
+                                         what="a positive number of seconds"),
+            "hold": _checks.number("hold", self.hold, low=0, what="a number of seconds >= 0"),
+            "hold_first": _checks.number("hold_first", self.hold_first, low=0, what="a number of seconds >= 0"),
+            "loop": _checks.integer("loop", self.loop, low=0),
+            "loss_panel": _flag("loss_panel", self.loss_panel) or _flag("log_loss", self.log_loss),
+            "log_loss": _flag("log_loss", self.log_loss),
+            "loss_range": _checks.optional(_checks.pair, "loss_range", self.loss_range),
+            "max_frames": _checks.optional(_checks.integer, "max_frames", self.max_frames, low=1),
+            "spacing": _checks.choice("spacing", self.spacing, SPACINGS),
+            "still": _extra_path("still", self.still, STILL_SUFFIXES),
+            "filmstrip": _extra_path("filmstrip", self.filmstrip, FILMSTRIP_SUFFIXES),
+            "filmstrip_frames": _checks.integer("filmstrip_frames", self.filmstrip_frames, 1, 50),
+            "jobs": _checks.optional(_checks.integer, "jobs", self.jobs, low=1),
+        }
+        if fields["fps"] is not None and fields["duration"] is not None:
+            raise UsageError("give either fps or duration, not both")
+        if fields["duration"] is not None and fields["hold"] + fields["hold_first"] >= fields["duration"]:
+            raise UsageError(
+                f"the holds ({fields['hold'] + fields['hold_first']:g} s) leave no time in a {fields['duration']:g} s animation"
+            )
+        theme = get_theme(self.theme)
+        # A registered theme is kept by name, so the settings stay plain data (a manifest, a worker).
+        fields["theme"] = theme.name if isinstance(self.theme, str) else theme
+        check_size(self.size, self.dpi, theme, fields["loss_panel"])
+        if self.size is not None and not isinstance(self.size, str):
+            fields["size"] = tuple(int(v) for v in self.size)
+        if self.dpi is not None:
+            fields["dpi"] = float(self.dpi)
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def build(cls, settings: "RenderSettings | None" = None, **options: Any) -> "RenderSettings":
+        """``settings`` with ``options`` replaced (a new value from ``options`` if ``settings`` is None).
+
+        Raises
+        ------
+        UsageError
+            If an option is unknown or out of range.
+        """
+        unknown = sorted(set(options) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise UsageError(f"render has no option {unknown[0]!r}; its options are {', '.join(cls.option_names())}")
+        if settings is None:
+            return cls(**options)
+        if not isinstance(settings, cls):
+            raise UsageError(f"settings must be a RenderSettings, got {type(settings).__name__}")
+        return dataclasses.replace(settings, **options) if options else settings
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """The names of every option, in order."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @property
+    def theme_object(self) -> "Theme":
+        """The ``Theme`` these settings draw with."""
+        from .style import get_theme
+
+        return get_theme(self.theme)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as JSON data (a custom ``Theme`` is stored by its name), e.g. for a manifest."""
+        data = dataclasses.asdict(self)
+        data["theme"] = self.theme if isinstance(self.theme, str) else self.theme.name
+        for name in ("still", "filmstrip"):
+            data[name] = None if data[name] is None else os.fspath(data[name])
+        for name in ("size", "loss_range"):
+            data[name] = list(data[name]) if isinstance(data[name], tuple) else data[name]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RenderSettings":
+        """The settings ``to_dict`` returned.
+
+        Raises
+        ------
+        UsageError
+            If a name is unknown or a value out of range.
+        """
+        data = dict(data)
+        for name in ("size", "loss_range"):
+            if isinstance(data.get(name), list):
+                data[name] = tuple(data[name])
+        return cls.build(None, **data)
+
+    def check_output(self, path: "str | os.PathLike[str]") -> "type[Encoder]":
+        """Check that an animation can be written to ``path`` with these settings; return its encoder.
+
+        Checks the suffix, that the encoder's backend can run (e.g. the ffmpeg binary for MP4), the
+        frame rate against the format's limit (when ``fps`` is set), and that the folders of the
+        output, the still and the filmstrip exist and are writable. Call it before training.
+
+        Raises
+        ------
+        UsageError
+            If the suffix is not a known format or the frame rate is too high for it.
+        OutputError
+            If a folder is missing or not writable (``EncoderError`` if the encoder cannot run).
+        """
+        from ._atomic import check_output_path
+        from .encoders import encoder_for
+        from .encoders._base import check_fps
+
+        encoder = encoder_for(path)
+        if self.fps is not None:
+            check_fps(self.fps, encoder.max_fps, encoder.suffix)
+        check_output_path(path)
+        for extra in (self.still, self.filmstrip):
+            if extra is not None:
+                check_output_path(extra)
+        encoder.check_available()
+        return encoder
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _extra_path(name: str, path: Any, suffixes: tuple[str, ...]) -> "Path | None":
+    if path is None:
+        return None
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"{name} must be a file path, got {type(path).__name__}")
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise UsageError(f"{name} must end in {', '.join(suffixes)}, got {str(path)!r}")
+    return path
