@@ -97,7 +97,7 @@ def _check_frame(renderer, index, where):
 @pytest.mark.parametrize("theme", THEMES)
 def test_no_text_is_cut_off_or_on_another(traces, theme, size):
     for (name, trace), (panel, options) in itertools.product(traces.items(), PANELS.items()):
-        renderer = FrameRenderer(trace, theme=theme, size=size, **options)
+        renderer = FrameRenderer(trace, theme=theme, size=size, blit=False, **options)  # few frames: no cache
         try:
             shown = [0, len(trace) - 1]
             if trace.diverged_at is not None:
