@@ -51,6 +51,8 @@ __all__ = ["LiveView"]
 MAX_LIVE_CAPTURES = 512
 #: How often a window gets to process its events (move, resize, close) between two frames.
 _EVENTS_PER_SECOND = 20
+#: After drawing for d seconds, wait this times d before the next frame: drawing gets about 1/4 of the time.
+_DRAWING_SHARE_GAP = 3.0
 #: How long the end of a run waits for its last frame to be drawn before giving up on it.
 _FINISH_TIMEOUT = 30.0
 #: Backends that are interactive but open no window of their own (they need a browser or a kernel).
@@ -229,12 +231,17 @@ class LiveSession:
                 number = self._published
                 self._hurry = False
                 self._next_draw = time.monotonic() + self._period
+            started = time.monotonic()
             try:
                 self._screen.show(self._drawer.draw(batch))
             except Exception as exc:
                 self._fail(exc)
             with self._cond:
                 self._drawn = number
+                # Drawing takes CPU that training could use (on a busy machine, or one core): keep it
+                # to about a quarter of the time, whatever max_fps allows.
+                ended = time.monotonic()
+                self._next_draw = max(self._next_draw, ended + _DRAWING_SHARE_GAP * (ended - started))
                 self._cond.notify_all()
 
     def _fail(self, exc: BaseException) -> None:
@@ -297,82 +304,92 @@ class _ThreadDrawer(_Drawer):
 
 
 class _ProcessDrawer(_Drawer):
-    """Draws in a child process (``python -m convergence_anim.live``), so drawing never holds this
-    process's GIL: with a free core, training runs at full speed. Started on the first batch."""
+    """Draws in the drawing process (``python -m convergence_anim.live``), so drawing never holds this
+    process's GIL. One such process serves every live view of this Python process: it starts once
+    (matplotlib's import and font cache cost about a second) and ends with it."""
+
+    _child: "subprocess.Popen | None" = None
+    _lock = threading.Lock()
+    _count = 0
 
     def __init__(self, options: LiveView, fixed: tuple, wants: str, modules: list[str]) -> None:
-        self._setup = (options, fixed, wants, modules)
-        self._child: "subprocess.Popen | None" = None
-        self._lock = threading.Lock()
+        with _ProcessDrawer._lock:
+            _ProcessDrawer._count += 1
+            self._id = _ProcessDrawer._count
+            self._request(("setup", self._id, (options, fixed, wants, modules)), reply=False)
 
-    def draw(self, batch: list[tuple]) -> Any:
+    def _request(self, message: tuple, reply: bool = True) -> Any:
         from ._worker import receive, send
 
-        with self._lock:
-            if self._child is None:
-                self._child = _start_child(self._setup)
-            try:
-                send(self._child.stdin, batch)
-                status, value = receive(self._child.stdout)
-            except (EOFError, OSError):
-                raise RuntimeError(f"the drawing process ended (exit code {self._child.poll()})") from None
+        cls = _ProcessDrawer
+        if cls._child is None or cls._child.poll() is not None:
+            cls._child = _start_child()
+        try:
+            send(cls._child.stdin, message)
+            return receive(cls._child.stdout) if reply else None
+        except (EOFError, OSError):
+            code = cls._child.poll()
+            cls._child = None
+            raise RuntimeError(f"the drawing process ended (exit code {code})") from None
+
+    def draw(self, batch: list[tuple]) -> Any:
+        with _ProcessDrawer._lock:
+            status, value = self._request(("draw", self._id, batch))
         if status == "error":
             raise RuntimeError(value)
         return value
 
     def close(self) -> None:
-        child, self._child = self._child, None
-        if child is not None:
-            for stream in (child.stdin, child.stdout):
+        with _ProcessDrawer._lock:
+            if _ProcessDrawer._child is not None and self._id:
                 try:
-                    stream.close()
-                except OSError:
+                    self._request(("close", self._id), reply=False)
+                except RuntimeError:
                     pass
-            try:
-                child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            self._id = 0
 
 
-def _start_child(setup: tuple) -> "subprocess.Popen":
-    from ._worker import send
-
+def _start_child() -> "subprocess.Popen":
     env = dict(os.environ)
     # The child imports this package from wherever this process did (an installed copy or a checkout).
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "Agg"
-    child = subprocess.Popen([sys.executable, "-m", "convergence_anim.live"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, env=env)
-    send(child.stdin, setup)
-    return child
+    # Its stdin closes when this process ends, however it ends, and the child then exits.
+    return subprocess.Popen([sys.executable, "-m", "convergence_anim.live"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=env)
 
 
 def _child_main() -> None:
-    """The drawing process: setup, then batches of captures in, one frame out per batch."""
+    """The drawing process: ("setup", id, ...), ("draw", id, captures) -> one frame, ("close", id)."""
     from ._worker import receive, send
 
     # Ctrl-C reaches the whole process group; the training process decides, so the child ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # anything a library prints must not corrupt the reply stream
-    import convergence_anim.frames  # noqa: F401  matplotlib loads while the setup is on its way
+    import convergence_anim.frames  # noqa: F401  matplotlib loads while the first capture is on its way
 
-    try:
-        options, fixed, wants, modules = receive(requests)
-        for name in modules:
-            importlib.import_module(name)
-        drawer = _ThreadDrawer(options, fixed, wants)
-    except EOFError:
-        return
+    drawers: dict[int, Any] = {}
     while True:
         try:
-            batch = receive(requests)
+            kind, number, *rest = receive(requests)
         except EOFError:
             return
+        if kind == "setup":
+            drawers[number] = rest[0]
+            continue
+        if kind == "close":
+            drawers.pop(number, None)
+            continue
         try:
-            reply = ("frame", drawer.draw(batch))
+            drawer = drawers[number]
+            if isinstance(drawer, tuple):  # set up lazily: an import error is reported with the first frame
+                options, fixed, wants, modules = drawer
+                for name in modules:
+                    importlib.import_module(name)
+                drawer = drawers[number] = _ThreadDrawer(options, fixed, wants)
+            reply = ("frame", drawer.draw(rest[0]))
         except Exception as exc:
             reply = ("error", _one_line(exc))
         try:
