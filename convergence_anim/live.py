@@ -153,6 +153,7 @@ class LiveSession:
         self._published = 0  # number of captures taken
         self._drawn = 0  # number of captures the last finished frame shows (or given up on)
         self._next_draw = 0.0
+        self._drawn_once = False
         self._hurry = False
         self._worker: "threading.Thread | None" = None
         self._worker_idle = False
@@ -240,8 +241,11 @@ class LiveSession:
                 self._drawn = number
                 # Drawing takes CPU that training could use (on a busy machine, or one core): keep it
                 # to about a quarter of the time, whatever max_fps allows.
+                # The first frame is not a measure: it pays for matplotlib's fonts and caches.
                 ended = time.monotonic()
-                self._next_draw = max(self._next_draw, ended + _DRAWING_SHARE_GAP * (ended - started))
+                if number > 1 and self._drawn_once:
+                    self._next_draw = max(self._next_draw, ended + _DRAWING_SHARE_GAP * (ended - started))
+                self._drawn_once = True
                 self._cond.notify_all()
 
     def _fail(self, exc: BaseException) -> None:
@@ -516,6 +520,7 @@ class _WindowScreen(_Screen):
         self._ready: "np.ndarray | None" = None
         self._opened = False
         self._next_events = self._next_show = 0.0
+        self._shown_once = False
 
     def _on_close(self, event: Any) -> None:
         self.closed = True
@@ -542,9 +547,11 @@ class _WindowScreen(_Screen):
         self._fig.canvas.flush_events()
         done = time.monotonic()
         self._next_events = done + 1.0 / _EVENTS_PER_SECOND
-        if frame is not None:
+        if frame is not None and self._shown_once:
             # Showing a frame costs the training thread (the toolkit draws it): keep that under a tenth.
+            # (The first one maps the window, which is no measure.)
             self._next_show = done + 9 * (done - now)
+        self._shown_once = self._shown_once or frame is not None
 
     def on_last_capture(self, session: LiveSession) -> None:
         session.finish()
