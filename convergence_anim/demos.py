@@ -378,4 +378,5 @@ def run_demo(
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
     if live and not record:
         raise UsageError("live shows what is recorded; it needs record=True")
-    return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, live=live)
+    extra = {"live": live} if live else {}  # demo functions written before live views need not take it
+    return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, **extra)
