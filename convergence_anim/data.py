@@ -216,6 +216,7 @@ def fit(
     seed: int = 0,
     resolution: int = 200,
     record: bool = True,
+    live: Any = False,
 ) -> "DemoRun":
     """Train a small model on ``data`` with full-batch Adam, recording it for an animation.
 
@@ -245,6 +246,8 @@ def fit(
         Grid resolution of the scene (see ``DecisionBoundary`` and ``CurveFit``).
     record:
         False trains without recording (``trace`` is then None).
+    live:
+        Show the run while it trains: True or a ``convergence_anim.live.LiveView`` (see ``Recorder``).
 
     Returns
     -------
@@ -255,7 +258,7 @@ def fit(
     Raises
     ------
     UsageError
-        If an option is out of range.
+        If an option is out of range, or ``live`` is asked without ``record``.
     """
     import torch
 
@@ -263,6 +266,8 @@ def fit(
     from .scenes import CurveFit, DecisionBoundary
 
     hidden = _check_fit_options(model, hidden, lr, iterations, every, seed)
+    if live and not record:
+        raise UsageError("live shows what is recorded; it needs record=True")
     every = every or max(1, iterations // 100)
     torch.manual_seed(seed)
     inputs = np.column_stack([data.x, data.y]) if data.task == "classify" else data.x[:, None]
@@ -288,7 +293,7 @@ def fit(
 
         scene = CurveFit(data.x, data.y, xlabel=xlabel, ylabel=ylabel, resolution=resolution)
     return train_model(torch.nn.Sequential(*layers), torch.as_tensor(inputs, dtype=torch.float32), targets, loss_fn,
-                       scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta)
+                       scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta, live=live)
 
 
 def _check_fit_options(model: Any, hidden: Any, lr: Any, iterations: Any, every: Any, seed: Any) -> tuple[int, ...]:

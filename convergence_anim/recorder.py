@@ -24,11 +24,15 @@ class Recorder:
         Capture on steps that are multiples of this (a positive integer).
     meta:
         Optional JSON-serialisable facts stored with the trace (seed, learning rate, ...).
+    live:
+        Show the captures while training runs: True, or a ``convergence_anim.live.LiveView`` with
+        options (updates per second, theme, size). In a notebook one picture updates in place, in a
+        script a window opens; with no display, one line on standard error says it is off.
 
     Raises
     ------
     UsageError
-        If ``every`` is not a positive integer.
+        If ``every`` is not a positive integer, or ``live`` is not a bool or a ``LiveView``.
 
     Notes
     -----
@@ -37,7 +41,7 @@ class Recorder:
     left as they were.
     """
 
-    def __init__(self, scene: Any, every: int = 1, *, meta: dict[str, Any] | None = None) -> None:
+    def __init__(self, scene: Any, every: int = 1, *, meta: dict[str, Any] | None = None, live: Any = False) -> None:
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every <= 0:
             raise UsageError(f"every must be a positive integer, got {every!r}")
         self._scene = scene
@@ -47,6 +51,11 @@ class Recorder:
         self._losses: list[tuple[float, float]] = []
         self._states: list[dict[str, np.ndarray]] = []
         self._trace: Trace | None = None
+        self._live = None
+        if live:
+            from .live import start_live_view  # matplotlib and a thread only for those who ask
+
+            self._live = start_live_view(live, scene, self._meta)
 
     @property
     def every(self) -> int:
@@ -99,6 +108,8 @@ class Recorder:
             self._losses.append(losses)
             self._states.append(values)
         self._trace = None
+        if self._live is not None:
+            self._live.captured(step, losses[0], losses[1], values, last=force)
         return True
 
     @property
