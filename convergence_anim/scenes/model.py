@@ -70,6 +70,16 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 class DecisionBoundary(Scene):
     """Classification with any model: the class regions over the plane, the data points on top.
 
+    Capture with ``model=<nn.Module>`` mapping ``(m, 2)`` points to class scores: for two classes one
+    logit (``p = sigmoid``) or two scores (softmax), for ``k > 2`` classes ``k`` scores (softmax).
+    Each capture stores, on the grid given by ``grid``: for two classes ``probability`` (of class 1),
+    for more ``region`` (the most likely class) and ``margin`` (its probability minus the runner-up's),
+    each of shape ``(resolution, resolution)`` indexed ``[y, x]``.
+
+    Two classes are drawn as a heatmap of ``p`` with a diverging colour map centred at 0.5 (red is
+    class 0, blue class 1) and the ``p = 0.5`` contour as the boundary; more classes as their regions
+    in ``k`` colours, paler where the top two classes are close, with the lines between regions.
+
     Parameters
     ----------
     points:
@@ -99,16 +109,6 @@ class DecisionBoundary(Scene):
     ------
     UsageError
         If the points, labels or options do not fit.
-
-    Capture with ``model=<nn.Module>`` mapping ``(m, 2)`` points to class scores: for two classes one
-    logit (``p = sigmoid``) or two scores (softmax), for ``k > 2`` classes ``k`` scores (softmax).
-    Each capture stores, on the grid given by ``grid``: for two classes ``probability`` (of class 1),
-    for more ``region`` (the most likely class) and ``margin`` (its probability minus the runner-up's),
-    each of shape ``(resolution, resolution)`` indexed ``[y, x]``.
-
-    Two classes are drawn as a heatmap of ``p`` with a diverging colour map centred at 0.5 (red is
-    class 0, blue class 1) and the ``p = 0.5`` contour as the boundary; more classes as their regions
-    in ``k`` colours, paler where the top two classes are close, with the lines between regions.
     """
 
     name = "decision_boundary"
@@ -330,6 +330,9 @@ def _pale(name: str):
 class CurveFit(Scene):
     """Regression with any model: the data as a scatter, the model's prediction curve over it.
 
+    Capture with ``model=<nn.Module>`` mapping ``(m, 1)`` inputs to ``(m, 1)`` (or ``(m,)``) outputs;
+    each capture stores ``prediction`` of shape ``(resolution,)`` at the x values ``grid``.
+
     Parameters
     ----------
     x, y:
@@ -351,9 +354,6 @@ class CurveFit(Scene):
     ------
     UsageError
         If the data or options do not fit.
-
-    Capture with ``model=<nn.Module>`` mapping ``(m, 1)`` inputs to ``(m, 1)`` (or ``(m,)``) outputs;
-    each capture stores ``prediction`` of shape ``(resolution,)`` at the x values ``grid``.
     """
 
     name = "curve_fit"
