@@ -149,6 +149,8 @@ def expand_template(template: str, values: Mapping[str, Any]) -> str:
 class BatchJob:
     """One seed of one demo to train and render.
 
+    Options left None take the demo's defaults; the job stores the resolved values.
+
     Parameters
     ----------
     demo:
@@ -157,8 +159,14 @@ class BatchJob:
         The random seed (a non-negative integer).
     output:
         The animation to write (``.gif`` or ``.mp4``), or None to train only (e.g. for a grid).
-    lr, every, max_iter, fps:
-        The demo's options; None takes the demo's default (the job stores the resolved value).
+    lr:
+        The learning rate.
+    every:
+        Capture every N iterations.
+    max_iter:
+        Stop after this many iterations.
+    fps:
+        Frames per second of the animation.
     render_options:
         Further keyword arguments of ``render`` (``theme``, ``size``, ...), JSON-serialisable.
 

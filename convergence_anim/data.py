@@ -71,8 +71,10 @@ def load_csv(
     ----------
     path:
         The CSV file (UTF-8). Blank lines are skipped; other columns are ignored.
-    x_column, y_column:
-        The columns holding the numbers x and y.
+    x_column:
+        The column holding the numbers x.
+    y_column:
+        The column holding the numbers y.
     label_column:
         For classification, the column holding each point's class: numbers or names, 2 to
         ``max_classes`` distinct values. None (default) reads no labels: regression.
@@ -82,6 +84,7 @@ def load_csv(
     Returns
     -------
     Dataset
+        The points, and with ``label_column`` their classes.
 
     Raises
     ------
