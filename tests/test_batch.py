@@ -280,6 +280,23 @@ def test_the_python_api_takes_a_function_and_a_params_mapping(tmp_path):
     assert len(iio.imread(tmp_path / "q2.5-1.gif", index=None)) == 3
 
 
+def test_the_python_api_refuses_what_cannot_work_before_any_run(tmp_path, experiment):
+    target = f"{experiment}:train"
+    with pytest.raises(ca.UsageError, match="nothing to write"):
+        render_batch(target, [0])
+    with pytest.raises(ca.UsageError, match="every run would write the same file"):
+        render_batch(target, [0], output=str(tmp_path / "{seed}.gif"), settings=ca.RenderSettings(still="s.png"))
+    with pytest.raises(ca.UsageError, match="parameter lr has no values"):
+        render_batch(target, [0], {"lr": []}, output=str(tmp_path / "{seed}.gif"))
+
+    def local(seed):
+        return None
+
+    with pytest.raises(ca.UsageError, match="defined inside another function"):
+        render_batch(local, [0, 1], output=str(tmp_path / "{seed}.gif"), workers=2)
+    assert sorted(os.listdir(tmp_path)) == ["experiment.py"]
+
+
 # -- failures and divergence -----------------------------------------------------------------------
 
 

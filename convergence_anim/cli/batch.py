@@ -148,11 +148,14 @@ def _summary(result, grid_path, summary_path, quiet: bool) -> None:
             click.echo(f"Grid: {grid_path} ({state})")
         if result.summary is not None and result.summary["status"] != "failed":
             click.echo(f"Summary: {summary_path}")
+    problems = []
+    if failed:
+        problems.append(f"{len(failed)} of {total} runs failed: {_labels(failed)} (details in {_shown(result.manifest)})")
     for what, extra in (("grid", result.grid), ("summary", result.summary)):
         if extra is not None and extra["status"] == "failed":
-            raise click.ClickException(f"the {what} could not be written: {extra['error']}")
-    if failed:
-        raise click.ClickException(f"{len(failed)} of {total} runs failed: {_labels(failed)} (details in {_shown(result.manifest)})")
+            problems.append(f"the {what} could not be written: {extra['error']}")
+    if problems:
+        raise click.ClickException("; ".join(problems))
 
 
 def _label(entry) -> str:
