@@ -210,3 +210,13 @@ def test_live_without_a_display_says_so_once_and_writes_the_same_file(run, tmp_p
         "not set); training and recording go on without it"
     ]
     assert (tmp_path / "live.gif").read_bytes() == (tmp_path / "plain.gif").read_bytes()
+
+
+def test_demo_makes_its_default_folder_and_reports_frames_drawn(run, tmp_path):
+    assert run("demo", "linear", "--fps", "100", "-q").exit_code == 2  # refused before anything is made
+    assert run("demo", "linear", "-o", "missing/x.gif", "-q").exit_code == 1  # a folder given must exist
+    assert list(tmp_path.iterdir()) == []
+    result = run("demo", "linear", "--max-frames", "3")
+    assert result.exit_code == 0, result.output
+    assert len(iio.imread(tmp_path / "outputs" / "linear-seed10.gif", index=None)) == 3
+    assert "(3 frames," in result.output

@@ -25,6 +25,7 @@ __all__ = [
     "POSITIVE_INT",
     "errors",
     "live_view",
+    "make_default_folder",
     "output_path",
     "render_options",
     "render_with_progress",
@@ -147,12 +148,27 @@ def render_with_progress(trace, output: Path, settings, *, quiet: bool) -> Path:
         return render(trace, output, settings, progress=bar.update)
 
 
-def report(trace, path: Path, quiet: bool) -> None:
-    """The closing lines: a divergence warning, then what was written."""
+def report(trace, path: Path, settings, quiet: bool) -> None:
+    """The closing lines: a divergence warning, then what was written (frames drawn, not captures)."""
     if trace.diverged_at is not None:
         click.echo(f"Warning: training diverged at iteration {trace.diverged_at} (loss or weights not finite).", err=True)
     if not quiet:
-        click.echo(f"Wrote {path} ({len(trace)} frames, {path.stat().st_size / 1024:.0f} KiB)")
+        frames = min(len(trace), settings.max_frames or len(trace))
+        click.echo(f"Wrote {path} ({frames} frames, {path.stat().st_size / 1024:.0f} KiB)")
+
+
+def make_default_folder(path: Path) -> None:
+    """Create the folder of a default output path (``outputs/``), so a command works from any folder.
+
+    Only for defaults: a folder the user names must exist, as a typo there should fail rather than
+    make folders. Called after the options are checked, so a refused command leaves nothing behind.
+    """
+    from .._exceptions import OutputError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder {str(path.parent)!r}: {exc.strerror}") from None
 
 
 def output_path(output: "Path | None", fmt: "str | None", default_stem: str) -> Path:

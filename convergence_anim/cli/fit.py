@@ -14,6 +14,7 @@ from ._common import (
     check_before_training,
     errors,
     live_view,
+    make_default_folder,
     render_options,
     render_with_progress,
     report,
@@ -74,11 +75,11 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
                                 label_column=(label_column or "label") if task == "classify" else None)
         if output is None:
             output = Path("outputs") / f"{csv_file.stem}-{task}.gif"
-            output.parent.mkdir(exist_ok=True)
+            make_default_folder(output)
         check_before_training(output, save_trace, settings)
         run = data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every, seed=seed,
                        live=live_view(live, settings))
         if save_trace is not None:
             run.trace.save(save_trace)
         path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])
-    report(run.trace, path, options["quiet"])
+    report(run.trace, path, settings, options["quiet"])

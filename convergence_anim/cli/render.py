@@ -27,4 +27,4 @@ def render_command(trace_file, output, fps, **options) -> None:
         settings.check_output(output)
         trace = Trace.load(trace_file)
         path = render_with_progress(trace, output, settings, quiet=options["quiet"])
-    report(trace, path, options["quiet"])
+    report(trace, path, settings, options["quiet"])
