@@ -200,12 +200,33 @@ class RenderSettings:
                 data[name] = tuple(data[name])
         return cls.build(None, **data)
 
+    def check_format(self, path: "str | os.PathLike[str]") -> "type[Encoder]":
+        """Check that these settings can be encoded in ``path``'s format; return its encoder.
+
+        Checks the suffix, the frame rate against the format's limit (when ``fps`` is set) and that
+        the encoder's backend can run (e.g. the ffmpeg binary for MP4). Touches no file.
+
+        Raises
+        ------
+        UsageError
+            If the suffix is not a known format or the frame rate is too high for it.
+        EncoderError
+            If the encoder cannot run here.
+        """
+        from .encoders import encoder_for
+        from .encoders._base import check_fps
+
+        encoder = encoder_for(path)
+        if self.fps is not None:
+            check_fps(self.fps, encoder.max_fps, encoder.suffix)
+        encoder.check_available()
+        return encoder
+
     def check_output(self, path: "str | os.PathLike[str]") -> "type[Encoder]":
         """Check that an animation can be written to ``path`` with these settings; return its encoder.
 
-        Checks the suffix, that the encoder's backend can run (e.g. the ffmpeg binary for MP4), the
-        frame rate against the format's limit (when ``fps`` is set), and that the folders of the
-        output, the still and the filmstrip exist and are writable. Call it before training.
+        ``check_format``, then that the folders of the output, the still and the filmstrip exist and
+        are writable. Call it before training.
 
         Raises
         ------
@@ -215,17 +236,11 @@ class RenderSettings:
             If a folder is missing or not writable (``EncoderError`` if the encoder cannot run).
         """
         from ._atomic import check_output_path
-        from .encoders import encoder_for
-        from .encoders._base import check_fps
 
-        encoder = encoder_for(path)
-        if self.fps is not None:
-            check_fps(self.fps, encoder.max_fps, encoder.suffix)
-        check_output_path(path)
-        for extra in (self.still, self.filmstrip):
-            if extra is not None:
-                check_output_path(extra)
-        encoder.check_available()
+        encoder = self.check_format(path)
+        for target in (path, self.still, self.filmstrip):
+            if target is not None:
+                check_output_path(target)
         return encoder
 
 

@@ -126,11 +126,17 @@ def live_view(live: bool, settings):
                     log_loss=settings.log_loss)
 
 
-def check_before_training(output: Path, save_trace: "Path | None", settings) -> None:
-    """Fail on a bad output, a missing encoder or a bad trace path now, not after minutes of training."""
+def check_before_training(output: Path, save_trace: "Path | None", settings, default_output: bool = False) -> None:
+    """Fail on a bad output, a missing encoder or a bad trace path now, not after minutes of training.
+
+    With ``default_output`` the output's folder (``outputs/``) is created once everything else passed.
+    """
     from .._atomic import check_output_path
     from .._exceptions import UsageError
 
+    settings.check_format(output)
+    if default_output:
+        make_default_folder(output)
     settings.check_output(output)
     if save_trace is not None:
         if save_trace.suffix.lower() != ".npz":

@@ -15,7 +15,6 @@ from ._common import (
     check_before_training,
     errors,
     live_view,
-    make_default_folder,
     output_path,
     render_options,
     render_with_progress,
@@ -56,9 +55,7 @@ def demo(name, seed, every, lr, max_iter, fps, fmt, output, save_trace, live, **
     output = output_path(output, fmt, f"outputs/{name}-seed{seed}")
     with errors(options["verbose"]):
         settings = settings_from(options, fps, spec.fps)
-        if default:
-            make_default_folder(output)
-        check_before_training(output, save_trace, settings)
+        check_before_training(output, save_trace, settings, default_output=default)
         run = run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, live=live_view(live, settings))
         if save_trace is not None:
             run.trace.save(save_trace)

@@ -14,7 +14,6 @@ from ._common import (
     check_before_training,
     errors,
     live_view,
-    make_default_folder,
     render_options,
     render_with_progress,
     report,
@@ -73,10 +72,10 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
 
         dataset = data.load_csv(csv_file, x_column=x_column, y_column=y_column,
                                 label_column=(label_column or "label") if task == "classify" else None)
-        if output is None:
+        default = output is None
+        if default:
             output = Path("outputs") / f"{csv_file.stem}-{task}.gif"
-            make_default_folder(output)
-        check_before_training(output, save_trace, settings)
+        check_before_training(output, save_trace, settings, default_output=default)
         run = data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every, seed=seed,
                        live=live_view(live, settings))
         if save_trace is not None:
