@@ -42,9 +42,12 @@ def _points_1d(name: str, values: Any) -> np.ndarray:
 class _StraightLineScene(Scene):
     """Shared parts of the two blog scenes: state is a line ``y = w*x + b``."""
 
-    def __init__(self, xlim: Any, ylim: Any) -> None:
+    def __init__(self, xlim: Any, ylim: Any, loss: "str | None") -> None:
+        from ..landscape import check_loss
+
         self.xlim = check_limits("xlim", xlim)
         self.ylim = check_limits("ylim", ylim)
+        self.loss = check_loss(self.name, loss)
 
     def _line_from_model(self, model: Any) -> dict[str, np.ndarray]:
         raise NotImplementedError
@@ -60,7 +63,8 @@ class _StraightLineScene(Scene):
         return f"Iteration:{trace.steps[index]}\nw:{format_number(w)},b:{format_number(b)}"
 
     def _options(self) -> dict[str, Any]:
-        return {"xlim": list(self.xlim) if self.xlim else None, "ylim": list(self.ylim) if self.ylim else None}
+        return {"xlim": list(self.xlim) if self.xlim else None, "ylim": list(self.ylim) if self.ylim else None,
+                "loss": self.loss}
 
     def _draw_line(self, ax: "Axes", trace: "Trace", theme: "Theme", x_span: tuple[float, float]) -> Updater:
         xs = np.array(x_span, dtype=np.float64)
@@ -86,6 +90,9 @@ class LineFit(_StraightLineScene):
         The data, any shape with the same number of values (tensors or arrays).
     xlim, ylim:
         Fixed axis limits; by default the data's range with a margin.
+    loss:
+        The loss the ``(w, b)`` landscape shows (``render(..., landscape=True)``): ``"half_mse"``
+        (default, the blog's ``0.5 * mean squared error``), ``"mse"`` or ``"mae"``.
 
     Capture with ``w=..., b=...`` (one value each) or ``model=<nn.Module>`` mapping ``(n, 1)`` to
     ``(n, 1)`` (its line is read off at x = 0 and x = 1).
@@ -93,8 +100,8 @@ class LineFit(_StraightLineScene):
 
     name = "line_fit"
 
-    def __init__(self, x: Any, y: Any, *, xlim: Any = None, ylim: Any = None) -> None:
-        super().__init__(xlim, ylim)
+    def __init__(self, x: Any, y: Any, *, xlim: Any = None, ylim: Any = None, loss: "str | None" = None) -> None:
+        super().__init__(xlim, ylim, loss)
         self.x = _points_1d("x", x)
         self.y = _points_1d("y", y)
         if self.x.shape != self.y.shape:
@@ -112,7 +119,7 @@ class LineFit(_StraightLineScene):
 
     @classmethod
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "LineFit":
-        return cls(data["x"], data["y"], xlim=options.get("xlim"), ylim=options.get("ylim"))
+        return cls(data["x"], data["y"], xlim=options.get("xlim"), ylim=options.get("ylim"), loss=options.get("loss"))
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
@@ -134,6 +141,11 @@ class LinearBoundary(_StraightLineScene):
     xlim, ylim:
         Fixed axis limits; by default the points' range with a margin. The boundary is drawn across
         the whole x range.
+    loss:
+        The loss the ``(w, b)`` landscape shows (``render(..., landscape=True)``), of the blog's model
+        ``p = sigmoid(w*x + b - y)``: ``"cross_entropy"`` (default) or ``"squared_sigmoid"`` (the
+        blog's ``mean((p - label)**2)``). A trace captured with ``model=`` keeps only the line, so its
+        landscape is that of the blog's model with the same line.
 
     Capture with ``w=..., b=...`` (the blog's ``sigmoid(w*x + b - y)`` model) or ``model=<nn.Module>``
     mapping ``(n, 2)`` points to one logit (or two class scores); the line is where the logit is 0.
@@ -142,8 +154,8 @@ class LinearBoundary(_StraightLineScene):
     name = "linear_boundary"
     label_position = (0.03, 0.88)
 
-    def __init__(self, points: Any, labels: Any, *, xlim: Any = None, ylim: Any = None) -> None:
-        super().__init__(xlim, ylim)
+    def __init__(self, points: Any, labels: Any, *, xlim: Any = None, ylim: Any = None, loss: "str | None" = None) -> None:
+        super().__init__(xlim, ylim, loss)
         points, labels = points_and_labels(points, labels)
         if not np.all((labels == 0) | (labels == 1)):
             raise UsageError("labels must be 0 or 1 for LinearBoundary")
@@ -168,7 +180,8 @@ class LinearBoundary(_StraightLineScene):
 
     @classmethod
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "LinearBoundary":
-        return cls(data["points"], data["labels"], xlim=options.get("xlim"), ylim=options.get("ylim"))
+        return cls(data["points"], data["labels"], xlim=options.get("xlim"), ylim=options.get("ylim"),
+                   loss=options.get("loss"))
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
         ax.scatter(self.points[:, 0], self.points[:, 1], c=self.labels, s=100 * theme.marker_scale**2, cmap="RdYlGn", vmin=0, vmax=1, zorder=1)
