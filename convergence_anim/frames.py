@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._exceptions import UsageError
+from .layout import Blitter, FrameLayout
 from .scenes import scene_from_trace
 from .scenes._base import format_number
 from .style import Theme, get_theme
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
-    from matplotlib.figure import Figure
 
     from .scenes import Scene
     from .trace import Trace
@@ -61,66 +61,6 @@ def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme
     return (width, height), float(dpi)
 
 
-class Blitter:
-    """Draws a figure's frames: the static parts once, then per frame only what changes.
-
-    With ``blit=True`` the figure is drawn in full once, with the changing artists left out, and its
-    pixels cached; each frame restores that background and draws only the changing artists on top.
-    Everything an axes draws above a changing artist (higher zorder) changes too, and artists are
-    drawn in the order a full draw would use (axes in figure order, each sorting its children by
-    zorder, stably; figure-level artists last), so frames are pixel-identical to a full
-    ``canvas.draw()`` (``blit=False``).
-    """
-
-    def __init__(self, fig: "Figure", blit: bool = True) -> None:
-        self._fig = fig
-        self._canvas = fig.canvas
-        self._blit = blit
-        self._dynamic: "list[Artist] | None" = None
-        self._background = None
-
-    def _prepare(self, artists: "list[Artist]") -> None:
-        changing = {id(a) for a in artists}
-        dynamic: "list[Artist]" = []
-        for ax in self._fig.axes:
-            children = ax.get_children()
-            mine = [a for a in children if id(a) in changing]
-            if not mine:
-                continue
-            lowest = min(a.get_zorder() for a in mine)
-            chosen = [a for a in children if id(a) in changing or (a.get_zorder() > lowest and a is not ax.patch)]
-            order = {id(a): i for i, a in enumerate(children)}
-            dynamic += sorted(chosen, key=lambda a: (a.get_zorder(), order[id(a)]))
-        placed = {id(a) for a in dynamic}
-        dynamic += [a for a in artists if id(a) not in placed]  # figure-level text, drawn after the axes
-        for artist in dynamic:
-            artist.set_animated(True)
-        self._dynamic = dynamic
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Redraw and cache the static background (after anything that redrew the canvas)."""
-        if self._dynamic is not None:
-            self._canvas.draw()
-            self._background = self._canvas.copy_from_bbox(self._fig.bbox)
-
-    def draw(self, artists: "list[Artist]") -> np.ndarray:
-        """Draw the frame whose changing artists are ``artists``; return a new RGBA array of it."""
-        if not self._blit:
-            self._canvas.draw()
-        else:
-            if self._dynamic is None:
-                self._prepare(artists)
-            self._canvas.restore_region(self._background)
-            for artist in self._dynamic:
-                self._fig.draw_artist(artist)
-        return np.array(self._canvas.buffer_rgba(), copy=True)
-
-    def animated(self) -> "list[Artist]":
-        """The artists drawn per frame (empty before the first frame)."""
-        return list(self._dynamic or [])
-
-
 class FrameRenderer:
     """Renders frame ``i`` of a trace as an image array.
 
@@ -144,7 +84,8 @@ class FrameRenderer:
         Draw only what changes per frame (``Blitter``; the default) or redraw the whole figure;
         the pixels are the same, which the tests check.
     scene:
-        The scene that draws the frames; by default rebuilt from the trace (``scene_from_trace``).
+        The trace's scene, already built (``scene_from_trace(trace)`` if None): a render builds it
+        once and hands it to every renderer.
 
     Raises
     ------
@@ -167,28 +108,17 @@ class FrameRenderer:
         blit: bool = True,
         scene: "Scene | None" = None,
     ) -> None:
-        import matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
         trace.require_frames()
         self.trace = trace
         self.theme = get_theme(theme)
-        (width, height), dpi = check_size(size, dpi, self.theme, loss_panel)
+        self.size, dpi = check_size(size, dpi, self.theme, loss_panel)
         self._shown = shown_frames(trace)
         self._diverged_at = trace.diverged_at
-        with matplotlib.rc_context(self.theme.rc):
-            # A hair over the exact size: Agg truncates width * dpi / dpi to an int, which could lose a pixel.
-            fig = Figure(figsize=((width + 1e-3) / dpi, (height + 1e-3) / dpi), dpi=dpi)
-            canvas = FigureCanvasAgg(fig)
-            if loss_panel:
-                ax, loss_ax = fig.subplots(1, 2, width_ratios=[3, 2])
-                fig.subplots_adjust(wspace=0.28)
-            else:
-                ax, loss_ax = fig.add_subplot(), None
-            scene = scene_from_trace(trace) if scene is None else scene
+        self._scene = scene = scene_from_trace(trace) if scene is None else scene
+        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=["loss"] if loss_panel else [], blit=blit)
+        ax = self._ax = layout.main
+        with layout.building():
             self._update_scene = scene.setup(ax, trace, self.theme)
-            self._scene = scene
             self._label = ax.text(
                 *_inside_figure(ax, scene.label_position),
                 "",
@@ -197,13 +127,9 @@ class FrameRenderer:
                 zorder=3,
             )
             ax.set_title(" \n ")
-            self._update_loss = _setup_loss_panel(loss_ax, trace, self.theme, log_loss, loss_range) if loss_ax else None
-        self._fig, self._canvas, self._ax = fig, canvas, ax
-        self._blitter = Blitter(fig, blit)
-        canvas.draw()
-        if canvas.get_width_height() != (width, height):  # pragma: no cover - rounding of odd sizes
-            raise UsageError(f"cannot render a {width}x{height} frame at dpi {dpi:g}; try another dpi")
-        self.size = (width, height)
+            self._update_loss = (
+                _setup_loss_panel(layout.panels["loss"], trace, self.theme, log_loss, loss_range) if loss_panel else None
+            )
 
     def __len__(self) -> int:
         return len(self.trace)
@@ -236,24 +162,16 @@ class FrameRenderer:
         This is Agg's own buffer copied whole, the cheapest form: dropping the alpha channel is a
         strided copy that costs more than the copy itself, and the encoders take RGBA directly.
         """
-        return self._blitter.draw(self._set_frame(index))
+        return self._layout.draw(self._set_frame(index))
 
     def save_still(self, index: int, path: str) -> None:
         """Save frame ``index`` with ``savefig`` (PNG, SVG or PDF by the suffix of ``path``)."""
         self._set_frame(index)
-        animated = self._blitter.animated()
-        for artist in animated:  # savefig skips animated artists
-            artist.set_animated(False)
-        try:
-            self._fig.savefig(path, format=str(path).rsplit(".", 1)[-1].lower(), dpi=self._fig.dpi)
-        finally:
-            for artist in animated:
-                artist.set_animated(True)
-            self._blitter.refresh()  # savefig redrew the canvas
+        self._layout.save(path)
 
     def close(self) -> None:
         """Release the figure."""
-        self._fig.clear()
+        self._layout.close()
 
 
 def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:

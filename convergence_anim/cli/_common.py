@@ -65,7 +65,7 @@ class FrameSize(click.ParamType):
         width, sep, height = value.lower().partition("x")
         if sep and width.isdigit() and height.isdigit():
             return (int(width), int(height))
-        if sep or value[:1].isdigit():
+        if sep or value.isdigit():
             self.fail(f"must be WIDTHxHEIGHT in pixels, like 640x480, or a size name; got {value!r}", param, ctx)
         return value.lower()
 
