@@ -63,7 +63,7 @@ def render(
         Called with the number of frames just written, for a progress bar.
     **options:
         Any field of ``RenderSettings``: ``fps``, ``duration``, ``hold``, ``hold_first``, ``loop``,
-        ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``, ``loss_range``, ``max_frames``,
+        ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``, ``landscape``, ``loss_range``, ``max_frames``,
         ``spacing``, ``still``, ``filmstrip``, ``filmstrip_frames``, ``jobs``.
 
     Returns
@@ -99,6 +99,7 @@ def render(
     make_renderer = functools.partial(
         FrameRenderer, trace, scene=scene, theme=settings.theme, size=settings.size, dpi=settings.dpi,
         loss_panel=settings.loss_panel, log_loss=settings.log_loss, loss_range=settings.loss_range,
+        landscape=settings.landscape,
     )
     renderer = make_renderer()  # gives the size before any work is spread
     n = len(trace)

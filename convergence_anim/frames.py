@@ -25,15 +25,17 @@ __all__ = ["Blitter", "FrameRenderer", "check_size", "default_size", "shown_fram
 LOSS_PANEL_WIDTH = 1.6
 
 
-def default_size(theme: Theme, loss_panel: bool) -> tuple[int, int]:
-    """The frame size used when none is given: the theme's, widened for a loss panel."""
+def default_size(theme: Theme, loss_panel: bool, landscape: bool = False) -> tuple[int, int]:
+    """The frame size used when none is given: the theme's, widened for each side panel."""
     width, height = theme.size
-    if loss_panel:
-        width = 2 * round(width * LOSS_PANEL_WIDTH / 2)
+    panels = int(loss_panel) + int(landscape)
+    if panels:
+        width = 2 * round(width * (1 + (LOSS_PANEL_WIDTH - 1) * panels) / 2)
     return (width, height)
 
 
-def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme, loss_panel: bool = False) -> tuple[tuple[int, int], float]:
+def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme, loss_panel: bool = False,
+               landscape: bool = False) -> tuple[tuple[int, int], float]:
     """Validate a (width, height) frame size in pixels and a dpi, filling in the theme's defaults.
 
     Raises
@@ -41,7 +43,7 @@ def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme
     UsageError
         If the size is not two integers between 16 and 8192 or the dpi is not between 10 and 1200.
     """
-    base = default_size(theme, loss_panel)
+    base = default_size(theme, loss_panel, landscape)
     size = base if size is None else size
     try:
         width, height = size
@@ -86,6 +88,9 @@ class FrameRenderer:
     scene:
         The trace's scene, already built (``scene_from_trace(trace)`` if None): a render builds it
         once and hands it to every renderer.
+    landscape:
+        Draw the loss landscape beside the plot (and beside the loss panel): its contours once, in
+        the static background, and the path so far with the current point on each frame.
 
     Raises
     ------
@@ -107,15 +112,21 @@ class FrameRenderer:
         loss_range: "tuple[float, float] | None" = None,
         blit: bool = True,
         scene: "Scene | None" = None,
+        landscape: bool = False,
     ) -> None:
+        from ._landscape_panel import setup_landscape_panel
+        from .landscape import landscape_of
+
         trace.require_frames()
         self.trace = trace
         self.theme = get_theme(theme)
-        self.size, dpi = check_size(size, dpi, self.theme, loss_panel)
+        self.size, dpi = check_size(size, dpi, self.theme, loss_panel, landscape)
+        view = landscape_of([trace]) if landscape else None  # fails here, before any figure, if there is none
         self._shown = shown_frames(trace)
         self._diverged_at = trace.diverged_at
         self._scene = scene = scene_from_trace(trace) if scene is None else scene
-        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=["loss"] if loss_panel else [], blit=blit)
+        panels = ["loss"] * loss_panel + ["landscape"] * landscape
+        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=panels, blit=blit)
         ax = self._ax = layout.main
         with layout.building():
             self._update_scene = scene.setup(ax, trace, self.theme)
@@ -129,6 +140,10 @@ class FrameRenderer:
             ax.set_title(" \n ")
             self._update_loss = (
                 _setup_loss_panel(layout.panels["loss"], trace, self.theme, log_loss, loss_range) if loss_panel else None
+            )
+            self._update_landscape = (
+                setup_landscape_panel(layout.panels["landscape"], view, self.theme, [self.theme.line_color])
+                if view is not None else None
             )
 
     def __len__(self) -> int:
@@ -150,6 +165,8 @@ class FrameRenderer:
         artists += [self._label, self._ax.title]
         if self._update_loss is not None:
             artists += self._update_loss(index)
+        if self._update_landscape is not None:
+            artists += self._update_landscape([shown], [False])
         return artists
 
     def render(self, index: int) -> np.ndarray:

@@ -63,8 +63,8 @@ DEFAULT_RESOLUTION = 81
 MARGIN = 0.25
 #: Levels drawn by default.
 LEVELS = 14
-#: On a plane of principal components, each side spans at least this fraction of the other, so a
-#: path that runs almost straight still shows the valley's walls around it.
+#: Each side of a window spans at least this fraction of the other, so a path that runs almost
+#: straight (mostly in w, say) still shows the valley's walls around it.
 MIN_ASPECT = 0.5
 #: Values above this many grid cells times data points are evaluated in chunks, to bound memory.
 _CHUNK = 1 << 22
@@ -171,7 +171,7 @@ def path_window(xs: np.ndarray, ys: np.ndarray, margin: float = MARGIN, min_aspe
 def contour_levels(values: np.ndarray, count: int = LEVELS) -> tuple[np.ndarray, bool]:
     """Contour levels for a loss grid, and whether they are log-spaced.
 
-    Levels are log-spaced when the finite positive values span more than two decades (a valley
+    Levels are log-spaced when the largest finite value is over 20 times the smallest positive one (a valley
     with steep walls: equal steps would all crowd onto the walls), else evenly spaced strictly
     between the lowest and highest value.
     """
@@ -184,7 +184,7 @@ def contour_levels(values: np.ndarray, count: int = LEVELS) -> tuple[np.ndarray,
     positive = finite[finite > 0]
     if positive.size and lo >= 0:
         low = float(positive.min())
-        if hi / low > 100:
+        if hi / low > 20:
             # The first level a little above the floor, so the lowest contour is a ring, not a dot.
             return np.geomspace(low * (hi / low) ** 0.02, hi, count), True
     return np.linspace(lo, hi, count + 2)[1:-1], False
@@ -459,14 +459,14 @@ class Landscape:
 def two_parameter_landscape(traces: Sequence["Trace"], resolution: int = DEFAULT_RESOLUTION) -> Landscape:
     """The exact ``(w, b)`` landscape of ``LineFit`` or ``LinearBoundary`` traces (all on the same data).
 
-    The window covers every run's whole path with a margin; the loss is the one the scene names in
-    its options (``"loss"``; its default if none).
+    The window covers every run's whole path with a margin (each side at least ``MIN_ASPECT`` of the
+    other); the loss is the one the scene names in its options (``"loss"``; its default if none).
     """
     first = traces[0]
     loss_name = check_loss(first.scene, first.options.get("loss"))
     paths = tuple(np.column_stack([t.state["w"], t.state["b"]]).astype(np.float64) for t in traces)
     every = np.concatenate(paths)
-    (w0, w1), (b0, b1) = path_window(every[:, 0], every[:, 1])
+    (w0, w1), (b0, b1) = path_window(every[:, 0], every[:, 1], min_aspect=MIN_ASPECT)
     ws, bs = np.linspace(w0, w1, resolution), np.linspace(b0, b1, resolution)
     gw, gb = np.meshgrid(ws, bs)
     loss = two_parameter_loss(first.scene, first.data, loss_name, gw, gb)

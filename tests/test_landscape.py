@@ -37,8 +37,9 @@ def test_window_covers_the_path_with_a_margin(linear_trace):
     ls = L.landscape_of([linear_trace])
     w, b = linear_trace.state["w"], linear_trace.state["b"]
     assert ls.xs[0] < w.min() and ls.xs[-1] > w.max() and ls.ys[0] < b.min() and ls.ys[-1] > b.max()
-    span = w.max() - w.min()
-    assert ls.xs[0] == pytest.approx(w.min() - 0.25 * span) and ls.xs[-1] == pytest.approx(w.max() + 0.25 * span)
+    span = b.max() - b.min()  # the longer side: b moves further than w in this run
+    assert ls.ys[0] == pytest.approx(b.min() - 0.25 * span) and ls.ys[-1] == pytest.approx(b.max() + 0.25 * span)
+    assert ls.xs[-1] - ls.xs[0] == pytest.approx(0.5 * (ls.ys[-1] - ls.ys[0]))  # the short side widened
 
 
 def test_levels_are_log_spaced_only_when_the_loss_spans_decades():

@@ -73,7 +73,8 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
             output = Path("outputs") / f"{csv_file.stem}-{task}.gif"
             output.parent.mkdir(exist_ok=True)
         check_before_training(output, save_trace, settings)
-        run = data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every, seed=seed)
+        run = data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every, seed=seed,
+                       landscape=options["landscape"])
         if save_trace is not None:
             run.trace.save(save_trace)
         path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])
