@@ -8,6 +8,7 @@ import numpy as np
 
 from .._exceptions import CaptureError, UsageError
 from ._base import (
+    RaceUpdater,
     Scene,
     Updater,
     check_limits,
@@ -66,9 +67,10 @@ class _StraightLineScene(Scene):
         return {"xlim": list(self.xlim) if self.xlim else None, "ylim": list(self.ylim) if self.ylim else None,
                 "loss": self.loss}
 
-    def _draw_line(self, ax: "Axes", trace: "Trace", theme: "Theme", x_span: tuple[float, float]) -> Updater:
+    def _draw_line(self, ax: "Axes", trace: "Trace", theme: "Theme", x_span: tuple[float, float], color: "str | None" = None,
+                   width: float = 1.0) -> Updater:
         xs = np.array(x_span, dtype=np.float64)
-        (line,) = ax.plot(xs, xs, "-", color=theme.line_color, lw=theme.line_width, zorder=2.6)
+        (line,) = ax.plot(xs, xs, "-", color=color or theme.line_color, lw=theme.line_width * width, zorder=2.6)
         w_all, b_all = trace.state["w"], trace.state["b"]
 
         def update(index: int, diverged: bool) -> list:
@@ -76,6 +78,23 @@ class _StraightLineScene(Scene):
                 line.set_ydata(w_all[index] * xs + b_all[index])
             line.set_alpha(0.3 if diverged else 1.0)
             return [line]
+
+        return update
+
+    def _draw_static(self, ax: "Axes", theme: "Theme") -> tuple[float, float]:
+        """Draw the data and set the limits; return the x span the line is drawn across."""
+        raise NotImplementedError
+
+    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        return self._draw_line(ax, trace, theme, self._draw_static(ax, theme))
+
+    def setup_race(self, ax: "Axes", traces, theme: "Theme", colors) -> RaceUpdater:
+        span = self._draw_static(ax, theme)
+        # Thinner than a single run's line, so overlapping runs stay apart.
+        updates = [self._draw_line(ax, trace, theme, span, color, 0.6) for trace, color in zip(traces, colors)]
+
+        def update(indices, diverged) -> list:
+            return [a for u, i, d in zip(updates, indices, diverged) for a in u(i, d)]
 
         return update
 
@@ -121,11 +140,11 @@ class LineFit(_StraightLineScene):
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "LineFit":
         return cls(data["x"], data["y"], xlim=options.get("xlim"), ylim=options.get("ylim"), loss=options.get("loss"))
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+    def _draw_static(self, ax: "Axes", theme: "Theme") -> tuple[float, float]:
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
         ax.set_xlim(self.xlim or finite_range(self.x))
         ax.set_ylim(self.ylim or finite_range(self.y))
-        return self._draw_line(ax, trace, theme, (float(self.x.min()), float(self.x.max())))
+        return (float(self.x.min()), float(self.x.max()))
 
 
 @register_scene
@@ -183,9 +202,9 @@ class LinearBoundary(_StraightLineScene):
         return cls(data["points"], data["labels"], xlim=options.get("xlim"), ylim=options.get("ylim"),
                    loss=options.get("loss"))
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+    def _draw_static(self, ax: "Axes", theme: "Theme") -> tuple[float, float]:
         ax.scatter(self.points[:, 0], self.points[:, 1], c=self.labels, s=100 * theme.marker_scale**2, cmap="RdYlGn", vmin=0, vmax=1, zorder=1)
         xlim = self.xlim or finite_range(self.points[:, 0])
         ax.set_xlim(xlim)
         ax.set_ylim(self.ylim or finite_range(self.points[:, 1]))
-        return self._draw_line(ax, trace, theme, xlim)
+        return xlim
