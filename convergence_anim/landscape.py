@@ -37,6 +37,7 @@ __all__ = [
     "landscape_of",
     "model_landscape",
     "pca_plane",
+    "share_landscape",
     "path_window",
     "two_parameter_landscape",
     "two_parameter_loss",
@@ -420,6 +421,40 @@ def model_landscape(
         "landscape_explained": plane.explained,
     }
     return data, projected
+
+
+def share_landscape(
+    traces: Sequence["Trace"],
+    model: Any,
+    loss_fn: Callable[[Any, Any], Any],
+    inputs: Any,
+    targets: Any,
+    *,
+    resolution: int = 41,
+) -> list["Trace"]:
+    """The traces again, all on one landscape plane: the principal components of all their paths.
+
+    Each trace must hold its recorded parameters (``Recorder(..., params=True)``); ``model`` is any
+    model of the same architecture (its parameters are never written, see ``evaluate_on_plane``).
+    This is how a race of model runs is drawn on one map.
+
+    Raises
+    ------
+    UsageError
+        If a trace holds no recorded parameters, or as ``model_landscape`` does.
+    """
+    from .trace import Trace
+
+    for number, trace in enumerate(traces, start=1):
+        if KEY_PARAMETERS not in trace.state:
+            raise UsageError(f"run {number} recorded no parameters; record it with Recorder(scene, params=True)")
+    data, projected = model_landscape([t.state[KEY_PARAMETERS] for t in traces], model, loss_fn, inputs, targets,
+                                      resolution=resolution)
+    return [
+        Trace(scene=t.scene, data={**t.data, **data}, options=t.options, steps=t.steps, losses=t.losses,
+              state={**t.state, KEY_PATH: path}, meta=t.meta, test_losses=t.test_losses)
+        for t, path in zip(traces, projected)
+    ]
 
 
 # -- what the drawing needs -------------------------------------------------------------------------
