@@ -19,32 +19,62 @@ if TYPE_CHECKING:  # pragma: no cover
     from .scenes import Scene
     from .trace import Trace
 
-__all__ = ["Blitter", "FrameRenderer", "check_size", "default_size", "shown_frames"]
+__all__ = ["Blitter", "FrameRenderer", "SIZES", "check_size", "default_size", "shown_frames"]
 
-#: Width of the frame grows by this factor when a loss panel sits beside the main plot.
+#: Width of the frame grows by this factor when a loss panel sits beside the main plot (for themes
+#: whose panels widen the frame).
 LOSS_PANEL_WIDTH = 1.6
+
+#: Frame sizes by name, for ``size="1080p"``: video resolutions, and a square for social posts.
+SIZES: dict[str, tuple[int, int]] = {
+    "720p": (1280, 720),
+    "1080p": (1920, 1080),
+    "4k": (3840, 2160),
+    "square": (1080, 1080),
+}
 
 
 def default_size(theme: Theme, loss_panel: bool, landscape: bool = False) -> tuple[int, int]:
-    """The frame size used when none is given: the theme's, widened for each side panel."""
+    """The frame size used when none is given: the theme's, widened for each side panel (loss curve,
+    landscape) if the theme says so."""
     width, height = theme.size
     panels = int(loss_panel) + int(landscape)
-    if panels:
+    if panels and theme.panels_widen:
         width = 2 * round(width * (1 + (LOSS_PANEL_WIDTH - 1) * panels) / 2)
     return (width, height)
 
 
-def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme, loss_panel: bool = False,
-               landscape: bool = False) -> tuple[tuple[int, int], float]:
-    """Validate a (width, height) frame size in pixels and a dpi, filling in the theme's defaults.
+def check_size(
+    size: "tuple[int, int] | str | None", dpi: "float | None", theme: Theme, loss_panel: bool = False,
+    landscape: bool = False,
+) -> tuple[tuple[int, int], float]:
+    """Validate a frame size and a dpi, filling in the theme's defaults.
+
+    Parameters
+    ----------
+    size:
+        ``(width, height)`` in pixels, a name from ``SIZES`` (``"1080p"``), ``"WIDTHxHEIGHT"``, or
+        None for the theme's default (``default_size``).
+    dpi:
+        Resolution that fonts and lines scale with; None scales the theme's with the size.
+    theme:
+        The theme whose defaults apply.
+    loss_panel, landscape:
+        Whether a loss panel and a landscape are drawn (each may widen the default size).
+
+    Returns
+    -------
+    tuple
+        ``((width, height), dpi)``.
 
     Raises
     ------
     UsageError
-        If the size is not two integers between 16 and 8192 or the dpi is not between 10 and 1200.
+        If the size is not two integers between 16 and 8192 or a known name, or the dpi is not
+        between 10 and 1200.
     """
     base = default_size(theme, loss_panel, landscape)
-    size = base if size is None else size
+    size = base if size is None else _named_size(size) if isinstance(size, str) else size
     try:
         width, height = size
         if any(isinstance(v, bool) or int(v) != v for v in (width, height)):
@@ -61,6 +91,17 @@ def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme
     if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not (10 <= dpi <= 1200):
         raise UsageError(f"dpi must be a number between 10 and 1200, got {dpi!r}")
     return (width, height), float(dpi)
+
+
+def _named_size(name: str) -> tuple[int, int]:
+    """The size called ``name`` in ``SIZES``, or written ``"640x480"``."""
+    key = name.strip().lower()
+    if key in SIZES:
+        return SIZES[key]
+    width, x, height = key.partition("x")
+    if x and width.isdigit() and height.isdigit():
+        return (int(width), int(height))
+    raise UsageError(f"unknown size {name!r}; give WIDTHxHEIGHT or one of {', '.join(SIZES)}")
 
 
 class FrameRenderer:
@@ -125,19 +166,25 @@ class FrameRenderer:
         self._shown = shown_frames(trace)
         self._diverged_at = trace.diverged_at
         self._scene = scene = scene_from_trace(trace) if scene is None else scene
+        # Frames with panels, and themes that ask for it, fit their margins to the labels; a lone plot
+        # in the light and dark themes keeps the blog's classic composition.
+        fit = loss_panel or landscape or self.theme.fit_margins
         panels = ["loss"] * loss_panel + ["landscape"] * landscape
-        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=panels, blit=blit)
+        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=panels, fit=fit, blit=blit)
         ax = self._ax = layout.main
+        # The layout is made for the widest label and title of any frame, so none is cut off or
+        # runs into another text, and nothing moves from frame to frame.
+        labels, titles = zip(*(self._texts(i) for i in range(len(trace))))
         with layout.building():
             self._update_scene = scene.setup(ax, trace, self.theme)
             self._label = ax.text(
-                *_inside_figure(ax, scene.label_position),
-                "",
+                *(scene.label_position if fit else _inside_figure(ax, scene.label_position)),
+                _widest(labels),
                 transform=ax.transAxes,
                 fontdict={"size": self.theme.label_size, "color": self.theme.label_color},
                 zorder=3,
             )
-            ax.set_title(" \n ")
+            self._title = ax.set_title(_widest(titles))
             self._update_loss = (
                 _setup_loss_panel(layout.panels["loss"], trace, self.theme, log_loss, loss_range) if loss_panel else None
             )
@@ -145,24 +192,37 @@ class FrameRenderer:
                 setup_landscape_panel(layout.panels["landscape"], view, self.theme, [self.theme.line_color])
                 if view is not None else None
             )
+        if layout.overlap(self._label, self._title):
+            # A label above the axes (DecisionBoundary, CurveFit) and a centred title meet in a
+            # narrow plot or when the label says "diverged at ...": the title moves to the right.
+            with layout.styled():
+                ax.set_title("")
+                self._title = ax.set_title(self._title.get_text(), loc="right")
 
     def __len__(self) -> int:
         return len(self.trace)
 
-    def _set_frame(self, index: int) -> "list[Artist]":
+    @property
+    def figure(self):
+        """The matplotlib ``Figure`` the frames are drawn on, to inspect (e.g. where texts fall); do not change it."""
+        return self._layout.fig
+
+    def _texts(self, index: int) -> tuple[str, str]:
+        """The loss label and the title of frame ``index``."""
         trace = self.trace
         shown = int(self._shown[index])
-        diverged = shown != index
-        artists = list(self._update_scene(shown, diverged))
+        if shown != index:
+            return f"diverged at iteration {self._diverged_at}", f"Iteration:{trace.steps[index]} (diverged)"
         loss = trace.losses[index]
-        if diverged:
-            self._label.set_text(f"diverged at iteration {self._diverged_at}")
-            title = f"Iteration:{trace.steps[index]} (diverged)"
-        else:
-            self._label.set_text("" if math.isnan(loss) else f"Loss={format_number(loss)}")
-            title = self._scene.title(trace, shown)
-        self._ax.title.set_text(title)
-        artists += [self._label, self._ax.title]
+        return ("" if math.isnan(loss) else f"Loss={format_number(loss)}"), self._scene.title(trace, shown)
+
+    def _set_frame(self, index: int) -> "list[Artist]":
+        shown = int(self._shown[index])
+        artists = list(self._update_scene(shown, shown != index))
+        label, title = self._texts(index)
+        self._label.set_text(label)
+        self._title.set_text(title)
+        artists += [self._label, self._title]
         if self._update_loss is not None:
             artists += self._update_loss(index)
         if self._update_landscape is not None:
@@ -200,6 +260,11 @@ def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:
     x, y = position
     box = ax.get_position()
     return (max(x, (0.01 - box.x0) / box.width), y)
+
+
+def _widest(texts: "tuple[str, ...]") -> str:
+    """The text with the most lines, and of those the longest line (digits are equally wide)."""
+    return max(texts, key=lambda text: (text.count("\n"), max(len(line) for line in text.split("\n"))))
 
 
 def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool, extra_range=None):

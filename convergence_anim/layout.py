@@ -29,8 +29,11 @@ __all__ = ["Blitter", "FrameLayout"]
 
 #: Width of the main axes against each side panel's.
 _MAIN_RATIO, _PANEL_RATIO = 3, 2
-#: Space between the main axes and the panels, as a fraction of the mean axes width.
+#: Space between the main axes and the panels, as a fraction of the mean axes width (classic margins).
 _PANEL_SPACE = 0.28
+#: Fitted margins: the padding around each axes' labels, in inches (scales with dpi, as fonts do), and
+#: the space between the columns beyond their labels, as a fraction of the frame's width.
+_FIT_PAD, _FIT_SPACE = 6 / 72, 0.03
 
 
 class Blitter:
@@ -113,7 +116,12 @@ class FrameLayout:
         each is an axes in ``panels``.
     main_rect:
         The main axes' ``[left, bottom, width, height]`` in figure fractions (a grid cell); None
-        places it, and the panels, on the theme's subplot grid.
+        places it, and the panels, in one row, the main axes widest.
+    fit:
+        Fit the margins and the space between the axes to their labels, as tight as the labels
+        allow: matplotlib's constrained layout runs once when ``building()`` ends, then the layout is
+        fixed, so frames never jump. False keeps the theme's subplot margins (matplotlib's classic
+        layout).
     axes:
         False for a figure with no axes at all (a cell that only holds a message).
     blit:
@@ -144,6 +152,7 @@ class FrameLayout:
         panels: Sequence[str] = (),
         main_rect: "Sequence[float] | None" = None,
         axes: bool = True,
+        fit: bool = False,
         blit: bool = True,
         slack: float = 1e-3,
     ) -> None:
@@ -157,6 +166,7 @@ class FrameLayout:
         self.main: "Axes | None" = None
         self.panels: "dict[str, Axes]" = {}
         self._blit = blit
+        self._fit = fit
         self._blitter: "Blitter | None" = None
         with matplotlib.rc_context(theme.rc):
             # A hair over the exact size: Agg truncates width * dpi / dpi to an int, which could lose a pixel.
@@ -166,14 +176,23 @@ class FrameLayout:
                 return
             if main_rect is not None:
                 self.main = self.fig.add_axes(list(main_rect))
-            elif panels:
+            elif panels or fit:
                 grid = self.fig.add_gridspec(
-                    1, 1 + len(panels), width_ratios=[_MAIN_RATIO] + [_PANEL_RATIO] * len(panels), wspace=_PANEL_SPACE
+                    1, 1 + len(panels), width_ratios=[_MAIN_RATIO] + [_PANEL_RATIO] * len(panels),
+                    wspace=None if fit else _PANEL_SPACE,
                 )
                 self.main = self.fig.add_subplot(grid[0, 0])
                 self.panels = {name: self.fig.add_subplot(grid[0, i + 1]) for i, name in enumerate(panels)}
             else:
                 self.main = self.fig.add_subplot()
+
+    @contextlib.contextmanager
+    def styled(self) -> Iterator["FrameLayout"]:
+        """Context in which the theme's rcParams apply (artists take their defaults when made)."""
+        import matplotlib
+
+        with matplotlib.rc_context(self.theme.rc):
+            yield self
 
     @contextlib.contextmanager
     def building(self) -> Iterator["FrameLayout"]:
@@ -184,13 +203,18 @@ class FrameLayout:
         UsageError
             If the figure cannot be drawn at exactly ``size`` pixels at this dpi.
         """
-        import matplotlib
-
-        with matplotlib.rc_context(self.theme.rc):
+        with self.styled():
             yield self
+            if self._fit:
+                # Laid out once, with the frame's texts as they stand, then fixed: a layout engine left
+                # on would move the axes whenever a title changes width.
+                self.fig.set_layout_engine("constrained", w_pad=_FIT_PAD, h_pad=_FIT_PAD, wspace=_FIT_SPACE, hspace=0)
+                self.fig.get_layout_engine().execute(self.fig)
+                self.fig.set_layout_engine("none")
+            self.fig.canvas.draw()
+            _freeze_ticks(self.fig)
         self._blitter = Blitter(self.fig, self._blit)
         canvas = self.fig.canvas
-        canvas.draw()
         if canvas.get_width_height() != self.size:  # pragma: no cover - guarded by the hair over the size
             width, height = self.size
             raise UsageError(f"cannot draw a {width}x{height} frame at dpi {self.fig.dpi:g}; try another size or dpi")
@@ -198,6 +222,12 @@ class FrameLayout:
     def draw(self, artists: "list[Artist]") -> np.ndarray:
         """Draw the frame whose changing artists are ``artists``; return a new ``(h, w, 4)`` uint8 RGBA array."""
         return self._blitter.draw(artists)
+
+    def overlap(self, first: "Artist", second: "Artist") -> bool:
+        """Whether the drawn extents of two artists (as they stand, after ``building()``) meet."""
+        renderer = self.fig.canvas.get_renderer()
+        a, b = first.get_window_extent(renderer), second.get_window_extent(renderer)
+        return a.width > 0 and b.width > 0 and a.overlaps(b)
 
     def save(self, path: str) -> None:
         """Save the figure as it stands with ``savefig`` (PNG, SVG or PDF by the suffix of ``path``)."""
@@ -214,3 +244,18 @@ class FrameLayout:
     def close(self) -> None:
         """Release the figure."""
         self.fig.clear()
+
+
+def _freeze_ticks(fig: "Figure") -> None:
+    """Keep every axis' ticks where the theme's draw put them.
+
+    matplotlib chooses how many ticks fit from the tick label size in the rcParams of the moment it
+    draws; frames are drawn outside the theme's rc, so large tick labels (slides) would get ticks
+    spaced for small ones, and not the ticks the layout was fitted to.
+    """
+    from matplotlib.ticker import FixedLocator
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(FixedLocator(axis.get_majorticklocs()))
+            axis.set_minor_locator(FixedLocator(axis.get_minorticklocs()))

@@ -159,11 +159,13 @@ class RaceRenderer:
         colors = list(RACE_COLORS[: len(traces)])
         scene = scene_from_trace(traces[0]) if scene is None else scene
         panels = ["loss"] * loss_panel + ["landscape"] * landscape
-        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=panels, blit=blit)
+        fit = loss_panel or landscape or self.theme.fit_margins  # as FrameRenderer does
+        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=panels, fit=fit, blit=blit)
         ax = self._ax = layout.main
         with layout.building():
             self._update_scene = scene.setup_race(ax, traces, self.theme, colors)
-            ax.set_title(" \n ")
+            # The widest title of any frame, so the fitted layout leaves room for all of them.
+            ax.set_title(f"Iteration:{self._steps[-1]}\n ")
             self._legend = _race_legend(ax, colors, self.labels, self.theme)
             self._update_loss = (
                 _setup_race_loss_panel(layout.panels["loss"], traces, colors, log_loss, loss_range) if loss_panel else None
