@@ -187,11 +187,11 @@ class RaceRenderer:
             self._legend.get_texts(), self.labels, self.traces, indices, finished, diverged, self._diverged_at
         ):
             loss = trace.losses[i]
-            status = f"loss {format_number(loss)}" if math.isfinite(loss) else ""
+            status = format_number(loss) if math.isfinite(loss) else ""
             if gone:
                 status = f"diverged at {at}"
             elif done:
-                status += f", finished at {trace.steps[-1]}"
+                status += f", done at {trace.steps[-1]}"
             text.set_text(f"{label}: {status}" if status else label)
         self._ax.title.set_text(f"Iteration:{self._steps[frame]}\n ")
         artists += [self._legend, self._ax.title]
@@ -225,7 +225,9 @@ def _race_legend(ax, colors: Sequence[str], labels: Sequence[str], theme: Theme)
 
     handles = [Line2D([], [], color=c, lw=3) for c in colors]
     face = theme.rc.get("axes.facecolor", "white")
-    return ax.legend(handles, list(labels), loc="upper left", fontsize="small", framealpha=0.9, facecolor=face)
+    # Small type: the legend sits on the data and grows by a status per run.
+    return ax.legend(handles, list(labels), loc="upper left", fontsize="x-small", title="run: loss",
+                     title_fontsize="x-small", framealpha=0.9, facecolor=face)
 
 
 def _setup_race_loss_panel(ax, traces: Sequence["Trace"], colors: Sequence[str], log: bool, extra_range=None):
