@@ -39,12 +39,16 @@ def setup_landscape_panel(ax: "Axes", view: "Landscape", theme: "Theme", colors:
     ax.set_ylim(view.ys[0], view.ys[-1])
     ax.set_xlabel(view.xlabel)
     ax.set_ylabel(view.ylabel)
-    ax.set_title(view.title + ("\n(contours log-spaced)" if view.log else ""), fontsize="small")
+    title = ax.set_title(view.title + ("\n(contours log-spaced)" if view.log else ""), fontsize="small")
+    # Below the paths' zorder, so the blitter keeps this static title in the background instead of
+    # redrawing it every frame (it lies outside the axes, so nothing is drawn over it either way).
+    title.set_zorder(0.1)
     ax.set_axisbelow(True)  # ticks never change, so the blitter need not redraw them per frame
     lw = max(1.5, theme.line_width * 0.45)
     runs = []
     for path, colour in zip(view.paths, colors):
-        ax.plot(path[:1, 0], path[:1, 1], "o", ms=5 * theme.marker_scale, mfc="none", mec=colour, mew=1.5, zorder=2.0)
+        # The start as a small cross: a hollow ring is how a finished run's current point is drawn.
+        ax.plot(path[:1, 0], path[:1, 1], "x", ms=6 * theme.marker_scale, mec=colour, mew=1.8, zorder=2.0)
         (line,) = ax.plot([], [], "-", color=colour, lw=lw, zorder=2.6, solid_capstyle="round")
         (point,) = ax.plot([], [], "o", color=colour, ms=8 * theme.marker_scale, mec="white", mew=1.2, zorder=2.7)
         runs.append((path, line, point))
