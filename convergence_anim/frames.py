@@ -11,7 +11,7 @@ from ._exceptions import UsageError
 from .layout import Blitter, FrameLayout
 from .scenes import scene_from_trace
 from .scenes._base import format_number
-from .style import Theme, get_theme
+from .style import SIZES, Theme, get_theme
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
@@ -25,13 +25,6 @@ __all__ = ["Blitter", "FrameRenderer", "SIZES", "check_size", "default_size", "s
 #: whose panels widen the frame).
 LOSS_PANEL_WIDTH = 1.6
 
-#: Frame sizes by name, for ``size="1080p"``: video resolutions, and a square for social posts.
-SIZES: dict[str, tuple[int, int]] = {
-    "720p": (1280, 720),
-    "1080p": (1920, 1080),
-    "4k": (3840, 2160),
-    "square": (1080, 1080),
-}
 
 
 def default_size(theme: Theme, loss_panel: bool, landscape: bool = False) -> tuple[int, int]:

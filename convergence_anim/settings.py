@@ -52,7 +52,10 @@ class RenderSettings:
     theme:
         ``"light"`` (the blog's look), ``"dark"``, ``"slides"`` (16:9, large type) or a ``Theme``.
     size:
-        Frame size ``(width, height)`` in pixels; the theme's default if None.
+        Frame size ``(width, height)`` in pixels, ``"WIDTHxHEIGHT"``, or a name from
+        ``style.SIZES`` (``"720p"``, ``"1080p"``, ``"4k"``, ``"square"``); the theme's default if
+        None. The slides theme keeps its 16:9 size with any panel; light and dark widen the
+        default for a side panel; a size given is always honoured exactly.
     dpi:
         Resolution that font sizes and line widths scale with; if None, the theme's, scaled with
         ``size`` so that a smaller frame is the same picture, smaller.

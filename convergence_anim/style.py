@@ -7,7 +7,15 @@ from typing import Any
 
 from ._exceptions import UsageError
 
-__all__ = ["THEMES", "Theme", "get_theme"]
+__all__ = ["SIZES", "THEMES", "Theme", "get_theme"]
+
+#: Frame sizes by name, for ``size="1080p"``: video resolutions, and a square for social posts.
+SIZES: dict[str, tuple[int, int]] = {
+    "720p": (1280, 720),
+    "1080p": (1920, 1080),
+    "4k": (3840, 2160),
+    "square": (1080, 1080),
+}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import click
 
 from ..encoders import formats
 from ..settings import SPACINGS
-from ..style import THEMES
+from ..style import SIZES, THEMES
 
 __all__ = [
     "POSITIVE_FLOAT",
@@ -55,26 +55,26 @@ def errors(verbose: bool = False) -> Iterator[None]:
 
 
 class FrameSize(click.ParamType):
-    """``WIDTHxHEIGHT`` in pixels, as a tuple; any other word is passed on as a size name."""
+    """``WIDTHxHEIGHT`` in pixels, as a tuple, or a name from ``style.SIZES`` (``720p``, ``square``...)."""
 
     name = "size"
 
     def convert(self, value: Any, param, ctx) -> "tuple[int, int] | str":
         if not isinstance(value, str):
             return value
+        if value.lower() in SIZES:
+            return value.lower()
         width, sep, height = value.lower().partition("x")
-        if sep and width.isdigit() and height.isdigit():
-            return (int(width), int(height))
-        if sep or value.isdigit():
-            self.fail(f"must be WIDTHxHEIGHT in pixels, like 640x480, or a size name; got {value!r}", param, ctx)
-        return value.lower()
+        if not (sep and width.isdigit() and height.isdigit()):
+            self.fail(f"must be WIDTHxHEIGHT in pixels, like 640x480, or one of {', '.join(SIZES)}; got {value!r}", param, ctx)
+        return (int(width), int(height))
 
 
 def render_options(command):
     """The options every rendering command shares (looks, timing, frame budget, extras)."""
     options = [
         click.option("--theme", type=click.Choice(list(THEMES)), default="light", help="Look: light is the blog's, slides is 16:9 with large type."),
-        click.option("--size", type=FrameSize(), metavar="WxH", default=None, help="Frame size in pixels; text and lines scale with it unless --dpi is given [default: the theme's, 640x480 or 1280x720; wider with --loss-panel]."),
+        click.option("--size", type=FrameSize(), metavar="WxH", default=None, help=f"Frame size, WIDTHxHEIGHT in pixels or one of {', '.join(SIZES)}; text and lines scale with it unless --dpi is given [default: the theme's, 640x480 or 1280x720 for slides; light and dark widen for a panel]."),
         click.option("--dpi", type=click.FloatRange(10, 1200), default=None, help="Resolution fonts and lines scale with [default: 100, scaled with --size]."),
         click.option("--duration", type=POSITIVE_FLOAT, default=None, help="Fit the whole animation into this many seconds (instead of --fps)."),
         click.option("--hold", type=SECONDS, default=0.0, help="Seconds to hold the last frame."),
