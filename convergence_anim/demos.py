@@ -481,5 +481,11 @@ def run_demo(
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(landscape, bool):
         raise UsageError(f"landscape must be True or False, got {landscape!r}")
-    return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, optimizer=optimizer,
-                      landscape=landscape)
+    # Only what differs from the defaults is passed on, so a train function written before these
+    # options (a user's Demo, a test's) still runs unchanged.
+    extra: dict[str, Any] = {}
+    if optimizer != demo.optimizer:
+        extra["optimizer"] = optimizer
+    if landscape:
+        extra["landscape"] = True
+    return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, **extra)

@@ -148,3 +148,12 @@ def test_render_landscape_of_a_model_trace_without_one_says_how_to_record_it(run
     message = result.output.strip().splitlines()[-1]
     assert "no loss landscape" in message and "add_landscape" in message and "--landscape" in message
     assert not (tmp_path / "x.gif").exists()
+
+
+@pytest.mark.parametrize("demo", ["blobs", "poly"])  # a boundary, a curve
+def test_model_scenes_race_each_run_in_its_colour(demo, tmp_path, memory_encoder):
+    runs = [run_demo(demo, optimizer=name, max_iter=9, every=4).trace for name in ("sgd", "adam")]
+    ca.render(runs, tmp_path / "race.frames", fps=5)
+    last = memory_encoder.last.frames[-1]
+    for colour in RACE_COLORS[:2]:
+        assert _colour_pixels(last, colour) > 200, colour

@@ -292,11 +292,17 @@ class DecisionBoundary(Scene):
             ax.add_collection(boundary)
             boundaries.append(boundary)
 
+        # Stored probabilities and margins may be byte codes (a scene with a ``decode``); read them as floats.
+        decode = getattr(type(self), "decode", None)
+
+        def floats(values: np.ndarray) -> np.ndarray:
+            values = np.asarray(values)
+            return (decode(values) if decode is not None and values.dtype == np.uint8 else values).astype(np.float64)
+
         def lines_of(trace: "Trace", index: int) -> list:
             if self.classes == 2:
-                p = np.asarray(trace.state["probability"][index], dtype=np.float64)
-                return contourpy.contour_generator(xs, ys, p).lines(0.5)
-            r, m = trace.state["region"][index], np.nan_to_num(trace.state["margin"][index].astype(np.float64))
+                return contourpy.contour_generator(xs, ys, floats(trace.state["probability"][index])).lines(0.5)
+            r, m = trace.state["region"][index], np.nan_to_num(floats(trace.state["margin"][index]))
             present, lines = np.unique(r), []
             for c in present if present.size > 1 else ():
                 lines += contourpy.contour_generator(xs, ys, np.where(r == c, m, -m)).lines(0.0)  # as in setup
