@@ -71,8 +71,10 @@ def load_csv(
     ----------
     path:
         The CSV file (UTF-8). Blank lines are skipped; other columns are ignored.
-    x_column, y_column:
-        The columns holding the numbers x and y.
+    x_column:
+        The column holding the numbers x.
+    y_column:
+        The column holding the numbers y.
     label_column:
         For classification, the column holding each point's class: numbers or names, 2 to
         ``max_classes`` distinct values. None (default) reads no labels: regression.
@@ -82,6 +84,7 @@ def load_csv(
     Returns
     -------
     Dataset
+        The points, and with ``label_column`` their classes.
 
     Raises
     ------
@@ -217,6 +220,7 @@ def fit(
     resolution: int = 200,
     record: bool = True,
     landscape: bool = False,
+    live: Any = False,
 ) -> "DemoRun":
     """Train a small model on ``data`` with full-batch Adam, recording it for an animation.
 
@@ -249,6 +253,8 @@ def fit(
     landscape:
         Also record the parameters and, after training, the loss landscape around their path (see
         ``Recorder.add_landscape``), for ``render(..., landscape=True)``.
+    live:
+        Show the run while it trains: True or a ``convergence_anim.live.LiveView`` (see ``Recorder``).
 
     Returns
     -------
@@ -259,7 +265,7 @@ def fit(
     Raises
     ------
     UsageError
-        If an option is out of range.
+        If an option is out of range, or ``live`` is asked without ``record``.
     """
     import torch
 
@@ -267,6 +273,8 @@ def fit(
     from .scenes import CurveFit, DecisionBoundary
 
     hidden = _check_fit_options(model, hidden, lr, iterations, every, seed)
+    if live and not record:
+        raise UsageError("live shows what is recorded; it needs record=True")
     every = every or max(1, iterations // 100)
     torch.manual_seed(seed)
     inputs = np.column_stack([data.x, data.y]) if data.task == "classify" else data.x[:, None]
@@ -292,7 +300,7 @@ def fit(
 
         scene = CurveFit(data.x, data.y, xlabel=xlabel, ylabel=ylabel, resolution=resolution)
     return train_model(torch.nn.Sequential(*layers), torch.as_tensor(inputs, dtype=torch.float32), targets, loss_fn,
-                       scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta,
+                       scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta, live=live,
                        landscape=bool(landscape))
 
 

@@ -104,7 +104,7 @@ class DemoRun:
 
 
 def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: "str | None" = None,
-            landscape: bool = False) -> DemoRun:
+            landscape: bool = False, live: Any = False) -> DemoRun:
     import torch
 
     from .recorder import Recorder
@@ -116,7 +116,7 @@ def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool, op
     w = torch.randn((1), requires_grad=True)
     b = torch.zeros((1), requires_grad=True)
     meta = {"demo": "linear", "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, **_named(optimizer)}
-    rec = Recorder(LineFit(x, y, xlim=(1.5, 10), ylim=(8, 28)), every=every, meta=meta) if record else None
+    rec = Recorder(LineFit(x, y, xlim=(1.5, 10), ylim=(8, 28)), every=every, meta=meta, live=live) if record else None
     step = _gradient_step([b, w], lr, optimizer)
     iteration = 0
     for iteration in range(max_iter):
@@ -135,7 +135,7 @@ def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool, op
 
 
 def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: "str | None" = None,
-              landscape: bool = False) -> DemoRun:
+              landscape: bool = False, live: Any = False) -> DemoRun:
     import torch
 
     from .recorder import Recorder
@@ -152,7 +152,7 @@ def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool, 
     b = torch.zeros((1), requires_grad=True)
     meta = {"demo": "logistic", "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, **_named(optimizer)}
     scene = LinearBoundary(points, c, xlim=(-4, 4), ylim=(-4, 4), loss="squared_sigmoid")
-    rec = Recorder(scene, every=every, meta=meta) if record else None
+    rec = Recorder(scene, every=every, meta=meta, live=live) if record else None
     step = _gradient_step([w, b], lr, optimizer)
     iteration = 0
     for iteration in range(max_iter):
@@ -218,6 +218,7 @@ def train_model(
     patience: "int | None" = None,
     optimizer: str = "adam",
     landscape: bool = False,
+    live: Any = False,
 ) -> DemoRun:
     """Full-batch training (Adam by default) on ``loss_fn(model(inputs), targets)``, captured with ``model=``.
 
@@ -226,14 +227,15 @@ def train_model(
 
     Stops after ``max_iter`` iterations, once the loss is below ``target_loss``, once it has not
     improved by 0.1% for ``patience`` iterations (a plateau: nothing left to watch), or once it is
-    not finite; the last step is always captured. Shared by the toy-data demos and ``data.fit``.
+    not finite; the last step is always captured. ``live`` is the recorder's. Shared by the toy-data
+    demos and ``data.fit``.
     """
     import torch
 
     from .recorder import Recorder
 
     opt = make_optimizer(optimizer, model.parameters(), lr)
-    rec = Recorder(scene, every=every, meta=meta, params=landscape) if record else None
+    rec = Recorder(scene, every=every, meta=meta, params=landscape, live=live) if record else None
     iteration = best_iteration = 0
     best = math.inf
     for iteration in range(max_iter):
@@ -284,7 +286,7 @@ def _classify(name: str, make_data: Callable, make_model: Callable, target_loss:
     """A demo function: seeded ``make_data(torch) -> (points, labels)``, ``make_model(classes)``, Adam."""
 
     def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: str = "adam",
-              landscape: bool = False) -> DemoRun:
+              landscape: bool = False, live: Any = False) -> DemoRun:
         import torch
 
         from .scenes import DecisionBoundary
@@ -297,7 +299,7 @@ def _classify(name: str, make_data: Callable, make_model: Callable, target_loss:
         scene = DecisionBoundary(points, labels, aspect="equal", resolution=150)
         return train_model(model, points, labels, classification_loss, scene, lr=lr, every=every, max_iter=max_iter,
                            record=record, meta=meta, target_loss=target_loss, patience=patience, optimizer=optimizer,
-                           landscape=landscape)
+                           landscape=landscape, live=live)
 
     train.__name__ = train.__qualname__ = f"_{name}"
     return train
@@ -308,7 +310,7 @@ def _regress(name: str, make_data: Callable, make_model: Callable, target_loss: 
     """A demo function: seeded ``make_data(torch) -> (x, y)`` of shape (n, 1), ``make_model()``, MSE, Adam."""
 
     def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: str = "adam",
-              landscape: bool = False) -> DemoRun:
+              landscape: bool = False, live: Any = False) -> DemoRun:
         import torch
         from torch.nn import functional as F
 
@@ -320,7 +322,7 @@ def _regress(name: str, make_data: Callable, make_model: Callable, target_loss: 
         meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, "optimizer": optimizer}
         return train_model(model, x, y, F.mse_loss, CurveFit(x, y), lr=lr, every=every, max_iter=max_iter,
                            record=record, meta=meta, target_loss=target_loss, patience=patience, optimizer=optimizer,
-                           landscape=landscape)
+                           landscape=landscape, live=live)
 
     train.__name__ = train.__qualname__ = f"_{name}"
     return train
@@ -447,6 +449,7 @@ def run_demo(
     record: bool = True,
     optimizer: "str | None" = None,
     landscape: bool = False,
+    live: Any = False,
 ) -> DemoRun:
     """Train demo ``name``; None options take the demo's defaults.
 
@@ -455,10 +458,13 @@ def run_demo(
     demo. ``landscape`` records what a model demo's loss landscape needs (the two blog demos need
     nothing: their ``(w, b)`` landscape is computed from the trace).
 
+    ``live`` shows the run while it trains, as ``Recorder(..., live=...)`` does: True or a
+    ``convergence_anim.live.LiveView``.
+
     Raises
     ------
     UsageError
-        If the demo is unknown or an option is out of range.
+        If the demo is unknown, an option is out of range, or ``live`` is asked without ``record``.
     """
     try:
         demo = DEMOS[name]
@@ -481,6 +487,8 @@ def run_demo(
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(landscape, bool):
         raise UsageError(f"landscape must be True or False, got {landscape!r}")
+    if live and not record:
+        raise UsageError("live shows what is recorded; it needs record=True")
     # Only what differs from the defaults is passed on, so a train function written before these
     # options (a user's Demo, a test's) still runs unchanged.
     extra: dict[str, Any] = {}
@@ -488,4 +496,6 @@ def run_demo(
         extra["optimizer"] = optimizer
     if landscape:
         extra["landscape"] = True
+    if live:
+        extra["live"] = live
     return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, **extra)

@@ -20,9 +20,11 @@ from ..settings import SPACINGS
 from ..style import SIZES, THEMES
 
 __all__ = [
+    "LIVE",
     "POSITIVE_FLOAT",
     "POSITIVE_INT",
     "errors",
+    "live_view",
     "output_path",
     "render_options",
     "render_with_progress",
@@ -109,6 +111,19 @@ def settings_from(options: dict, fps: "float | None", default_fps: float):
         fps = default_fps
     names = set(RenderSettings.option_names()) - {"fps", "loss_range"}
     return RenderSettings(fps=fps, **{name: options[name] for name in names})
+
+
+LIVE = click.option("--live", is_flag=True, help="Show the run while it trains (a notebook's output, or a window), then write the file.")
+
+
+def live_view(live: bool, settings):
+    """``live=`` for the recorder: False, or a ``LiveView`` with the look the file will have."""
+    if not live:
+        return False
+    from ..live import LiveView
+
+    return LiveView(theme=settings.theme, size=settings.size, dpi=settings.dpi, loss_panel=settings.loss_panel,
+                    log_loss=settings.log_loss)
 
 
 def check_before_training(output: Path, save_trace: "Path | None", settings) -> None:

@@ -103,6 +103,9 @@ class _StraightLineScene(Scene):
 class LineFit(_StraightLineScene):
     """Regression: the data as a scatter, and the fitted line ``y = w*x + b`` of each capture.
 
+    Capture with ``w=..., b=...`` (one value each) or ``model=<nn.Module>`` mapping ``(n, 1)`` to
+    ``(n, 1)`` (its line is read off at x = 0 and x = 1).
+
     Parameters
     ----------
     x, y:
@@ -112,9 +115,6 @@ class LineFit(_StraightLineScene):
     loss:
         The loss the ``(w, b)`` landscape shows (``render(..., landscape=True)``): ``"half_mse"``
         (default, the blog's ``0.5 * mean squared error``), ``"mse"`` or ``"mae"``.
-
-    Capture with ``w=..., b=...`` (one value each) or ``model=<nn.Module>`` mapping ``(n, 1)`` to
-    ``(n, 1)`` (its line is read off at x = 0 and x = 1).
     """
 
     name = "line_fit"
@@ -151,6 +151,9 @@ class LineFit(_StraightLineScene):
 class LinearBoundary(_StraightLineScene):
     """Two-class classification with a straight boundary ``y = w*x + b``, as in the blog.
 
+    Capture with ``w=..., b=...`` (the blog's ``sigmoid(w*x + b - y)`` model) or ``model=<nn.Module>``
+    mapping ``(n, 2)`` points to one logit (or two class scores); the line is where the logit is 0.
+
     Parameters
     ----------
     points:
@@ -165,9 +168,6 @@ class LinearBoundary(_StraightLineScene):
         ``p = sigmoid(w*x + b - y)``: ``"cross_entropy"`` (default) or ``"squared_sigmoid"`` (the
         blog's ``mean((p - label)**2)``). A trace captured with ``model=`` keeps only the line, so its
         landscape is that of the blog's model with the same line.
-
-    Capture with ``w=..., b=...`` (the blog's ``sigmoid(w*x + b - y)`` model) or ``model=<nn.Module>``
-    mapping ``(n, 2)`` points to one logit (or two class scores); the line is where the logit is 0.
     """
 
     name = "linear_boundary"
