@@ -6,11 +6,12 @@ import base64
 import functools
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from ._atomic import atomic_output
+from ._exceptions import UsageError
 from ._timing import pick_frames, plan_timing
 from .encoders._base import check_fps
 from .scenes import scene_from_trace
@@ -34,15 +35,20 @@ class Animation(type(Path())):  # type: ignore[misc]
 
 
 def render(
-    trace: Trace,
+    trace: "Trace | Sequence[Trace]",
     path: "str | os.PathLike[str]",
     settings: "RenderSettings | None" = None,
     *,
     scene: "Scene | None" = None,
     progress: "Callable[[int], None] | None" = None,
+    labels: "Sequence[str] | None" = None,
     **options: Any,
 ) -> Animation:
     """Render the captures of ``trace`` as an animation at ``path``, one frame per capture.
+
+    Given a list of traces, render a race: runs of the same scene on the same data in one frame,
+    each in its own colour with a legend (see ``convergence_anim.race``); frames follow the steps of
+    all runs together, and a run that stopped earlier holds its last state, marked as finished.
 
     The format follows the suffix (``.gif``, ``.mp4``). Frames are streamed to the encoder as they
     are drawn, into a temporary file that replaces ``path`` only when complete; an existing file at
@@ -51,7 +57,7 @@ def render(
     Parameters
     ----------
     trace:
-        The captures to draw (``Recorder.trace`` or ``Trace.load(...)``).
+        The captures to draw (``Recorder.trace`` or ``Trace.load(...)``), or a list of traces to race.
     path:
         Output file; its folder must exist.
     settings:
@@ -61,9 +67,11 @@ def render(
         ``Scene`` class, rebuilt from the trace's data).
     progress:
         Called with the number of frames just written, for a progress bar.
+    labels:
+        For a race, the name of each run in the legend; by default its optimizer and learning rate.
     **options:
         Any field of ``RenderSettings``: ``fps``, ``duration``, ``hold``, ``hold_first``, ``loop``,
-        ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``, ``loss_range``, ``max_frames``,
+        ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``, ``landscape``, ``loss_range``, ``max_frames``,
         ``spacing``, ``still``, ``filmstrip``, ``filmstrip_frames``, ``jobs``.
 
     Returns
@@ -74,10 +82,11 @@ def render(
     Raises
     ------
     UsageError
-        If an option is unknown or out of range (``fps`` and ``duration`` together, say), or a
-        suffix is not a known format.
+        If an option is unknown or out of range (``fps`` and ``duration`` together, say), a
+        suffix is not a known format, or the runs of a race differ in scene or data.
     TraceError
-        If the trace names a scene that is not known (``EmptyTraceError`` if it holds no captures).
+        If the trace names a scene that is not known (``EmptyTraceError`` if it holds no captures),
+        or ``landscape`` is asked of a model trace that recorded none.
     OutputError
         If a file cannot be written (``EncoderError`` if the encoder cannot run or fails).
     """
@@ -87,21 +96,29 @@ def render(
 
     settings = RenderSettings.build(settings, **options)
     encoder_class = settings.check_output(path)
-    trace.require_frames()
-    scene = scene_from_trace(trace) if scene is None else scene
-    chosen = pick_frames(len(trace), settings.max_frames, settings.spacing)
+    looks = dict(theme=settings.theme, size=settings.size, dpi=settings.dpi, loss_panel=settings.loss_panel,
+                 log_loss=settings.log_loss, loss_range=settings.loss_range, landscape=settings.landscape)
+    if isinstance(trace, (list, tuple)):
+        from .race import RaceRenderer, check_race, race_timeline
+
+        labels = check_race(trace, labels)
+        scene = scene_from_trace(trace[0]) if scene is None else scene
+        chosen = pick_frames(len(race_timeline(trace)[0]), settings.max_frames, settings.spacing)
+        make_renderer = functools.partial(RaceRenderer, list(trace), labels, frames=chosen, scene=scene, **looks)
+    else:
+        if labels is not None:
+            raise UsageError("labels name the runs of a race; pass a list of traces to render a race")
+        trace.require_frames()
+        scene = scene_from_trace(trace) if scene is None else scene
+        chosen = pick_frames(len(trace), settings.max_frames, settings.spacing)
+        if len(chosen) != len(trace):
+            trace = trace.select(chosen)
+        make_renderer = functools.partial(FrameRenderer, trace, scene=scene, **looks)
     timing = plan_timing(len(chosen), settings)
     check_fps(timing.fps, encoder_class.max_fps, encoder_class.suffix)
     path = Path(path)
-    if len(chosen) != len(trace):
-        trace = trace.select(chosen)
-
-    make_renderer = functools.partial(
-        FrameRenderer, trace, scene=scene, theme=settings.theme, size=settings.size, dpi=settings.dpi,
-        loss_panel=settings.loss_panel, log_loss=settings.log_loss, loss_range=settings.loss_range,
-    )
     renderer = make_renderer()  # gives the size before any work is spread
-    n = len(trace)
+    n = len(renderer)
     try:
         samples = [renderer.render_rgba(i) for i in sorted({0, n // 2, n - 1})] if encoder_class.needs_samples else []
         if settings.still is not None:

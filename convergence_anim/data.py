@@ -219,6 +219,7 @@ def fit(
     seed: int = 0,
     resolution: int = 200,
     record: bool = True,
+    landscape: bool = False,
     live: Any = False,
 ) -> "DemoRun":
     """Train a small model on ``data`` with full-batch Adam, recording it for an animation.
@@ -249,6 +250,9 @@ def fit(
         Grid resolution of the scene (see ``DecisionBoundary`` and ``CurveFit``).
     record:
         False trains without recording (``trace`` is then None).
+    landscape:
+        Also record the parameters and, after training, the loss landscape around their path (see
+        ``Recorder.add_landscape``), for ``render(..., landscape=True)``.
     live:
         Show the run while it trains: True or a ``convergence_anim.live.LiveView`` (see ``Recorder``).
 
@@ -296,7 +300,8 @@ def fit(
 
         scene = CurveFit(data.x, data.y, xlabel=xlabel, ylabel=ylabel, resolution=resolution)
     return train_model(torch.nn.Sequential(*layers), torch.as_tensor(inputs, dtype=torch.float32), targets, loss_fn,
-                       scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta, live=live)
+                       scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta, live=live,
+                       landscape=bool(landscape))
 
 
 def _check_fit_options(model: Any, hidden: Any, lr: Any, iterations: Any, every: Any, seed: Any) -> tuple[int, ...]:

@@ -4,6 +4,8 @@ Each demo is a plain function: seeded data, a loop, ``rec.capture(...)``. Passin
 runs the very same loop without a recorder, which is how the tests prove that recording never
 changes training. ``linear`` and ``logistic`` are the blog's hand-written loops; the others train an
 ``nn.Module`` with Adam (classifiers drawn with ``DecisionBoundary``, regressions with ``CurveFit``).
+Every demo also trains with any optimizer of ``OPTIMIZERS`` (``optimizer="momentum"``), each with a
+default learning rate that suits the demo.
 """
 
 from __future__ import annotations
@@ -17,15 +19,52 @@ from ._exceptions import UsageError
 if TYPE_CHECKING:  # pragma: no cover
     from .trace import Trace  # imported lazily: the command line reads DEMOS before --help
 
-__all__ = ["DEMOS", "MODELS", "Demo", "DemoRun", "run_demo"]
+__all__ = ["DEMOS", "MODELS", "OPTIMIZERS", "Demo", "DemoRun", "make_optimizer", "run_demo"]
 
 #: The models ``data.fit`` (and ``convergence-anim fit --model``) can build: one linear layer or a tanh MLP.
 MODELS = ("linear", "mlp")
 
+#: The optimizers every demo can train with: what each is, in torch.
+OPTIMIZERS = {
+    "sgd": "plain gradient descent, torch.optim.SGD",
+    "momentum": "gradient descent with momentum 0.9, torch.optim.SGD(momentum=0.9)",
+    "adam": "torch.optim.Adam with its default betas",
+    "rmsprop": "torch.optim.RMSprop with its default alpha",
+}
+#: Default learning rates of the optimizers for the model demos, when the demo lists none of its own:
+#: full-batch SGD on these small nets needs a large step, momentum a tenth of it, the adaptive ones
+#: the demo's own Adam rate.
+_MODEL_LRS = {"sgd": 0.5, "momentum": 0.05}
+
+
+def make_optimizer(name: str, params: Any, lr: float) -> Any:
+    """The torch optimizer called ``name`` (see ``OPTIMIZERS``) over ``params`` with learning rate ``lr``.
+
+    Raises
+    ------
+    UsageError
+        If no optimizer has that name.
+    """
+    import torch
+
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if name == "momentum":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise UsageError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+
 
 @dataclass(frozen=True)
 class Demo:
-    """A built-in training run and its defaults."""
+    """A built-in training run and its defaults.
+
+    ``optimizer`` is the one it trains with by default (None: the blog's hand-written gradient step)
+    and ``lr`` that optimizer's learning rate; ``lrs`` gives other optimizers' default rates.
+    """
 
     name: str
     summary: str
@@ -35,18 +74,37 @@ class Demo:
     every: int
     max_iter: int
     fps: float
+    optimizer: "str | None" = "adam"
+    lrs: "tuple[tuple[str, float], ...]" = ()
+
+    def default_lr(self, optimizer: "str | None") -> float:
+        """The learning rate this demo uses with ``optimizer`` when none is given."""
+        if optimizer == self.optimizer:
+            return self.lr
+        given = dict(self.lrs)
+        if optimizer in given:
+            return given[optimizer]
+        if optimizer is None:
+            raise UsageError(f"demo {self.name!r} has no hand-written step; choose an optimizer from {', '.join(OPTIMIZERS)}")
+        return _MODEL_LRS.get(optimizer, self.lr)
 
 
 @dataclass
 class DemoRun:
-    """What a demo run produced: the trace (None without recording) and the final parameters."""
+    """What a demo run produced: the trace (None without recording) and the final parameters.
+
+    ``problem`` is ``(model, loss_fn, inputs, targets)`` of a model demo (None for the blog's two), so
+    a landscape can be evaluated again later, e.g. on one plane shared by several runs.
+    """
 
     trace: "Trace | None"
     params: dict[str, Any]
     iterations: int
+    problem: "tuple[Any, Any, Any, Any] | None" = None
 
 
-def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool, live: Any = False) -> DemoRun:
+def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: "str | None" = None,
+            landscape: bool = False, live: Any = False) -> DemoRun:
     import torch
 
     from .recorder import Recorder
@@ -57,19 +115,15 @@ def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool, li
     y = 2 * x + (5 + torch.randn(20, 1))
     w = torch.randn((1), requires_grad=True)
     b = torch.zeros((1), requires_grad=True)
-    meta = {"demo": "linear", "seed": seed, "lr": lr, "every": every, "max_iter": max_iter}
+    meta = {"demo": "linear", "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, **_named(optimizer)}
     rec = Recorder(LineFit(x, y, xlim=(1.5, 10), ylim=(8, 28)), every=every, meta=meta, live=live) if record else None
+    step = _gradient_step([b, w], lr, optimizer)
     iteration = 0
     for iteration in range(max_iter):
         y_pred = w * x + b
         loss = (0.5 * (y - y_pred) ** 2).mean()
         loss.backward()
-        with torch.no_grad():
-            b -= lr * b.grad
-            w -= lr * w.grad
-        # The blog never zeroes the gradients, so they accumulate; true gradient descent zeroes them.
-        w.grad.zero_()
-        b.grad.zero_()
+        step()
         value = loss.item()
         # Stop at convergence, at the end, or once the run has blown up (nothing left to watch).
         done = value < 1 or not math.isfinite(value) or iteration == max_iter - 1
@@ -80,7 +134,8 @@ def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool, li
     return DemoRun(rec.trace if rec else None, {"w": w.detach().clone(), "b": b.detach().clone()}, iteration + 1)
 
 
-def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool, live: Any = False) -> DemoRun:
+def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: "str | None" = None,
+              landscape: bool = False, live: Any = False) -> DemoRun:
     import torch
 
     from .recorder import Recorder
@@ -95,18 +150,15 @@ def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool, 
     x, y = points[:, 0], points[:, 1]
     w = torch.ones((1), requires_grad=True)
     b = torch.zeros((1), requires_grad=True)
-    meta = {"demo": "logistic", "seed": seed, "lr": lr, "every": every, "max_iter": max_iter}
-    scene = LinearBoundary(points, c, xlim=(-4, 4), ylim=(-4, 4))
+    meta = {"demo": "logistic", "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, **_named(optimizer)}
+    scene = LinearBoundary(points, c, xlim=(-4, 4), ylim=(-4, 4), loss="squared_sigmoid")
     rec = Recorder(scene, every=every, meta=meta, live=live) if record else None
+    step = _gradient_step([w, b], lr, optimizer)
     iteration = 0
     for iteration in range(max_iter):
         loss = ((torch.sigmoid(x * w + b - y) - c) ** 2).mean()
         loss.backward()
-        with torch.no_grad():
-            w -= lr * w.grad
-            b -= lr * b.grad
-        w.grad.zero_()
-        b.grad.zero_()
+        step()
         value = loss.item()
         done = value < 0.01 or not math.isfinite(value) or iteration == max_iter - 1
         if rec is not None:
@@ -114,6 +166,37 @@ def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool, 
         if done:
             break
     return DemoRun(rec.trace if rec else None, {"w": w.detach().clone(), "b": b.detach().clone()}, iteration + 1)
+
+
+def _named(optimizer: "str | None") -> dict[str, str]:
+    return {"optimizer": optimizer} if optimizer is not None else {}
+
+
+def _gradient_step(params: list, lr: float, optimizer: "str | None") -> Callable[[], None]:
+    """One update of ``params`` from their gradients, then the gradients zeroed.
+
+    None is the blog's hand-written step ``p -= lr * p.grad``, in the blog's order of ``params``.
+    """
+    import torch
+
+    if optimizer is not None:
+        opt = make_optimizer(optimizer, params, lr)
+
+        def step() -> None:
+            opt.step()
+            opt.zero_grad(set_to_none=False)
+
+        return step
+
+    def blog_step() -> None:
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+        # The blog never zeroes the gradients, so they accumulate; true gradient descent zeroes them.
+        for p in params:
+            p.grad.zero_()
+
+    return blog_step
 
 
 # -- models on toy data ---------------------------------------------------------------------------
@@ -133,28 +216,31 @@ def train_model(
     meta: dict[str, Any],
     target_loss: float = 0.0,
     patience: "int | None" = None,
+    optimizer: str = "adam",
+    landscape: bool = False,
     live: Any = False,
 ) -> DemoRun:
-    """Full-batch Adam on ``loss_fn(model(inputs), targets)``, captured with ``model=``.
+    """Full-batch training (Adam by default) on ``loss_fn(model(inputs), targets)``, captured with ``model=``.
+
+    With ``landscape`` the parameters are recorded too and the loss landscape around their path is
+    evaluated after training (``Recorder.add_landscape``).
 
     Stops after ``max_iter`` iterations, once the loss is below ``target_loss``, once it has not
     improved by 0.1% for ``patience`` iterations (a plateau: nothing left to watch), or once it is
     not finite; the last step is always captured. ``live`` is the recorder's. Shared by the toy-data
     demos and ``data.fit``.
     """
-    import torch
-
     from .recorder import Recorder
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    rec = Recorder(scene, every=every, meta=meta, live=live) if record else None
+    opt = make_optimizer(optimizer, model.parameters(), lr)
+    rec = Recorder(scene, every=every, meta=meta, params=landscape, live=live) if record else None
     iteration = best_iteration = 0
     best = math.inf
     for iteration in range(max_iter):
-        optimizer.zero_grad()
+        opt.zero_grad()
         loss = loss_fn(model(inputs), targets)
         loss.backward()
-        optimizer.step()
+        opt.step()
         value = loss.item()
         if value < best * (1 - 1e-3):
             best, best_iteration = value, iteration
@@ -164,8 +250,10 @@ def train_model(
             rec.capture(iteration, loss=loss, model=model, force=done)
         if done:
             break
+    if rec is not None and landscape:
+        rec.add_landscape(model, loss_fn, inputs, targets)
     params = {name: value.detach().clone() for name, value in model.state_dict().items()}
-    return DemoRun(rec.trace if rec else None, params, iteration + 1)
+    return DemoRun(rec.trace if rec else None, params, iteration + 1, (model, loss_fn, inputs, targets))
 
 
 def mlp(inputs: int, hidden: "tuple[int, ...]", outputs: int, dropout: float = 0.0) -> Any:
@@ -195,7 +283,8 @@ def _classify(name: str, make_data: Callable, make_model: Callable, target_loss:
               patience: "int | None" = None) -> Callable[..., DemoRun]:
     """A demo function: seeded ``make_data(torch) -> (points, labels)``, ``make_model(classes)``, Adam."""
 
-    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, live: Any = False) -> DemoRun:
+    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: str = "adam",
+              landscape: bool = False, live: Any = False) -> DemoRun:
         import torch
 
         from .scenes import DecisionBoundary
@@ -203,11 +292,12 @@ def _classify(name: str, make_data: Callable, make_model: Callable, target_loss:
         torch.manual_seed(seed)
         points, labels = make_data(torch)
         model = make_model(int(labels.max()) + 1)
-        meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter}
+        meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, "optimizer": optimizer}
         # A 150x150 grid: half the cost of the default 200x200 per capture, and it looks the same.
         scene = DecisionBoundary(points, labels, aspect="equal", resolution=150)
         return train_model(model, points, labels, classification_loss, scene, lr=lr, every=every, max_iter=max_iter,
-                           record=record, meta=meta, target_loss=target_loss, patience=patience, live=live)
+                           record=record, meta=meta, target_loss=target_loss, patience=patience, optimizer=optimizer,
+                           landscape=landscape, live=live)
 
     train.__name__ = train.__qualname__ = f"_{name}"
     return train
@@ -217,7 +307,8 @@ def _regress(name: str, make_data: Callable, make_model: Callable, target_loss: 
              patience: "int | None" = None) -> Callable[..., DemoRun]:
     """A demo function: seeded ``make_data(torch) -> (x, y)`` of shape (n, 1), ``make_model()``, MSE, Adam."""
 
-    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, live: Any = False) -> DemoRun:
+    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: str = "adam",
+              landscape: bool = False, live: Any = False) -> DemoRun:
         import torch
         from torch.nn import functional as F
 
@@ -226,9 +317,10 @@ def _regress(name: str, make_data: Callable, make_model: Callable, target_loss: 
         torch.manual_seed(seed)
         x, y = make_data(torch)
         model = make_model()
-        meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter}
+        meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, "optimizer": optimizer}
         return train_model(model, x, y, F.mse_loss, CurveFit(x, y), lr=lr, every=every, max_iter=max_iter,
-                           record=record, meta=meta, target_loss=target_loss, patience=patience, live=live)
+                           record=record, meta=meta, target_loss=target_loss, patience=patience, optimizer=optimizer,
+                           landscape=landscape, live=live)
 
     train.__name__ = train.__qualname__ = f"_{name}"
     return train
@@ -328,8 +420,10 @@ _sine = _regress("sine", _sine_data, lambda: mlp(1, (32, 32), 1), target_loss=0.
 DEMOS: dict[str, Demo] = {
     demo.name: demo
     for demo in (
-        Demo("linear", "the blog's linear regression: a red line fitting 20 blue points", _linear, 10, 0.02, 20, 1000, 5),
-        Demo("logistic", "the blog's two-class logistic regression with a straight boundary", _logistic, 1, 0.02, 3, 3000, 20),
+        Demo("linear", "the blog's linear regression: a red line fitting 20 blue points", _linear, 10, 0.02, 20, 1000, 5,
+             None, (("sgd", 0.02), ("momentum", 0.005), ("adam", 0.5), ("rmsprop", 0.05))),
+        Demo("logistic", "the blog's two-class logistic regression with a straight boundary", _logistic, 1, 0.02, 3, 3000, 20,
+             None, (("sgd", 0.02), ("momentum", 0.02), ("adam", 0.05), ("rmsprop", 0.01))),
         Demo("blobs", "logistic regression (a linear layer) on two overlapping Gaussian blobs", _blobs, 0, 0.03, 2, 400, 20),
         Demo("moons", "a 16-16 tanh MLP with dropout separating two interleaved half moons", _moons, 0, 0.005, 4, 1000, 20),
         Demo("circles", "a 16-16 tanh MLP separating a ring from the disc inside it", _circles, 0, 0.003, 3, 1000, 20),
@@ -351,9 +445,16 @@ def run_demo(
     every: "int | None" = None,
     max_iter: "int | None" = None,
     record: bool = True,
+    optimizer: "str | None" = None,
+    landscape: bool = False,
     live: Any = False,
 ) -> DemoRun:
     """Train demo ``name``; None options take the demo's defaults.
+
+    ``optimizer`` is one of ``OPTIMIZERS`` (None: the demo's own, the hand-written step for
+    ``linear`` and ``logistic``); without ``lr`` it trains at that optimizer's default rate for the
+    demo. ``landscape`` records what a model demo's loss landscape needs (the two blog demos need
+    nothing: their ``(w, b)`` landscape is computed from the trace).
 
     ``live`` shows the run while it trains, as ``Recorder(..., live=...)`` does: True or a
     ``convergence_anim.live.LiveView``.
@@ -367,8 +468,11 @@ def run_demo(
         demo = DEMOS[name]
     except KeyError:
         raise UsageError(f"unknown demo {name!r}; choose from {', '.join(DEMOS)}") from None
+    if optimizer is not None and optimizer not in OPTIMIZERS:
+        raise UsageError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+    optimizer = demo.optimizer if optimizer is None else optimizer
     seed = demo.seed if seed is None else seed
-    lr = demo.lr if lr is None else lr
+    lr = demo.default_lr(optimizer) if lr is None else lr
     every = demo.every if every is None else every
     max_iter = demo.max_iter if max_iter is None else max_iter
     if not (isinstance(lr, (int, float)) and lr > 0 and lr < float("inf")):
@@ -379,7 +483,17 @@ def run_demo(
         raise UsageError(f"max_iter must be a positive integer, got {max_iter!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(landscape, bool):
+        raise UsageError(f"landscape must be True or False, got {landscape!r}")
     if live and not record:
         raise UsageError("live shows what is recorded; it needs record=True")
-    extra = {"live": live} if live else {}  # demo functions written before live views need not take it
+    # Only what differs from the defaults is passed on, so a train function written before these
+    # options (a user's Demo, a test's) still runs unchanged.
+    extra: dict[str, Any] = {}
+    if optimizer != demo.optimizer:
+        extra["optimizer"] = optimizer
+    if landscape:
+        extra["landscape"] = True
+    if live:
+        extra["live"] = live
     return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, **extra)

@@ -27,16 +27,19 @@ LOSS_PANEL_WIDTH = 1.6
 
 
 
-def default_size(theme: Theme, loss_panel: bool) -> tuple[int, int]:
-    """The frame size used when none is given: the theme's, widened for a loss panel if the theme says so."""
+def default_size(theme: Theme, loss_panel: bool, landscape: bool = False) -> tuple[int, int]:
+    """The frame size used when none is given: the theme's, widened for each side panel (loss curve,
+    landscape) if the theme says so."""
     width, height = theme.size
-    if loss_panel and theme.panels_widen:
-        width = 2 * round(width * LOSS_PANEL_WIDTH / 2)
+    panels = int(loss_panel) + int(landscape)
+    if panels and theme.panels_widen:
+        width = 2 * round(width * (1 + (LOSS_PANEL_WIDTH - 1) * panels) / 2)
     return (width, height)
 
 
 def check_size(
-    size: "tuple[int, int] | str | None", dpi: "float | None", theme: Theme, loss_panel: bool = False
+    size: "tuple[int, int] | str | None", dpi: "float | None", theme: Theme, loss_panel: bool = False,
+    landscape: bool = False,
 ) -> tuple[tuple[int, int], float]:
     """Validate a frame size and a dpi, filling in the theme's defaults.
 
@@ -49,8 +52,8 @@ def check_size(
         Resolution that fonts and lines scale with; None scales the theme's with the size.
     theme:
         The theme whose defaults apply.
-    loss_panel:
-        Whether a loss panel is drawn (it may widen the default size).
+    loss_panel, landscape:
+        Whether a loss panel and a landscape are drawn (each may widen the default size).
 
     Returns
     -------
@@ -63,7 +66,7 @@ def check_size(
         If the size is not two integers between 16 and 8192 or a known name, or the dpi is not
         between 10 and 1200.
     """
-    base = default_size(theme, loss_panel)
+    base = default_size(theme, loss_panel, landscape)
     size = base if size is None else _named_size(size) if isinstance(size, str) else size
     try:
         width, height = size
@@ -119,6 +122,9 @@ class FrameRenderer:
     scene:
         The trace's scene, already built (``scene_from_trace(trace)`` if None): a render builds it
         once and hands it to every renderer.
+    landscape:
+        Draw the loss landscape beside the plot (and beside the loss panel): its contours once, in
+        the static background, and the path so far with the current point on each frame.
 
     Raises
     ------
@@ -140,18 +146,23 @@ class FrameRenderer:
         loss_range: "tuple[float, float] | None" = None,
         blit: bool = True,
         scene: "Scene | None" = None,
+        landscape: bool = False,
     ) -> None:
+        from ._landscape_panel import setup_landscape_panel
+        from .landscape import landscape_of
+
         trace.require_frames()
         self.trace = trace
         self.theme = get_theme(theme)
-        self.size, dpi = check_size(size, dpi, self.theme, loss_panel)
+        self.size, dpi = check_size(size, dpi, self.theme, loss_panel, landscape)
+        view = landscape_of([trace]) if landscape else None  # fails here, before any figure, if there is none
         self._shown = shown_frames(trace)
         self._diverged_at = trace.diverged_at
         self._scene = scene = scene_from_trace(trace) if scene is None else scene
         # Frames with panels, and themes that ask for it, fit their margins to the labels; a lone plot
         # in the light and dark themes keeps the blog's classic composition.
-        fit = loss_panel or self.theme.fit_margins
-        panels = ["loss"] if loss_panel else []
+        fit = loss_panel or landscape or self.theme.fit_margins
+        panels = ["loss"] * loss_panel + ["landscape"] * landscape
         self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=panels, fit=fit, blit=blit)
         ax = self._ax = layout.main
         # The layout is made for the widest label and title of any frame, so none is cut off or
@@ -169,6 +180,10 @@ class FrameRenderer:
             self._title = ax.set_title(_widest(titles))
             self._update_loss = (
                 _setup_loss_panel(layout.panels["loss"], trace, self.theme, log_loss, loss_range) if loss_panel else None
+            )
+            self._update_landscape = (
+                setup_landscape_panel(layout.panels["landscape"], view, self.theme, [self.theme.line_color])
+                if view is not None else None
             )
         if layout.overlap(self._label, self._title):
             # A label above the axes (DecisionBoundary, CurveFit) and a centred title meet in a
@@ -203,6 +218,8 @@ class FrameRenderer:
         artists += [self._label, self._title]
         if self._update_loss is not None:
             artists += self._update_loss(index)
+        if self._update_landscape is not None:
+            artists += self._update_landscape([shown], [False])
         return artists
 
     def render(self, index: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._exceptions import CaptureError, UsageError
+from .landscape import KEY_PARAMETERS, KEY_PATH, Plane, model_parameters
 from .trace import Trace
 
 __all__ = ["Recorder"]
@@ -41,6 +42,10 @@ class Recorder:
         Show the captures while training runs: True, or a ``convergence_anim.live.LiveView`` with
         options (updates per second, theme, size). In a notebook one picture updates in place, in a
         script a window opens; with no display, one line on standard error says it is off.
+    params:
+        Also keep the model's parameters, flattened into one vector, at each capture (as the
+        trace's ``parameters`` state, shape ``(n, P)``): captures must then pass ``model=``. This is
+        what ``add_landscape`` projects onto the plane of the loss landscape.
 
     Raises
     ------
@@ -78,6 +83,7 @@ class Recorder:
         meta: dict[str, Any] | None = None,
         max_captures: int | None = DEFAULT_MAX_CAPTURES,
         live: Any = False,
+        params: bool = False,
     ) -> None:
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every <= 0:
             raise UsageError(f"every must be a positive integer, got {every!r}")
@@ -88,6 +94,10 @@ class Recorder:
         meta = dict(meta or {})
         if CAPTURE_EVERY_KEY in meta:
             raise UsageError(f"meta key {CAPTURE_EVERY_KEY!r} is reserved: the recorder writes its capture interval there")
+        if not isinstance(params, bool):
+            raise UsageError(f"params must be True or False, got {params!r}")
+        self._params = params
+        self._landscape: dict[str, np.ndarray] | None = None
         self._scene = scene
         self._every = int(every)
         self._meta = meta
@@ -164,6 +174,8 @@ class Recorder:
                 f"capture step {step} is before the last captured step {last}; steps must not go backwards"
             )
         values = self._scene.capture(state)
+        if self._params:
+            values = {**values, KEY_PARAMETERS: _parameters_of(state)}
         losses = (_loss_to_float(loss, "loss"), _loss_to_float(test_loss, "test_loss"))
         if n == 0:
             self._allocate(values)
@@ -204,6 +216,11 @@ class Recorder:
                 view.flags.writeable = False
                 state[name] = view
             self._shared = True
+            if self._landscape is not None:
+                data = {**data, **self._landscape}
+                plane = Plane(self._landscape["landscape_origin"], self._landscape["landscape_directions"],
+                              self._landscape["landscape_explained"])
+                state[KEY_PATH] = plane.project(state[KEY_PARAMETERS])
             self._trace = Trace(
                 scene=self._scene.name,
                 data=data,
@@ -287,6 +304,55 @@ class Recorder:
                 UserWarning,
                 stacklevel=3,
             )
+
+    def add_landscape(self, model: Any, loss_fn: Any, inputs: Any, targets: Any, *, resolution: int = 41) -> None:
+        """Evaluate the loss landscape around the recorded path, once, after training.
+
+        The plane passes through the last captured parameters and is spanned by the first two
+        principal components of the recorded parameter path (Li et al., 2018); the loss
+        ``loss_fn(model(inputs), targets)`` is evaluated on a ``resolution x resolution`` grid over
+        it that covers the whole path with a margin. The trace then holds the grid
+        (``landscape_loss``, ``landscape_x``, ``landscape_y``), the plane (``landscape_origin``,
+        ``landscape_directions``, ``landscape_explained``) in its data and the path projected onto
+        the plane (``landscape_path``, shape ``(n, 2)``) in its state; ``render(..., landscape=True)``
+        draws them. The model is left exactly as it was: parameters, train/eval modes, ``.grad``
+        and torch's RNG state.
+
+        Parameters
+        ----------
+        model:
+            The trained ``torch.nn.Module`` (the one captured with ``model=``).
+        loss_fn:
+            ``loss_fn(model(inputs), targets)`` -> a scalar tensor: the training loss.
+        inputs, targets:
+            The training data (the whole set, or a fixed batch of it).
+        resolution:
+            Grid cells per side, 3 to 201 (41 by default: 1681 evaluations of the loss).
+
+        Raises
+        ------
+        UsageError
+            If the recorder was not made with ``params=True``, fewer than two different parameter
+            vectors were captured, or the model or loss fails on the plane.
+        """
+        from .landscape import model_landscape
+
+        if not self._params:
+            raise UsageError("add_landscape needs the parameter path: make the recorder with Recorder(scene, params=True)")
+        if not self._n:
+            raise UsageError("add_landscape needs captures: call it after training")
+        path = self._state[KEY_PARAMETERS][: self._n]
+        self._landscape, _ = model_landscape([path], model, loss_fn, inputs, targets, resolution=resolution)
+        self._trace = None
+
+
+def _parameters_of(state: dict[str, Any]) -> np.ndarray:
+    if "model" not in state:
+        raise CaptureError("a Recorder made with params=True records a model's parameters: capture with model=...")
+    try:
+        return model_parameters(state["model"])
+    except UsageError as exc:
+        raise CaptureError(str(exc)) from None
 
 
 def _loss_to_float(loss: Any, name: str) -> float:

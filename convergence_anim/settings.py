@@ -65,6 +65,11 @@ class RenderSettings:
         Draw the loss curve so far beside the plot.
     log_loss:
         Draw the loss panel on a log scale (implies ``loss_panel``).
+    landscape:
+        Draw the loss landscape beside the plot: contours of the loss over a plane of parameters,
+        with the run's path on it so far (see ``convergence_anim.landscape``). Two-parameter scenes
+        (``LineFit``, ``LinearBoundary``) always have one; a model scene needs one recorded with
+        ``Recorder.add_landscape``.
     loss_range:
         ``(low, high)`` loss values the panel's axis must include besides the trace's own, e.g. the
         range of several runs shown side by side.
@@ -99,6 +104,7 @@ class RenderSettings:
     dpi: "float | None" = None
     loss_panel: bool = False
     log_loss: bool = False
+    landscape: bool = False
     loss_range: "tuple[float, float] | None" = None
     max_frames: "int | None" = None
     spacing: str = "uniform"
@@ -120,6 +126,7 @@ class RenderSettings:
             "loop": _checks.integer("loop", self.loop, low=0),
             "loss_panel": _flag("loss_panel", self.loss_panel) or _flag("log_loss", self.log_loss),
             "log_loss": _flag("log_loss", self.log_loss),
+            "landscape": _flag("landscape", self.landscape),
             "loss_range": _checks.optional(_checks.pair, "loss_range", self.loss_range),
             "max_frames": _checks.optional(_checks.integer, "max_frames", self.max_frames, low=1),
             "spacing": _checks.choice("spacing", self.spacing, SPACINGS),
@@ -137,7 +144,7 @@ class RenderSettings:
         theme = get_theme(self.theme)
         # A registered theme is kept by name, so the settings stay plain data (a manifest, a worker).
         fields["theme"] = theme.name if isinstance(self.theme, str) else theme
-        check_size(self.size, self.dpi, theme, fields["loss_panel"])
+        check_size(self.size, self.dpi, theme, fields["loss_panel"], fields["landscape"])
         if self.size is not None and not isinstance(self.size, str):
             fields["size"] = tuple(int(v) for v in self.size)
         if self.dpi is not None:

@@ -314,7 +314,7 @@ def test_new_demos_train_and_record(name):
     assert list(trace.steps) == [0, 4, 8]
     assert trace.scene == ("curve_fit" if name in ("poly", "sine") else "decision_boundary")
     assert trace.meta == {"demo": name, "seed": DEMOS[name].seed, "lr": DEMOS[name].lr, "every": 4, "max_iter": 9,
-                          "capture_every": 4}  # the last written by the recorder
+                          "optimizer": "adam", "capture_every": 4}  # the last written by the recorder
     assert np.isfinite(trace.losses).all() and trace.diverged_at is None
     assert run.params and all(isinstance(v, torch.Tensor) for v in run.params.values())
     if name in ("spiral3", "blobs3"):

@@ -1,6 +1,6 @@
 """The ``convergence-anim`` command: a thin layer over the public functions.
 
-One module per command (``demo``, ``render``, ``fit``, ``batch``), the options they share in
+One module per command (``demo``, ``render``, ``fit``, ``batch``, ``compare``, ``race``), the options they share in
 ``_common``. Each parses options, calls what a Python user would call, and turns the project's
 exceptions into one line and an exit code: 2 for a usage error, 1 for a failed run. Heavy modules
 load inside commands, so ``--help`` stays instant.
@@ -11,8 +11,10 @@ from __future__ import annotations
 import click
 
 from .batch import batch
+from .compare import compare
 from .demo import demo
 from .fit import fit
+from .race import race
 from .render import render_command
 
 __all__ = ["main"]
@@ -24,5 +26,5 @@ def main() -> None:
     """Turn a PyTorch training run into an animation (GIF or MP4)."""
 
 
-for _command in (demo, render_command, fit, batch):
+for _command in (demo, render_command, fit, batch, compare, race):
     main.add_command(_command)

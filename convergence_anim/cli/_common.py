@@ -85,6 +85,7 @@ def render_options(command):
         click.option("--loop", type=click.IntRange(min=0), default=0, help="Times a GIF plays; 0 loops forever."),
         click.option("--loss-panel", is_flag=True, help="Draw the loss curve so far beside the plot."),
         click.option("--log-loss", is_flag=True, help="Log scale for the loss panel (implies --loss-panel)."),
+        click.option("--landscape", is_flag=True, help="Draw the loss landscape beside the plot, with the path of the run on it (model demos and fit record one when given)."),
         click.option("--max-frames", type=POSITIVE_INT, default=None, help="Draw at most N of the captures."),
         click.option("--spacing", type=click.Choice(SPACINGS), default="uniform", help="How --max-frames picks: evenly, or dense early (log)."),
         click.option("--still", type=click.Path(path_type=Path), default=None, help="Also save the final frame (.png, .svg or .pdf)."),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..demos import DEMOS  # torch-free at import: demos import torch only when they run
+from ..demos import DEMOS, OPTIMIZERS  # torch-free at import: demos import torch only when they run
 from ._common import (
     FORMAT,
     LIVE,
@@ -38,7 +38,8 @@ def _demo_help() -> str:
 @click.argument("name", type=click.Choice(list(DEMOS)), metavar="NAME")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed [default: the demo's, listed above].")
 @click.option("--every", type=POSITIVE_INT, default=None, help="Capture every N iterations [default: the demo's].")
-@click.option("--lr", type=POSITIVE_FLOAT, default=None, help="Learning rate [default: the demo's]; try 0.1 on linear to watch it diverge.")
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=None, help="Train with this optimizer [default: the demo's: the blog's hand-written step for linear and logistic, adam for the others].")
+@click.option("--lr", type=POSITIVE_FLOAT, default=None, help="Learning rate [default: the demo's for its optimizer]; try 0.1 on linear to watch it diverge.")
 @click.option("--max-iter", type=POSITIVE_INT, default=None, help="Stop after N iterations [default: the demo's].")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: the demo's].")
 @click.option("--format", "fmt", type=FORMAT, default=None, help="Output format [default: from -o's suffix, else gif].")
@@ -46,7 +47,7 @@ def _demo_help() -> str:
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 @LIVE
 @render_options
-def demo(name, seed, every, lr, max_iter, fps, fmt, output, save_trace, live, **options) -> None:
+def demo(name, seed, every, optimizer, lr, max_iter, fps, fmt, output, save_trace, live, **options) -> None:
     from ..demos import run_demo
 
     spec = DEMOS[name]
@@ -56,7 +57,8 @@ def demo(name, seed, every, lr, max_iter, fps, fmt, output, save_trace, live, **
     with errors(options["verbose"]):
         settings = settings_from(options, fps, spec.fps)
         check_before_training(output, save_trace, settings, default_output=default)
-        run = run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, live=live_view(live, settings))
+        run = run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, optimizer=optimizer,
+                       landscape=options["landscape"], live=live_view(live, settings))
         if save_trace is not None:
             run.trace.save(save_trace)
         path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])

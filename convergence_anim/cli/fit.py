@@ -77,7 +77,7 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
             output = Path("outputs") / f"{csv_file.stem}-{task}.gif"
         check_before_training(output, save_trace, settings, default_output=default)
         run = data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every, seed=seed,
-                       live=live_view(live, settings))
+                       landscape=options["landscape"], live=live_view(live, settings))
         if save_trace is not None:
             run.trace.save(save_trace)
         path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])

@@ -22,6 +22,9 @@ _SCENES: dict[str, type["Scene"]] = {}
 #: What a scene's ``setup`` returns: called with (frame index of the state to draw, whether the run has
 #: diverged at this frame), it updates the scene's changing artists and returns them.
 Updater = Callable[[int, bool], Sequence["Artist"]]
+#: What a scene's ``setup_race`` returns: called with, for each run, the frame index of the state to
+#: draw and whether that run has diverged there, it updates the runs' artists and returns them.
+RaceUpdater = Callable[[Sequence[int], Sequence[bool]], Sequence["Artist"]]
 
 
 def register_scene(cls: type["Scene"]) -> type["Scene"]:
@@ -58,7 +61,9 @@ class Scene:
     - ``to_data()`` / ``from_data(data, options)``: the fixed arrays and JSON options that rebuild it;
     - ``setup(ax, trace, theme)``: draw the static parts on ``ax`` and return an updater that sets
       the changing artists for a frame (the only method that touches matplotlib);
-    - optionally ``title(trace, index)`` and ``label_position``.
+    - optionally ``title(trace, index)`` and ``label_position``;
+    - optionally ``setup_race(ax, traces, theme, colors)``: draw several runs of the scene on the same
+      data in one frame, each in its colour (``render([trace_a, trace_b], ...)``).
     """
 
     name: ClassVar[str]
@@ -85,6 +90,15 @@ class Scene:
     def title(self, trace: "Trace", index: int) -> str:
         """The title of frame ``index``."""
         return f"Iteration:{trace.steps[index]}"
+
+    def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
+        """Draw the static parts on ``ax`` once; return the updater of every run's artists.
+
+        Each run (a trace of this scene on this scene's data) is drawn in its colour from ``colors``:
+        lines and curves overlaid, boundaries as lines. Scenes that cannot overlay runs keep this
+        default, which raises UsageError.
+        """
+        raise UsageError(f"the {self.name!r} scene cannot draw several runs in one frame")
 
 
 def format_number(value: float) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._exceptions import CaptureError, UsageError
 from ._base import (
+    RaceUpdater,
     Scene,
     Updater,
     check_limits,
@@ -42,9 +43,12 @@ def _points_1d(name: str, values: Any) -> np.ndarray:
 class _StraightLineScene(Scene):
     """Shared parts of the two blog scenes: state is a line ``y = w*x + b``."""
 
-    def __init__(self, xlim: Any, ylim: Any) -> None:
+    def __init__(self, xlim: Any, ylim: Any, loss: "str | None") -> None:
+        from ..landscape import check_loss
+
         self.xlim = check_limits("xlim", xlim)
         self.ylim = check_limits("ylim", ylim)
+        self.loss = check_loss(self.name, loss)
 
     def _line_from_model(self, model: Any) -> dict[str, np.ndarray]:
         raise NotImplementedError
@@ -60,11 +64,13 @@ class _StraightLineScene(Scene):
         return f"Iteration:{trace.steps[index]}\nw:{format_number(w)},b:{format_number(b)}"
 
     def _options(self) -> dict[str, Any]:
-        return {"xlim": list(self.xlim) if self.xlim else None, "ylim": list(self.ylim) if self.ylim else None}
+        return {"xlim": list(self.xlim) if self.xlim else None, "ylim": list(self.ylim) if self.ylim else None,
+                "loss": self.loss}
 
-    def _draw_line(self, ax: "Axes", trace: "Trace", theme: "Theme", x_span: tuple[float, float]) -> Updater:
+    def _draw_line(self, ax: "Axes", trace: "Trace", theme: "Theme", x_span: tuple[float, float], color: "str | None" = None,
+                   width: float = 1.0) -> Updater:
         xs = np.array(x_span, dtype=np.float64)
-        (line,) = ax.plot(xs, xs, "-", color=theme.line_color, lw=theme.line_width, zorder=2.6)
+        (line,) = ax.plot(xs, xs, "-", color=color or theme.line_color, lw=theme.line_width * width, zorder=2.6)
         w_all, b_all = trace.state["w"], trace.state["b"]
 
         def update(index: int, diverged: bool) -> list:
@@ -72,6 +78,23 @@ class _StraightLineScene(Scene):
                 line.set_ydata(w_all[index] * xs + b_all[index])
             line.set_alpha(0.3 if diverged else 1.0)
             return [line]
+
+        return update
+
+    def _draw_static(self, ax: "Axes", theme: "Theme") -> tuple[float, float]:
+        """Draw the data and set the limits; return the x span the line is drawn across."""
+        raise NotImplementedError
+
+    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        return self._draw_line(ax, trace, theme, self._draw_static(ax, theme))
+
+    def setup_race(self, ax: "Axes", traces, theme: "Theme", colors) -> RaceUpdater:
+        span = self._draw_static(ax, theme)
+        # Thinner than a single run's line, so overlapping runs stay apart.
+        updates = [self._draw_line(ax, trace, theme, span, color, 0.6) for trace, color in zip(traces, colors)]
+
+        def update(indices, diverged) -> list:
+            return [a for u, i, d in zip(updates, indices, diverged) for a in u(i, d)]
 
         return update
 
@@ -89,12 +112,15 @@ class LineFit(_StraightLineScene):
         The data, any shape with the same number of values (tensors or arrays).
     xlim, ylim:
         Fixed axis limits; by default the data's range with a margin.
+    loss:
+        The loss the ``(w, b)`` landscape shows (``render(..., landscape=True)``): ``"half_mse"``
+        (default, the blog's ``0.5 * mean squared error``), ``"mse"`` or ``"mae"``.
     """
 
     name = "line_fit"
 
-    def __init__(self, x: Any, y: Any, *, xlim: Any = None, ylim: Any = None) -> None:
-        super().__init__(xlim, ylim)
+    def __init__(self, x: Any, y: Any, *, xlim: Any = None, ylim: Any = None, loss: "str | None" = None) -> None:
+        super().__init__(xlim, ylim, loss)
         self.x = _points_1d("x", x)
         self.y = _points_1d("y", y)
         if self.x.shape != self.y.shape:
@@ -112,13 +138,13 @@ class LineFit(_StraightLineScene):
 
     @classmethod
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "LineFit":
-        return cls(data["x"], data["y"], xlim=options.get("xlim"), ylim=options.get("ylim"))
+        return cls(data["x"], data["y"], xlim=options.get("xlim"), ylim=options.get("ylim"), loss=options.get("loss"))
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+    def _draw_static(self, ax: "Axes", theme: "Theme") -> tuple[float, float]:
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
         ax.set_xlim(self.xlim or finite_range(self.x))
         ax.set_ylim(self.ylim or finite_range(self.y))
-        return self._draw_line(ax, trace, theme, (float(self.x.min()), float(self.x.max())))
+        return (float(self.x.min()), float(self.x.max()))
 
 
 @register_scene
@@ -137,13 +163,18 @@ class LinearBoundary(_StraightLineScene):
     xlim, ylim:
         Fixed axis limits; by default the points' range with a margin. The boundary is drawn across
         the whole x range.
+    loss:
+        The loss the ``(w, b)`` landscape shows (``render(..., landscape=True)``), of the blog's model
+        ``p = sigmoid(w*x + b - y)``: ``"cross_entropy"`` (default) or ``"squared_sigmoid"`` (the
+        blog's ``mean((p - label)**2)``). A trace captured with ``model=`` keeps only the line, so its
+        landscape is that of the blog's model with the same line.
     """
 
     name = "linear_boundary"
     label_position = (0.03, 0.88)
 
-    def __init__(self, points: Any, labels: Any, *, xlim: Any = None, ylim: Any = None) -> None:
-        super().__init__(xlim, ylim)
+    def __init__(self, points: Any, labels: Any, *, xlim: Any = None, ylim: Any = None, loss: "str | None" = None) -> None:
+        super().__init__(xlim, ylim, loss)
         points, labels = points_and_labels(points, labels)
         if not np.all((labels == 0) | (labels == 1)):
             raise UsageError("labels must be 0 or 1 for LinearBoundary")
@@ -168,11 +199,12 @@ class LinearBoundary(_StraightLineScene):
 
     @classmethod
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "LinearBoundary":
-        return cls(data["points"], data["labels"], xlim=options.get("xlim"), ylim=options.get("ylim"))
+        return cls(data["points"], data["labels"], xlim=options.get("xlim"), ylim=options.get("ylim"),
+                   loss=options.get("loss"))
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+    def _draw_static(self, ax: "Axes", theme: "Theme") -> tuple[float, float]:
         ax.scatter(self.points[:, 0], self.points[:, 1], c=self.labels, s=100 * theme.marker_scale**2, cmap="RdYlGn", vmin=0, vmax=1, zorder=1)
         xlim = self.xlim or finite_range(self.points[:, 0])
         ax.set_xlim(xlim)
         ax.set_ylim(self.ylim or finite_range(self.points[:, 1]))
-        return self._draw_line(ax, trace, theme, xlim)
+        return xlim

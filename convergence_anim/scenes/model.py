@@ -16,6 +16,7 @@ import numpy as np
 from .._exceptions import CaptureError, UsageError
 from ._base import (
     EvaluationGrid,
+    RaceUpdater,
     Scene,
     Updater,
     check_limits,
@@ -358,6 +359,44 @@ class DecisionBoundary(Scene):
 
         return update
 
+    def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
+        """Each run's boundary (the ``p = 0.5`` line, or the lines between regions) in its colour, over the points."""
+        import contourpy
+        from matplotlib.collections import LineCollection
+
+        xs, ys = self.grid
+        _set_axes(ax, self.xlim, self.ylim, self.xlabel, self.ylabel)
+        ax.set_axisbelow(True)
+        ax.set_aspect(self.aspect, adjustable="box")
+        class_colors = self._class_colors()
+        ax.scatter(self.points[:, 0], self.points[:, 1], c=class_colors[self.labels], s=28 * theme.marker_scale**2,
+                   edgecolors="white", linewidths=0.6, zorder=2.0)
+        boundaries = []
+        for colour in colors:
+            boundary = LineCollection([], colors=colour, linewidths=2.5 * theme.marker_scale, zorder=2.6)
+            ax.add_collection(boundary)
+            boundaries.append(boundary)
+
+        def floats(values: np.ndarray) -> np.ndarray:  # stored as byte codes (or floats, from older traces)
+            return self.decode(values).astype(np.float64)
+
+        def lines_of(trace: "Trace", index: int) -> list:
+            if self.classes == 2:
+                return contourpy.contour_generator(xs, ys, floats(trace.state["probability"][index])).lines(0.5)
+            r, m = trace.state["region"][index], np.nan_to_num(floats(trace.state["margin"][index]))
+            present, lines = np.unique(r), []
+            for c in present if present.size > 1 else ():
+                lines += contourpy.contour_generator(xs, ys, np.where(r == c, m, -m)).lines(0.0)  # as in setup
+            return lines
+
+        def update(indices: Sequence[int], diverged: Sequence[bool]) -> list:
+            for boundary, trace, index, gone in zip(boundaries, traces, indices, diverged):
+                boundary.set_segments(lines_of(trace, index))
+                boundary.set_alpha(0.3 if gone else 1.0)
+            return list(boundaries)
+
+        return update
+
     def _class_colors(self) -> np.ndarray:
         from matplotlib import colormaps
         from matplotlib.colors import to_rgb
@@ -540,6 +579,22 @@ class CurveFit(Scene):
             lo = max(min(lo, float(predicted.min())), lo - span / 2)
             hi = min(max(hi, float(predicted.max())), hi + span / 2)
         return finite_range(np.array([lo, hi]))
+
+    def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
+        """Each run's curve in its colour over the points; the y limits hold every run's curves."""
+        xs = self.grid
+        ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
+        limits = np.array([self._y_limits(trace) for trace in traces])
+        _set_axes(ax, self.xlim, (limits[:, 0].min(), limits[:, 1].max()), self.xlabel, self.ylabel)
+        lines = [ax.plot(xs, np.zeros_like(xs), "-", color=c, lw=theme.line_width * 0.5, zorder=2.6)[0] for c in colors]
+
+        def update(indices: Sequence[int], diverged: Sequence[bool]) -> list:
+            for line, trace, index, gone in zip(lines, traces, indices, diverged):
+                line.set_ydata(trace.state["prediction"][index])
+                line.set_alpha(0.3 if gone else 1.0)
+            return lines
+
+        return update
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
         xs = self.grid

@@ -1,0 +1,552 @@
+"""Loss landscapes: the loss over a plane of parameters, and where a run went on it.
+
+Two kinds of plane, both handed on as plain numpy arrays:
+
+- *Two-parameter scenes* (``LineFit``, ``LinearBoundary``): the plane is ``(w, b)`` itself and the
+  loss is computed exactly from the scene's own data with the loss the scene names (``LOSSES``).
+  Nothing extra is recorded: any such trace has a landscape (``two_parameter_landscape``).
+- *Models*: the plane through the final parameters spanned by the first two principal components of
+  the recorded parameter path (Li et al., "Visualizing the Loss Landscape of Neural Nets", 2018).
+  ``Recorder(..., params=True)`` keeps the flattened parameters at each capture and
+  ``Recorder.add_landscape`` evaluates the loss on the plane once, after training
+  (``model_landscape`` does it for several runs on one shared plane).
+
+``Landscape`` is what the drawing needs: the grid, its loss values, contour levels and one projected
+path per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ._exceptions import TraceError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .trace import Trace
+
+__all__ = [
+    "DEFAULT_LOSS",
+    "LOSSES",
+    "Landscape",
+    "Plane",
+    "contour_levels",
+    "evaluate_on_plane",
+    "landscape_of",
+    "model_landscape",
+    "pca_plane",
+    "share_landscape",
+    "path_window",
+    "two_parameter_landscape",
+    "two_parameter_loss",
+]
+
+#: The losses a two-parameter scene can name, by scene, with what each computes.
+LOSSES: dict[str, dict[str, str]] = {
+    "line_fit": {
+        "half_mse": "0.5 * mean((y - (w*x + b))**2), the blog's",
+        "mse": "mean((y - (w*x + b))**2)",
+        "mae": "mean(|y - (w*x + b)|)",
+    },
+    "linear_boundary": {
+        "cross_entropy": "mean binary cross-entropy of p = sigmoid(w*x + b - y)",
+        "squared_sigmoid": "mean((sigmoid(w*x + b - y) - label)**2), the blog's",
+    },
+}
+#: The loss each two-parameter scene uses when none is named.
+DEFAULT_LOSS = {"line_fit": "half_mse", "linear_boundary": "cross_entropy"}
+
+#: Grid cells per side of a landscape.
+DEFAULT_RESOLUTION = 81
+#: The window extends this fraction of the path's span beyond it on every side.
+MARGIN = 0.25
+#: Levels drawn by default.
+LEVELS = 14
+#: Each side of a window spans at least this fraction of the other, so a path that runs almost
+#: straight (mostly in w, say) still shows the valley's walls around it.
+MIN_ASPECT = 0.5
+#: Values above this many grid cells times data points are evaluated in chunks, to bound memory.
+_CHUNK = 1 << 22
+# Keys of a model landscape in a trace; with the plane's origin and directions a new path (another
+# run) can be projected onto it later.
+KEYS_DATA = ("landscape_loss", "landscape_x", "landscape_y", "landscape_origin", "landscape_directions",
+             "landscape_explained")
+KEY_PARAMETERS = "parameters"
+KEY_PATH = "landscape_path"
+
+
+def check_loss(scene: str, loss: Any) -> str:
+    """``loss`` if it is a loss the scene ``scene`` knows (its default if None), else UsageError."""
+    known = LOSSES[scene]
+    if loss is None:
+        return DEFAULT_LOSS[scene]
+    if loss not in known:
+        raise UsageError(f"loss must be one of {', '.join(known)} for this scene, got {loss!r}")
+    return str(loss)
+
+
+def two_parameter_loss(scene: str, data: Mapping[str, np.ndarray], loss: str, w: Any, b: Any) -> np.ndarray:
+    """The loss at each ``(w, b)`` (arrays of one shape), computed directly from the scene's data.
+
+    Parameters
+    ----------
+    scene:
+        ``"line_fit"`` (data ``x``, ``y``) or ``"linear_boundary"`` (data ``points``, ``labels``).
+    data:
+        The scene's arrays, as in ``Trace.data``.
+    loss:
+        A name from ``LOSSES[scene]``.
+    w, b:
+        Slopes and intercepts, broadcast together.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 loss values of the broadcast shape of ``w`` and ``b``.
+
+    Raises
+    ------
+    UsageError
+        If the scene has no two-parameter loss or the loss is unknown.
+    """
+    if scene not in LOSSES:
+        raise UsageError(f"scene {scene!r} has no (w, b) loss; only {', '.join(LOSSES)} do")
+    loss = check_loss(scene, loss)
+    w, b = np.broadcast_arrays(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    shape = w.shape
+    w, b = w.reshape(-1, 1), b.reshape(-1, 1)
+    if scene == "line_fit":
+        x, y = (np.asarray(data[k], dtype=np.float64).reshape(1, -1) for k in ("x", "y"))
+    else:
+        points = np.asarray(data["points"], dtype=np.float64)
+        x, y = points[None, :, 0], points[None, :, 1]
+        labels = np.asarray(data["labels"], dtype=np.float64).reshape(1, -1)
+    out = np.empty(w.shape[0])
+    step = max(1, _CHUNK // x.size)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, w.shape[0], step):
+            ws, bs = w[start : start + step], b[start : start + step]
+            if scene == "line_fit":
+                residual = y - (ws * x + bs)
+                if loss == "mae":
+                    values = np.abs(residual).mean(axis=1)
+                else:
+                    values = (residual**2).mean(axis=1) * (0.5 if loss == "half_mse" else 1.0)
+            else:
+                z = ws * x + bs - y
+                if loss == "cross_entropy":
+                    # -[c log p + (1-c) log(1-p)] with p = sigmoid(z) is softplus(z) - c*z, stable for any z.
+                    values = (np.logaddexp(0.0, z) - labels * z).mean(axis=1)
+                else:
+                    p = 0.5 * (1.0 + np.tanh(0.5 * z))
+                    values = ((p - labels) ** 2).mean(axis=1)
+            out[start : start + step] = values
+    return out.reshape(shape)
+
+
+def path_window(xs: np.ndarray, ys: np.ndarray, margin: float = MARGIN, min_aspect: float = 0.0) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``(x range, y range)`` that holds every finite point of the path, ``margin`` of its span around it.
+
+    ``min_aspect`` widens the narrower side to at least that fraction of the wider one (for axes in
+    the same units). A path with no finite point gets (-1, 1) on both sides.
+    """
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    xs, ys = np.asarray(xs, dtype=np.float64)[ok], np.asarray(ys, dtype=np.float64)[ok]
+    if xs.size == 0:
+        return (-1.0, 1.0), (-1.0, 1.0)
+    spans = [float(v.max() - v.min()) for v in (xs, ys)]
+    widest = max(spans)
+    ranges = []
+    for values, span in zip((xs, ys), spans):
+        centre = (float(values.max()) + float(values.min())) / 2
+        span = max(span, min_aspect * widest)
+        if span <= 0:  # one point, or a path along the other axis only
+            span = max(abs(centre), 1.0) * 0.5
+        half = span / 2 * (1 + 2 * margin)
+        ranges.append((centre - half, centre + half))
+    return ranges[0], ranges[1]
+
+
+def contour_levels(values: np.ndarray, count: int = LEVELS) -> tuple[np.ndarray, bool]:
+    """Contour levels for a loss grid, and whether they are log-spaced.
+
+    Levels are log-spaced when the largest finite value is over 20 times the smallest positive one (a valley
+    with steep walls: equal steps would all crowd onto the walls), else evenly spaced strictly
+    between the lowest and highest value.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.array([0.0, 1.0]), False
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi <= lo:
+        return np.array([lo, lo + max(abs(lo), 1.0)]), False
+    positive = finite[finite > 0]
+    if positive.size and lo >= 0:
+        low = float(positive.min())
+        if hi / low > 20:
+            # The first level a little above the floor, so the lowest contour is a ring, not a dot.
+            return np.geomspace(low * (hi / low) ** 0.02, hi, count), True
+    return np.linspace(lo, hi, count + 2)[1:-1], False
+
+
+# -- planes of principal components ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plane:
+    """A plane in parameter space: ``origin + a * directions[0] + b * directions[1]``.
+
+    Attributes
+    ----------
+    origin:
+        A point of the plane, shape ``(P,)``.
+    directions:
+        Two orthonormal directions, shape ``(2, P)``.
+    explained:
+        The fraction of the paths' variance along each direction, shape ``(2,)``.
+    """
+
+    origin: np.ndarray
+    directions: np.ndarray
+    explained: np.ndarray
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """The plane coordinates ``(a, b)`` of parameter vectors of shape ``(n, P)``: shape ``(n, 2)``."""
+        points = np.asarray(points, dtype=np.float64)
+        if points.ndim != 2 or points.shape[1] != self.origin.size:
+            raise UsageError(f"parameter vectors of shape {points.shape} do not fit a plane in {self.origin.size} dimensions")
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (points - self.origin) @ self.directions.T
+
+    def point(self, a: float, b: float) -> np.ndarray:
+        """The parameter vector at plane coordinates ``(a, b)``."""
+        return self.origin + a * self.directions[0] + b * self.directions[1]
+
+
+def pca_plane(paths: Sequence[np.ndarray], origin: "np.ndarray | None" = None) -> Plane:
+    """The plane of the first two principal components of one or more parameter paths.
+
+    Parameters
+    ----------
+    paths:
+        Parameter vectors along each run, each of shape ``(n_i, P)``; non-finite rows (a run that
+        blew up) are left out.
+    origin:
+        The plane's origin; by default the last finite point of the path (one run) or the mean of
+        the runs' last finite points (several: one plane shared by all).
+
+    Returns
+    -------
+    Plane
+        Directions are the top two principal components of all points together; if the points span
+        only a line, the second direction is any unit vector orthogonal to it.
+
+    Raises
+    ------
+    UsageError
+        If there are fewer than two parameters, or fewer than two distinct finite points.
+    """
+    cleaned = []
+    for path in paths:
+        path = np.asarray(path, dtype=np.float64)
+        if path.ndim != 2:
+            raise UsageError(f"a parameter path must have shape (n, P), got {path.shape}")
+        cleaned.append(path[np.isfinite(path).all(axis=1)])
+    sizes = {p.shape[1] for p in cleaned}
+    if len(sizes) != 1:
+        raise UsageError(f"parameter paths have different numbers of parameters: {sorted(sizes)}")
+    size = sizes.pop()
+    if size < 2:
+        raise UsageError("a plane of principal components needs at least two parameters")
+    if any(p.shape[0] == 0 for p in cleaned):
+        raise UsageError("a parameter path holds no finite point: the run blew up before its first capture")
+    if origin is None:
+        origin = np.mean([p[-1] for p in cleaned], axis=0)
+    origin = np.asarray(origin, dtype=np.float64)
+    points = np.concatenate(cleaned)
+    centred = points - points.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    variance = singular**2
+    total = float(variance.sum())
+    if total == 0 or singular[0] <= 1e-12 * max(1.0, float(np.abs(points).max())):
+        raise UsageError("the parameters never moved: a landscape plane needs at least two different parameter vectors")
+    first = vt[0]
+    if len(singular) > 1 and singular[1] > 1e-9 * singular[0]:
+        second = vt[1]
+        explained = variance[:2] / total
+    else:
+        # The path is a straight line: complete the plane with the unit axis least aligned with it.
+        axis = np.zeros(size)
+        axis[int(np.argmin(np.abs(first)))] = 1.0
+        second = axis - (axis @ first) * first
+        second /= np.linalg.norm(second)
+        explained = np.array([1.0, 0.0])
+    # A fixed sign (the largest component positive), so the same paths always give the same picture.
+    directions = np.stack([d * (1.0 if d[np.argmax(np.abs(d))] >= 0 else -1.0) for d in (first, second)])
+    return Plane(origin=origin, directions=directions, explained=np.asarray(explained, dtype=np.float64))
+
+
+def model_parameters(model: Any) -> np.ndarray:
+    """A copy of ``model``'s parameters flattened into one float64 vector (``parameters()`` order)."""
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise UsageError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = [p.detach().reshape(-1).cpu() for p in model.parameters()]
+    if not params:
+        raise UsageError("the model has no parameters to record")
+    return torch.cat([p.to(torch.float64) for p in params]).numpy().copy()
+
+
+def evaluate_on_plane(
+    model: Any,
+    loss_fn: Callable[[Any, Any], Any],
+    inputs: Any,
+    targets: Any,
+    plane: Plane,
+    xs: np.ndarray,
+    ys: np.ndarray,
+) -> np.ndarray:
+    """The loss ``loss_fn(model(inputs), targets)`` at every point of a grid on ``plane``.
+
+    The model is called with the plane's parameters swapped in (``torch.func.functional_call``), so
+    its own parameters are never written; it runs in eval mode (dropout off: the landscape is the
+    deterministic loss), under ``torch.no_grad()`` and with torch's RNG state forked, and each
+    module's train/eval mode is restored after. Parameters, modes, ``.grad`` and the RNG are left
+    exactly as they were.
+
+    Parameters
+    ----------
+    model:
+        The ``torch.nn.Module`` whose parameters the plane's vectors are (``model_parameters`` order).
+    loss_fn:
+        ``loss_fn(outputs, targets)`` -> a scalar tensor.
+    inputs, targets:
+        The data the loss is computed on (tensors, moved to the model's device).
+    plane:
+        The plane (see ``pca_plane``).
+    xs, ys:
+        The grid's coordinates along the plane's two directions.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 losses of shape ``(len(ys), len(xs))``, indexed ``[y, x]``; NaN where the loss is not finite.
+
+    Raises
+    ------
+    UsageError
+        If the model's parameters do not fit the plane, or the model or loss fails on the data.
+    """
+    import torch
+    from torch.func import functional_call
+
+    named = list(model.named_parameters())
+    sizes = [p.numel() for _, p in named]
+    if sum(sizes) != plane.origin.size:
+        raise UsageError(f"the model has {sum(sizes)} parameters but the plane lies in {plane.origin.size} dimensions")
+    first = named[0][1]
+    device = first.device
+    inputs = torch.as_tensor(inputs, device=device)
+    targets = torch.as_tensor(targets, device=device)
+    modes = [(module, module.training) for module in model.modules()]
+    out = np.full((len(ys), len(xs)), np.nan)
+    forked = [device] if device.type == "cuda" else []
+    try:
+        model.eval()
+        with torch.random.fork_rng(devices=forked), torch.no_grad():
+            for j, b in enumerate(ys):
+                for i, a in enumerate(xs):
+                    vector = plane.point(float(a), float(b))
+                    params, offset = {}, 0
+                    for (name, p), n in zip(named, sizes):
+                        chunk = torch.as_tensor(vector[offset : offset + n], dtype=p.dtype, device=device)
+                        params[name] = chunk.reshape(p.shape)
+                        offset += n
+                    value = float(loss_fn(functional_call(model, params, (inputs,)), targets))
+                    out[j, i] = value if np.isfinite(value) else np.nan
+    except UsageError:
+        raise
+    except Exception as exc:  # the user's model or loss failed on the plane: say where, keep their message
+        raise UsageError(f"evaluating the loss on the landscape plane failed: {exc}") from None
+    finally:
+        for module, training in modes:
+            module.training = training
+    return out
+
+
+def model_landscape(
+    paths: Sequence[np.ndarray],
+    model: Any,
+    loss_fn: Callable[[Any, Any], Any],
+    inputs: Any,
+    targets: Any,
+    *,
+    resolution: int = 41,
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """Evaluate the loss on the principal-component plane of ``paths``; return its arrays and the projected paths.
+
+    One path gives the plane through its final parameters (Li et al. 2018); several give one plane
+    shared by all (through the mean of their final parameters, along the principal components of
+    all their points), so races are drawn on one map.
+
+    Returns
+    -------
+    tuple
+        The trace data arrays (``landscape_loss``, ``landscape_x``, ``landscape_y``,
+        ``landscape_origin``, ``landscape_directions``, ``landscape_explained``) and each path
+        projected onto the plane, shape ``(n_i, 2)``.
+
+    Raises
+    ------
+    UsageError
+        As ``pca_plane`` and ``evaluate_on_plane`` do, or for a resolution outside 3..201.
+    """
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 3 <= resolution <= 201:
+        raise UsageError(f"resolution must be an integer from 3 to 201, got {resolution!r}")
+    plane = pca_plane(paths)
+    projected = [plane.project(p) for p in paths]
+    every = np.concatenate(projected)
+    xrange, yrange = path_window(every[:, 0], every[:, 1], min_aspect=MIN_ASPECT)
+    xs, ys = np.linspace(*xrange, resolution), np.linspace(*yrange, resolution)
+    loss = evaluate_on_plane(model, loss_fn, inputs, targets, plane, xs, ys)
+    data = {
+        "landscape_loss": loss,
+        "landscape_x": xs,
+        "landscape_y": ys,
+        "landscape_origin": plane.origin,
+        "landscape_directions": plane.directions,
+        "landscape_explained": plane.explained,
+    }
+    return data, projected
+
+
+def share_landscape(
+    traces: Sequence["Trace"],
+    model: Any,
+    loss_fn: Callable[[Any, Any], Any],
+    inputs: Any,
+    targets: Any,
+    *,
+    resolution: int = 41,
+) -> list["Trace"]:
+    """The traces again, all on one landscape plane: the principal components of all their paths.
+
+    Each trace must hold its recorded parameters (``Recorder(..., params=True)``); ``model`` is any
+    model of the same architecture (its parameters are never written, see ``evaluate_on_plane``).
+    This is how a race of model runs is drawn on one map.
+
+    Raises
+    ------
+    UsageError
+        If a trace holds no recorded parameters, or as ``model_landscape`` does.
+    """
+    from .trace import Trace
+
+    for number, trace in enumerate(traces, start=1):
+        if KEY_PARAMETERS not in trace.state:
+            raise UsageError(f"run {number} recorded no parameters; record it with Recorder(scene, params=True)")
+    data, projected = model_landscape([t.state[KEY_PARAMETERS] for t in traces], model, loss_fn, inputs, targets,
+                                      resolution=resolution)
+    return [
+        Trace(scene=t.scene, data={**t.data, **data}, options=t.options, steps=t.steps, losses=t.losses,
+              state={**t.state, KEY_PATH: path}, meta=t.meta, test_losses=t.test_losses)
+        for t, path in zip(traces, projected)
+    ]
+
+
+# -- what the drawing needs -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """A loss landscape ready to draw: a grid, its loss, levels, axis names and one path per run.
+
+    Attributes
+    ----------
+    xs, ys:
+        The grid's coordinates, shapes ``(nx,)`` and ``(ny,)``.
+    loss:
+        The loss on the grid, shape ``(ny, nx)`` indexed ``[y, x]``.
+    levels:
+        Contour levels, increasing.
+    log:
+        Whether the levels are log-spaced.
+    paths:
+        Each run's path on the plane, shape ``(n_i, 2)``, one row per capture.
+    xlabel, ylabel, title:
+        What to write on the panel.
+    """
+
+    xs: np.ndarray
+    ys: np.ndarray
+    loss: np.ndarray
+    levels: np.ndarray
+    log: bool
+    paths: tuple[np.ndarray, ...]
+    xlabel: str
+    ylabel: str
+    title: str
+
+
+def two_parameter_landscape(traces: Sequence["Trace"], resolution: int = DEFAULT_RESOLUTION) -> Landscape:
+    """The exact ``(w, b)`` landscape of ``LineFit`` or ``LinearBoundary`` traces (all on the same data).
+
+    The window covers every run's whole path with a margin (each side at least ``MIN_ASPECT`` of the
+    other); the loss is the one the scene names in its options (``"loss"``; its default if none).
+    """
+    first = traces[0]
+    loss_name = check_loss(first.scene, first.options.get("loss"))
+    paths = tuple(np.column_stack([t.state["w"], t.state["b"]]).astype(np.float64) for t in traces)
+    every = np.concatenate(paths)
+    (w0, w1), (b0, b1) = path_window(every[:, 0], every[:, 1], min_aspect=MIN_ASPECT)
+    ws, bs = np.linspace(w0, w1, resolution), np.linspace(b0, b1, resolution)
+    gw, gb = np.meshgrid(ws, bs)
+    loss = two_parameter_loss(first.scene, first.data, loss_name, gw, gb)
+    levels, log = contour_levels(loss)
+    return Landscape(ws, bs, loss, levels, log, paths, "w", "b", f"loss over (w, b): {loss_name.replace('_', ' ')}")
+
+
+def landscape_of(traces: Sequence["Trace"]) -> Landscape:
+    """The landscape to draw for one trace or the traces of a race.
+
+    Two-parameter scenes get their exact ``(w, b)`` landscape. Other scenes need one recorded with
+    ``Recorder.add_landscape`` (or ``model_landscape``); in a race, the runs are drawn on the first
+    trace's plane (projected there from their recorded parameters when their planes differ).
+
+    Raises
+    ------
+    TraceError
+        If a model trace holds no landscape: the message says how to record one.
+    """
+    first = traces[0]
+    if first.scene in LOSSES:
+        return two_parameter_landscape(traces)
+    missing = [i for i, t in enumerate(traces) if KEY_PATH not in t.state or "landscape_loss" not in t.data]
+    if "landscape_loss" not in first.data or missing:
+        raise TraceError(
+            "this trace has no loss landscape; record one with Recorder(scene, params=True) and "
+            "rec.add_landscape(model, loss_fn, inputs, targets) after training (the demos and fit do it with --landscape)"
+        )
+    data = first.data
+    plane = Plane(np.asarray(data["landscape_origin"], dtype=np.float64),
+                  np.asarray(data["landscape_directions"], dtype=np.float64),
+                  np.asarray(data["landscape_explained"], dtype=np.float64))
+    paths = []
+    for trace in traces:
+        same = all(np.array_equal(trace.data[k], data[k]) for k in ("landscape_origin", "landscape_directions"))
+        if same:
+            paths.append(np.asarray(trace.state[KEY_PATH], dtype=np.float64))
+        elif KEY_PARAMETERS in trace.state and trace.state[KEY_PARAMETERS].shape[1] == plane.origin.size:
+            paths.append(plane.project(trace.state[KEY_PARAMETERS]))
+        else:
+            raise TraceError("these runs' landscapes lie on different planes and their parameters cannot be projected "
+                             "onto one; record them together (convergence-anim race does)")
+    loss = np.asarray(data["landscape_loss"], dtype=np.float64)
+    levels, log = contour_levels(loss)
+    e1, e2 = (100 * float(v) for v in plane.explained)
+    return Landscape(np.asarray(data["landscape_x"], dtype=np.float64), np.asarray(data["landscape_y"], dtype=np.float64),
+                     loss, levels, log, tuple(paths), f"PC1 ({e1:.0f}%)", f"PC2 ({e2:.0f}%)",
+                     "loss on the plane of the path's principal components")
