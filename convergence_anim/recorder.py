@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,13 @@ from ._exceptions import CaptureError, UsageError
 from .trace import Trace
 
 __all__ = ["Recorder"]
+
+
+#: The meta key where the recorder writes its capture interval (see ``Recorder``).
+CAPTURE_EVERY_KEY = "capture_every"
+#: How many captures a recorder keeps by default: 2,000 frames are 100 s of animation at 20 fps.
+DEFAULT_MAX_CAPTURES = 2000
+_FIRST_CAPACITY = 16
 
 
 class Recorder:
@@ -23,35 +31,82 @@ class Recorder:
     every:
         Capture on steps that are multiples of this (a positive integer).
     meta:
-        Optional JSON-serialisable facts stored with the trace (seed, learning rate, ...).
+        Optional JSON-serialisable facts stored with the trace (seed, learning rate, ...). The key
+        ``"capture_every"`` is the recorder's own (see below).
+    max_captures:
+        The most captures the recorder keeps (an integer of at least 2; default 2,000), or None to
+        keep every one. This makes a recorder safe to leave in a loop of any length: its memory is
+        bounded by this count times the size of one capture.
 
     Raises
     ------
     UsageError
-        If ``every`` is not a positive integer.
+        If ``every`` is not a positive integer, ``max_captures`` is not None or an integer of at
+        least 2, or ``meta`` holds the key ``"capture_every"``.
 
     Notes
     -----
     Recording never changes training: values are copied out (``detach().cpu()``), no reference to a
     live tensor is kept, ``.grad``, the autograd graph, RNG state and a module's train/eval mode are
     left as they were.
+
+    **Thinning.** When a capture would make more than ``max_captures``, the recorder doubles its
+    interval (``every``) and keeps only the captures whose step is a multiple of the new interval,
+    plus the first and the newest capture; it doubles again until the count fits (once is enough
+    when the captures were on the interval). So the captures stay evenly spread over the whole run,
+    the first frame shows the start and the newest (the forced last step of a loop) is never lost.
+    A forced capture (``force=True``) off the new interval is dropped by a later thinning unless it
+    is still the newest. The first thinning warns once, in one line (a ``UserWarning`` whose message
+    starts with ``"Recorder kept"``; ``warnings.filterwarnings("ignore", "Recorder kept")`` silences
+    it).
+
+    **The interval in the trace.** ``trace.meta["capture_every"]`` is the interval the recorder was
+    capturing at when the trace was taken: ``every``, or what thinning made of it. The user's
+    ``meta`` is stored as given beside it.
     """
 
-    def __init__(self, scene: Any, every: int = 1, *, meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        scene: Any,
+        every: int = 1,
+        *,
+        meta: dict[str, Any] | None = None,
+        max_captures: int | None = DEFAULT_MAX_CAPTURES,
+    ) -> None:
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every <= 0:
             raise UsageError(f"every must be a positive integer, got {every!r}")
+        if max_captures is not None and (
+            isinstance(max_captures, bool) or not isinstance(max_captures, (int, np.integer)) or max_captures < 2
+        ):
+            raise UsageError(f"max_captures must be None or an integer of at least 2, got {max_captures!r}")
+        meta = dict(meta or {})
+        if CAPTURE_EVERY_KEY in meta:
+            raise UsageError(f"meta key {CAPTURE_EVERY_KEY!r} is reserved: the recorder writes its capture interval there")
         self._scene = scene
         self._every = int(every)
-        self._meta = dict(meta or {})
-        self._steps: list[int] = []
-        self._losses: list[tuple[float, float]] = []
-        self._states: list[dict[str, np.ndarray]] = []
+        self._meta = meta
+        self._max = None if max_captures is None else int(max_captures)
+        self._warned = False
+        # Captures live in preallocated arrays (row i = capture i), grown by doubling and never
+        # beyond max_captures + 1 rows: the trace is a view of them, not a second, stacked copy.
+        self._n = 0
+        self._steps = np.empty(0, dtype=np.int64)
+        self._losses = np.empty((0, 2), dtype=np.float64)
+        self._state: dict[str, np.ndarray] = {}
+        # True while a trace handed out views of the current arrays: rows it shows must then not be
+        # written in place (a trace is a snapshot), so the next such write copies first.
+        self._shared = False
         self._trace: Trace | None = None
 
     @property
     def every(self) -> int:
-        """Capture interval in steps."""
+        """The capture interval in steps: the ``every`` given, doubled by each thinning."""
         return self._every
+
+    @property
+    def max_captures(self) -> int | None:
+        """The most captures kept (None: no limit)."""
+        return self._max
 
     def capture(self, step: int, loss: Any = None, *, test_loss: Any = None, force: bool = False, **state: Any) -> bool:
         """Record one frame if ``step`` is a multiple of ``every`` (or ``force`` is true).
@@ -81,48 +136,144 @@ class Recorder:
         ------
         CaptureError
             If a value has the wrong shape for the scene, or ``step`` is smaller than the last one.
+
+        Warns
+        -----
+        UserWarning
+            Once per recorder, when ``max_captures`` is first reached and the captures are thinned.
         """
         # The skip path must cost next to nothing: it runs on every training step.
         if step % self._every and not force:
             return False
         step = int(step)
-        if self._steps and step < self._steps[-1]:
+        n = self._n
+        last = int(self._steps[n - 1]) if n else None
+        if last is not None and step < last:
             raise CaptureError(
-                f"capture step {step} is before the last captured step {self._steps[-1]}; steps must not go backwards"
+                f"capture step {step} is before the last captured step {last}; steps must not go backwards"
             )
         values = self._scene.capture(state)
         losses = (_loss_to_float(loss, "loss"), _loss_to_float(test_loss, "test_loss"))
-        if self._steps and step == self._steps[-1]:
-            self._losses[-1], self._states[-1] = losses, values
+        if n == 0:
+            self._allocate(values)
         else:
-            self._steps.append(step)
-            self._losses.append(losses)
-            self._states.append(values)
+            self._check(values)
+        if step == last:
+            if self._shared:  # the row is in a trace handed out: keep that trace as it was
+                self._reallocate(np.arange(n), len(self._steps))
+            row = n - 1
+        else:
+            if n == len(self._steps):
+                self._reallocate(np.arange(n), self._grown_capacity())
+            row, self._n = n, n + 1
+        self._steps[row] = step
+        self._losses[row] = losses
+        for name, value in values.items():
+            self._state[name][row] = value
         self._trace = None
+        if self._max is not None and self._n > self._max:
+            self._thin()
         return True
 
     @property
     def trace(self) -> Trace:
-        """The captures so far as a ``Trace`` (a snapshot: later captures do not change it)."""
+        """The captures so far as a ``Trace`` (a snapshot: later captures do not change it).
+
+        The trace's per-capture arrays are read-only views of the recorder's own, not a copy, so
+        asking for it costs no memory; ``meta["capture_every"]`` holds the current interval.
+        """
         if self._trace is None:
             data, options = self._scene.to_data()
-            names = self._states[0].keys() if self._states else ()
-            state = {name: np.stack([s[name] for s in self._states]) for name in names}
-            losses = np.array(self._losses, dtype=np.float64).reshape(-1, 2)
+            n = self._n
+            state = {}
+            for name, array in self._state.items():
+                view = array[:n]
+                view.flags.writeable = False
+                state[name] = view
+            self._shared = True
             self._trace = Trace(
                 scene=self._scene.name,
                 data=data,
                 options=options,
-                steps=np.array(self._steps, dtype=np.int64),
-                losses=losses[:, 0],
+                steps=self._steps[:n].copy(),
+                losses=self._losses[:n, 0].copy(),
                 state=state,
-                meta=self._meta,
-                test_losses=losses[:, 1],
+                meta={**self._meta, CAPTURE_EVERY_KEY: self._every},
+                test_losses=self._losses[:n, 1].copy(),
             )
         return self._trace
 
     def __len__(self) -> int:
-        return len(self._steps)
+        return self._n
+
+    # -- storage -------------------------------------------------------------------------------
+
+    def _grown_capacity(self) -> int:
+        capacity = max(_FIRST_CAPACITY, 2 * len(self._steps))
+        return capacity if self._max is None else min(capacity, self._max + 1)
+
+    def _allocate(self, values: dict[str, np.ndarray]) -> None:
+        """Empty arrays shaped after the first capture (nothing is held yet)."""
+        self._state = {name: np.empty((0,) + np.shape(v), dtype=np.asarray(v).dtype) for name, v in values.items()}
+
+    def _check(self, values: dict[str, np.ndarray]) -> None:
+        if values.keys() != self._state.keys():
+            raise CaptureError(f"capture gave values {sorted(values)}, earlier captures gave {sorted(self._state)}")
+        for name, value in values.items():
+            if np.shape(value) != self._state[name].shape[1:]:
+                raise CaptureError(
+                    f"capture value {name!r} has shape {np.shape(value)}, earlier captures had {self._state[name].shape[1:]}"
+                )
+
+    def _reallocate(self, rows: np.ndarray, capacity: int) -> None:
+        """Move ``rows`` (in order) into new arrays of ``capacity`` rows; the old ones are left to any trace."""
+
+        def moved(array: np.ndarray) -> np.ndarray:
+            new = np.empty((capacity,) + array.shape[1:], dtype=array.dtype)
+            new[: len(rows)] = array[rows]
+            return new
+
+        self._steps, self._losses = moved(self._steps), moved(self._losses)
+        self._state = {name: moved(array) for name, array in self._state.items()}
+        self._n = len(rows)
+        self._shared = False
+
+    def _thin(self) -> None:
+        """Double the interval until the captures fit in ``max_captures`` (see the class notes)."""
+        held = self._n
+        steps = self._steps[:held]
+        span = int(np.abs(steps).max())
+        every = self._every
+        while True:
+            every *= 2
+            # Beyond the largest step only step 0 is a multiple (and the modulo cannot overflow).
+            keep = steps % every == 0 if every <= span else steps == 0
+            keep[0] = keep[-1] = True
+            if int(keep.sum()) <= self._max:
+                break
+            if every > span:  # only possible with max_captures=2 and step 0 between negative and positive steps
+                keep[1:-1] = False
+                break
+        rows = np.flatnonzero(keep)
+        self._every = every
+        if self._shared:
+            self._reallocate(rows, len(self._steps))
+        else:
+            # In place: rows only move towards the front, in order, so nothing is overwritten
+            # before it has been moved. (No second copy of the captures, even for a moment.)
+            for array in (self._steps, self._losses, *self._state.values()):
+                for target, source in enumerate(rows):
+                    if target != source:
+                        array[target] = array[source]
+            self._n = len(rows)
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"Recorder kept {len(rows)} of {held} captures (max_captures={self._max}) and now captures every "
+                f"{every} steps, so frames stay evenly spread over the run; pass max_captures=None to keep all",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 def _loss_to_float(loss: Any, name: str) -> float:

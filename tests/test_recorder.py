@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -153,3 +155,157 @@ def test_model_is_evaluated_on_its_own_device_and_dtype_and_only_outputs_come_ba
     assert model.seen == [(param.device, torch.float64)]
     assert isinstance(rec.trace.state["w"], np.ndarray)
     assert rec.trace.state["w"][0] == pytest.approx(model.linear.weight.item())
+
+
+# -- the capture budget -----------------------------------------------------------------------------
+
+
+def _record(steps, max_captures, every=1, force_last=True):
+    rec = ca.Recorder(_line_scene(), every=every, max_captures=max_captures)
+    for step in range(steps):
+        rec.capture(step, loss=float(step), w=float(step), b=0.0, force=force_last and step == steps - 1)
+    return rec
+
+
+def test_reaching_the_budget_thins_to_every_other_capture_and_doubles_the_interval():
+    with pytest.warns(UserWarning, match=r"Recorder kept 6 of 11 captures \(max_captures=10\) and now captures every 2 steps"):
+        rec = _record(11, max_captures=10)
+    assert list(rec.trace.steps) == [0, 2, 4, 6, 8, 10]
+    assert rec.every == 2 and rec.trace.meta["capture_every"] == 2
+    # Each kept capture still holds its own values.
+    assert list(rec.trace.losses) == [0, 2, 4, 6, 8, 10] and list(rec.trace.state["w"]) == [0, 2, 4, 6, 8, 10]
+
+
+def test_a_long_run_stays_within_budget_evenly_spread_with_first_and_last_kept():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = _record(10_001, max_captures=100, every=3)
+    steps = rec.trace.steps
+    assert len(steps) <= 100
+    assert steps[0] == 0 and steps[-1] == 10_000  # the start, and the forced last step
+    every = rec.trace.meta["capture_every"]
+    assert every == 3 * 2**6  # the first doubling of 3 that fits 10,000 steps in 100 captures
+    np.testing.assert_array_equal(np.diff(steps[:-1]), every)  # evenly spread up to the forced last step
+    assert steps[-2] > 10_000 - every  # and over the whole run
+    assert len([w for w in caught if "Recorder kept" in str(w.message)]) == 1  # said once
+
+
+def test_thinning_drops_forced_steps_off_the_interval_but_never_the_newest():
+    rec = ca.Recorder(_line_scene(), every=4, max_captures=4)
+    for step in (0, 3, 4, 8):
+        rec.capture(step, w=1.0, b=0.0, force=True)
+    with pytest.warns(UserWarning):
+        rec.capture(9, w=1.0, b=0.0, force=True)  # off every interval, but newest: kept
+    assert list(rec.trace.steps) == [0, 8, 9]
+    rec.capture(16, w=1.0, b=0.0)
+    assert list(rec.trace.steps) == [0, 8, 9, 16]
+
+
+def test_captures_within_budget_are_all_kept_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = _record(10, max_captures=10)
+    assert list(rec.trace.steps) == list(range(10)) and rec.trace.meta["capture_every"] == 1
+
+
+def test_no_budget_keeps_every_capture():
+    rec = _record(3000, max_captures=None)
+    assert len(rec.trace) == 3000 and rec.every == 1
+
+
+def test_the_default_budget_is_2000_captures():
+    rec = ca.Recorder(_line_scene())
+    assert rec.max_captures == 2000
+
+
+@pytest.mark.parametrize("max_captures", [0, 1, 2.5, True, "100"])
+def test_max_captures_must_be_none_or_at_least_two(max_captures):
+    with pytest.raises(ca.UsageError, match="max_captures must be None or an integer of at least 2"):
+        ca.Recorder(_line_scene(), max_captures=max_captures)
+
+
+def test_capture_every_is_a_reserved_meta_key():
+    with pytest.raises(ca.UsageError, match="'capture_every' is reserved"):
+        ca.Recorder(_line_scene(), meta={"capture_every": 5})
+    assert ca.Recorder(_line_scene(), every=5, meta={"every": 5}).trace.meta == {"every": 5, "capture_every": 5}
+
+
+def test_a_trace_stays_a_snapshot_through_thinning_and_overwrites():
+    rec = ca.Recorder(_line_scene(), every=1, max_captures=4)
+    for step in range(4):
+        rec.capture(step, w=float(step), b=0.0)
+    before = rec.trace
+    rec.capture(3, w=30.0, b=0.0, force=True)  # overwrites the newest capture
+    with pytest.warns(UserWarning):
+        rec.capture(4, w=4.0, b=0.0)  # thins
+    assert list(before.steps) == [0, 1, 2, 3] and list(before.state["w"]) == [0.0, 1.0, 2.0, 3.0]
+    assert list(rec.trace.steps) == [0, 2, 4] and list(rec.trace.state["w"]) == [0.0, 2.0, 4.0]
+
+
+class _Sized(ca.scenes.Scene):
+    """A scene whose capture is as long as asked: ``capture(step, n=...)``."""
+
+    name = "sized_for_test"
+
+    def capture(self, state):
+        return {"v": np.zeros(int(state["n"]))}
+
+    def to_data(self):
+        return {}, {}
+
+
+def test_capture_values_must_keep_their_shape():
+    rec = ca.Recorder(_Sized(), every=1)
+    rec.capture(0, n=3)
+    with pytest.raises(ca.CaptureError, match=r"'v' has shape \(4,\), earlier captures had \(3,\)"):
+        rec.capture(1, n=4)
+    assert len(rec) == 1 and rec.trace.state["v"].shape == (1, 3)
+
+
+def _train_mlp(steps, rec):
+    """A small MLP with dropout: training that consumes the RNG on every step."""
+    torch.manual_seed(0)
+    points = torch.randn(64, 2)
+    labels = (points[:, 0] * points[:, 1] > 0).long()
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Dropout(0.2), torch.nn.Linear(16, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    for step in range(steps):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(points), labels)
+        loss.backward()
+        optimizer.step()
+        if rec is not None:
+            rec.capture(step, loss=loss, model=model, force=step == steps - 1)
+    return model.state_dict(), points, labels
+
+
+def test_recording_with_thinning_never_changes_training():
+    without, points, labels = _train_mlp(150, None)
+    rec = ca.Recorder(ca.scenes.DecisionBoundary(points, labels, resolution=20), every=1, max_captures=16)
+    with pytest.warns(UserWarning, match="Recorder kept"):
+        with_rec, _, _ = _train_mlp(150, rec)
+    assert rec.every > 1 and len(rec) <= 16 and rec.trace.steps[-1] == 149
+    for name, value in without.items():
+        assert torch.equal(with_rec[name], value), name
+
+
+def test_a_trace_of_2000_grid_captures_is_small_on_disk(tmp_path):
+    # 2,000 captures of a 200x200 grid from a model that learns (a boundary that sharpens and moves).
+    torch.manual_seed(1)
+    points = torch.randn(200, 2)
+    labels = (points[:, 0] + 0.5 * points[:, 1] ** 2 > 0.2).long()
+    scene = ca.scenes.DecisionBoundary(points, labels)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    rec = ca.Recorder(scene, every=1)
+    with torch.no_grad():
+        for step in range(2000):
+            for p in model.parameters():
+                p.mul_(1.0015).add_(torch.randn_like(p) * 0.01)  # a random walk that grows: sharper and moving
+            rec.capture(step, loss=1.0 / (step + 1), model=model)
+    trace = rec.trace
+    assert len(trace) == 2000 and trace.state["probability"].shape == (2000, 200, 200)
+    path = trace.save(tmp_path / "long.npz")
+    size = path.stat().st_size
+    assert size < 50e6, f"{size / 1e6:.1f} MB"
+    loaded = ca.Trace.load(path)
+    np.testing.assert_array_equal(loaded.state["probability"], trace.state["probability"])

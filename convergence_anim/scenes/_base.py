@@ -137,30 +137,122 @@ def check_names(scene: str, state: Mapping[str, Any], allowed: Sequence[Sequence
     raise CaptureError(f"{scene} captures {wanted}; got {got}")
 
 
-def evaluate_model(model: Any, inputs: np.ndarray) -> np.ndarray:
-    """Evaluate ``model`` on ``inputs`` without changing it: no grad, eval mode, modes restored after.
-
-    The inputs go to the model's own device and dtype; only the outputs come back to the CPU. Eval
-    mode makes dropout deterministic, so the global RNG is not consumed.
-    """
+def require_module(model: Any) -> Any:
+    """Return ``model`` if it is a ``torch.nn.Module``, else raise CaptureError saying so."""
     import torch
 
     if not isinstance(model, torch.nn.Module):
         raise CaptureError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    first = next(iter(model.parameters()), None)
-    device = first.device if first is not None else torch.device("cpu")
-    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-    modes = [(module, module.training) for module in model.modules()]
-    try:
-        model.eval()
-        with torch.no_grad():
-            out = model(torch.as_tensor(inputs, dtype=dtype, device=device))
-    except Exception as exc:  # the user's model failed on our grid: say where, keep their message
-        raise CaptureError(f"evaluating the model on {inputs.shape[0]} points failed: {exc}") from None
-    finally:
-        for module, training in modes:
-            module.training = training
-    return out.detach().cpu().numpy().astype(np.float64)
+    return model
+
+
+class EvaluationGrid:
+    """Fixed input points that a scene evaluates a model (or any callable) on, capture after capture.
+
+    The points become a tensor once per device and dtype the model asks for, so a capture costs one
+    forward pass plus ``post`` (say, a sigmoid and a quantisation), both run where the model lives;
+    only the (compact) result is copied back to the CPU.
+
+    Parameters
+    ----------
+    inputs:
+        The points, shape ``(m, d)``.
+    """
+
+    def __init__(self, inputs: np.ndarray) -> None:
+        self.inputs = np.ascontiguousarray(inputs, dtype=np.float64)
+        self._tensors: dict[tuple[Any, Any], Any] = {}
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+    def evaluate(self, fn: Any, post: "Callable[[Any], Any] | None" = None, *, device: Any = None,
+                 dtype: Any = None) -> np.ndarray:
+        """Return ``post(fn(points))`` as a numpy array, leaving ``fn`` and torch's state as they were.
+
+        Parameters
+        ----------
+        fn:
+            A ``torch.nn.Module``, evaluated in eval mode on its first parameter's device and dtype
+            (each module's mode is restored after), or any callable mapping an ``(m, d)`` float tensor
+            to a tensor, evaluated on ``device``/``dtype`` (default CPU, float32) with torch's RNG
+            state restored after (a callable cannot be put in eval mode, so dropout may draw).
+        post:
+            Optional tensor -> tensor, run on the same device under ``torch.no_grad()``; it may raise
+            CaptureError (for example for a wrong output shape).
+        device, dtype:
+            Where to evaluate a callable that is not a module; ignored for modules.
+
+        Returns
+        -------
+        numpy.ndarray
+            A new array on the CPU, in the dtype ``post`` returned (the output's dtype without it).
+
+        Raises
+        ------
+        CaptureError
+            If ``fn`` is not callable, or evaluating it (or ``post``) fails.
+        """
+        import contextlib
+
+        import torch
+
+        modes: list[tuple[Any, bool]] = []
+        if isinstance(fn, torch.nn.Module):
+            first = next(iter(fn.parameters()), None)
+            device = first.device if first is not None else torch.device("cpu")
+            dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+            modes = [(module, module.training) for module in fn.modules()]
+            # Eval mode makes dropout deterministic, so the global RNG is not consumed.
+            guard: Any = contextlib.nullcontext()
+        elif callable(fn):
+            device = torch.device("cpu") if device is None else torch.device(device)
+            dtype = torch.float32 if dtype is None else dtype
+            guard = torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
+        else:
+            raise CaptureError(f"expected a model or a callable to evaluate, got {type(fn).__name__}")
+        points = self._tensor(device, dtype)
+        version = points._version
+        try:
+            if modes:
+                fn.eval()
+            with guard, torch.no_grad():
+                out = fn(points)
+                if post is not None:
+                    out = post(out)
+                result = out.detach().cpu().numpy()
+        except CaptureError:
+            raise
+        except Exception as exc:  # the user's model failed on our grid: say where, keep their message
+            raise CaptureError(f"evaluating the model on {len(self)} points failed: {exc}") from None
+        finally:
+            for module, training in modes:
+                module.training = training
+            if points._version != version:  # the model wrote into its input: never reuse that tensor
+                del self._tensors[(device, dtype)]
+        return result
+
+    def _tensor(self, device: Any, dtype: Any) -> Any:
+        import torch
+
+        key = (device, dtype)
+        points = self._tensors.get(key)
+        if points is None:
+            points = self._tensors[key] = torch.as_tensor(self.inputs, dtype=dtype, device=device)
+        return points
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Tensors are a cache: a copy (or a pickle sent to another process) rebuilds them on use.
+        return {"inputs": self.inputs, "_tensors": {}}
+
+
+def evaluate_model(model: Any, inputs: np.ndarray) -> np.ndarray:
+    """Evaluate ``model`` on ``inputs`` without changing it: no grad, eval mode, modes restored after.
+
+    The inputs go to the model's own device and dtype; only the outputs come back to the CPU, as
+    float64. For a grid evaluated on every capture, keep an ``EvaluationGrid`` instead.
+    """
+    return EvaluationGrid(inputs).evaluate(require_module(model)).astype(np.float64)
 
 
 def finite_range(values: np.ndarray, pad: float = 0.1) -> tuple[float, float]:
