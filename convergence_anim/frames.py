@@ -199,7 +199,8 @@ class FrameRenderer:
             ax.set_title(" \n ")
             self._update_loss = _setup_loss_panel(loss_ax, trace, self.theme, log_loss, loss_range) if loss_ax else None
         self._fig, self._canvas, self._ax = fig, canvas, ax
-        self._blitter = Blitter(fig, blit)
+        # A scene that redraws its whole axes each frame (Plot) has no static parts to keep.
+        self._blitter = Blitter(fig, blit and not scene.redraw)
         canvas.draw()
         if canvas.get_width_height() != (width, height):  # pragma: no cover - rounding of odd sizes
             raise UsageError(f"cannot render a {width}x{height} frame at dpi {dpi:g}; try another dpi")
@@ -213,12 +214,15 @@ class FrameRenderer:
         shown = int(self._shown[index])
         diverged = shown != index
         artists = list(self._update_scene(shown, diverged))
+        if self._scene.redraw and self._label not in self._ax.texts:
+            self._ax.add_artist(self._label)  # the scene cleared the axes, and the label with it
         loss = trace.losses[index]
         if diverged:
             self._label.set_text(f"diverged at iteration {self._diverged_at}")
             title = f"Iteration:{trace.steps[index]} (diverged)"
         else:
-            self._label.set_text("" if math.isnan(loss) else f"Loss={format_number(loss)}")
+            shown_loss = self._scene.loss_label and not math.isnan(loss)
+            self._label.set_text(f"Loss={format_number(loss)}" if shown_loss else "")
             title = self._scene.title(trace, shown)
         self._ax.title.set_text(title)
         artists += [self._label, self._ax.title]

@@ -62,8 +62,13 @@ class Scene:
     """
 
     name: ClassVar[str]
-    #: Where the "Loss=..." label goes, in axes fractions.
+    #: Where the "Loss=..." label (and the "diverged at ..." note) goes, in axes fractions.
     label_position: tuple[float, float] = (0.06, 0.6)
+    #: Whether frames show the "Loss=..." label (the "diverged at ..." note is shown either way).
+    loss_label: bool = True
+    #: True if the updater redraws the whole axes each frame (it may clear it): frames are then drawn
+    #: in full, without blitting, and the frame's own label is put back after each update.
+    redraw: bool = False
 
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Return the arrays one frame needs, copied out of ``state``."""
