@@ -24,24 +24,71 @@ _SCENES: dict[str, type["Scene"]] = {}
 Updater = Callable[[int, bool], Sequence["Artist"]]
 
 
+#: The entry-point group third-party packages list their scenes under: ``name = "package.module:Class"``,
+#: the name being the scene's registry ``name``.
+ENTRY_POINT_GROUP = "convergence_anim.scenes"
+
+
 def register_scene(cls: type["Scene"]) -> type["Scene"]:
-    """Class decorator: make a scene loadable from a trace by its ``name``."""
-    _SCENES[cls.name] = cls
+    """Class decorator: make a scene loadable from a trace by its ``name``.
+
+    Registering a class again under its name (a re-run notebook cell, a reloaded module: same
+    module and class name) replaces the old one.
+
+    Raises
+    ------
+    UsageError
+        If ``cls`` has no ``name``, or another class is registered under it (both are named).
+    """
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"scene class {_class_name(cls)} needs a class attribute name = \"...\" to be registered")
+    known = _SCENES.get(name)
+    if known is not None and _class_name(known) != _class_name(cls):
+        raise UsageError(
+            f"scene name {name!r} is already registered by {_class_name(known)}; {_class_name(cls)} needs another name"
+        )
+    _SCENES[name] = cls
     return cls
+
+
+def _class_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _scene_class(name: str) -> type["Scene"]:
+    """The class registered as ``name``, loading a third party's entry point for it if needed."""
+    if name in _SCENES:
+        return _SCENES[name]
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        try:
+            loaded = point.load()
+        except Exception as exc:  # their import failed: say which package, keep their message
+            raise TraceError(f"scene {name!r} comes from {point.value!r} (entry point), which failed to load: "
+                             f"{type(exc).__name__}: {exc}") from None
+        if not (isinstance(loaded, type) and issubclass(loaded, Scene) and getattr(loaded, "name", None) == name):
+            raise TraceError(f"entry point {name!r} = {point.value!r} is not a Scene class named {name!r}")
+        if name not in _SCENES:  # loading the module usually registered it already
+            register_scene(loaded)
+        return _SCENES[name]
+    raise TraceError(f"unknown scene {name!r}; known scenes: {', '.join(sorted(_SCENES))} "
+                     f"(a package providing it lists it under the {ENTRY_POINT_GROUP!r} entry points)")
 
 
 def scene_from_trace(trace: "Trace") -> "Scene":
     """Rebuild the scene that recorded ``trace`` from the trace's data and options.
+
+    A scene name not registered yet is looked up among the ``convergence_anim.scenes`` entry points
+    of the installed packages, and loaded from there.
 
     Raises
     ------
     TraceError
         If the scene name is unknown or its data does not fit the scene.
     """
-    try:
-        cls = _SCENES[trace.scene]
-    except KeyError:
-        raise TraceError(f"unknown scene {trace.scene!r}; known scenes: {', '.join(sorted(_SCENES))}") from None
+    cls = _scene_class(trace.scene)
     try:
         return cls.from_data(trace.data, trace.options)
     except (UsageError, KeyError, TypeError, ValueError) as exc:
