@@ -165,11 +165,13 @@ def to_scalar(name: str, value: Any) -> np.ndarray:
     return array.reshape(())
 
 
-def points_and_labels(points: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Copy classification data into arrays: finite points of shape (n, 2), n labels (not yet checked)."""
+def points_and_labels(points: Any, labels: Any, *, any_width: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Copy classification data into arrays: finite points of shape (n, 2) (``(n, d)``, d >= 2, with
+    ``any_width``), n labels (not yet checked)."""
     points = to_array("points", points)
-    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
-        raise UsageError(f"points must have shape (n, 2), got {points.shape}")
+    if points.ndim != 2 or points.shape[0] == 0 or not (points.shape[1] == 2 or any_width and points.shape[1] > 2):
+        wanted = "(n, d) with d >= 2 features" if any_width else "(n, 2)"
+        raise UsageError(f"points must have shape {wanted}, got {points.shape}")
     if not np.all(np.isfinite(points)):
         raise UsageError("points hold NaN or infinite values")
     labels = to_array("labels", labels).reshape(-1)
