@@ -83,7 +83,7 @@ def test_memory_does_not_grow_beyond_the_captured_values_over_10000_captures():
     x = torch.linspace(0, 1, 50)
     w = torch.ones(1, requires_grad=True)
     b = torch.zeros(1, requires_grad=True)
-    rec = ca.Recorder(ca.scenes.LineFit(x, 2 * x), every=1)
+    rec = ca.Recorder(ca.scenes.LineFit(x, 2 * x), every=1, max_captures=None)  # keep all 10,000
     losses = []
     tracemalloc.start()
     try:

@@ -71,19 +71,26 @@ _EDGES = np.unique(np.concatenate([(k + _BAND_STEPS) / 10 for k in range(10)])) 
 _NAN_CODE = 255
 _DECODE = np.full(256, np.nan, dtype=np.float32)
 _DECODE[: len(_EDGES) - 1] = (_EDGES[:-1] + _EDGES[1:]) / 2
-_EDGE_TENSORS: dict[Any, Any] = {}
+# Encoding looks the code up by a fine uniform index (10 * 2**17 bins: every band edge is a bin edge,
+# and a bin, 7.6e-7 wide, is narrower than the narrowest code): one multiply and one gather on the
+# device, where a binary search over the edges (torch.bucketize) cost 15% of a forward pass.
+_LOOKUP_BINS = 10 * 2**17
+_LOOKUP_TABLES: dict[Any, Any] = {}
 
 
 def _encode(values: Any) -> Any:
     """Byte codes of a tensor of values in [0, 1] (clipped), computed on the tensor's own device."""
     import torch
 
-    edges = _EDGE_TENSORS.get(values.device)
-    if edges is None:
-        edges = _EDGE_TENSORS[values.device] = torch.as_tensor(_EDGES[1:-1], dtype=torch.float32, device=values.device)
-    values = values.to(torch.float32)
-    codes = torch.bucketize(values.clamp(0.0, 1.0), edges, right=True)  # 0 .. 249
-    return torch.where(torch.isnan(values), _NAN_CODE, codes).to(torch.uint8)
+    table = _LOOKUP_TABLES.get(values.device)
+    if table is None:
+        centres = (np.arange(_LOOKUP_BINS) + 0.5) / _LOOKUP_BINS
+        codes = np.searchsorted(_EDGES, centres, side="right") - 1
+        # Two more entries: index _LOOKUP_BINS is the value 1.0 exactly, the next one NaN.
+        codes = np.concatenate([codes, [codes[-1], _NAN_CODE]]).astype(np.uint8)
+        table = _LOOKUP_TABLES[values.device] = torch.as_tensor(codes, device=values.device)
+    index = values.to(torch.float32).clamp(0.0, 1.0).mul_(_LOOKUP_BINS).nan_to_num_(nan=_LOOKUP_BINS + 1)
+    return torch.take(table, index.to(torch.int64))
 
 
 def _finite_flag(values: Any) -> np.ndarray:
