@@ -191,6 +191,20 @@ def check_names(scene: str, state: Mapping[str, Any], allowed: Sequence[Sequence
     raise CaptureError(f"{scene} captures {wanted}; got {got}")
 
 
+def evaluate_predict(scene: Any, fn: Any) -> dict[str, np.ndarray]:
+    """``scene.evaluate(fn)`` for a ``predict=`` callable, with errors that name ``predict=``.
+
+    The callable is used for this capture only, never stored: the trace keeps arrays.
+    """
+    if not callable(fn):
+        raise CaptureError(f"predict must be a function of an input tensor, got {type(fn).__name__}")
+    try:
+        return scene.evaluate(fn)
+    except CaptureError as exc:
+        name = getattr(fn, "__name__", type(fn).__name__)
+        raise CaptureError(f"predict={name}: {exc}") from None
+
+
 def require_module(model: Any) -> Any:
     """Return ``model`` if it is a ``torch.nn.Module``, else raise CaptureError saying so."""
     import torch

@@ -20,6 +20,7 @@ from ._base import (
     Updater,
     check_limits,
     check_names,
+    evaluate_predict,
     finite_range,
     points_and_labels,
     register_scene,
@@ -153,6 +154,10 @@ class DecisionBoundary(Scene):
 
     Capture with ``model=<nn.Module>`` mapping ``(m, d)`` points to class scores: for two classes one
     logit (``p = sigmoid``) or two scores (softmax), for ``k > 2`` classes ``k`` scores (softmax).
+    Or, for a classifier that is not a module (plain tensors, ``logits = X @ W + b``, or a model
+    wrapped in a function), ``predict=<callable>`` mapping an ``(m, d)`` float32 CPU tensor to the
+    same scores (or probabilities, as ``outputs`` says): it is called under ``torch.no_grad()``
+    with torch's RNG state restored after, and never stored.
     Each capture stores, on the grid given by ``grid``: for two classes ``probability`` (of class 1),
     for more ``region`` (the most likely class) and ``margin`` (its probability minus the runner-up's),
     each of shape ``(resolution, resolution)`` indexed ``[y, x]``, and ``grid_finite`` (1.0, or NaN
@@ -271,7 +276,9 @@ class DecisionBoundary(Scene):
         return _DECODE[codes] if codes.dtype == np.uint8 else codes.astype(np.float32)
 
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        check_names("DecisionBoundary", state, [("model",)])
+        check_names("DecisionBoundary", state, [("model",), ("predict",)])
+        if "predict" in state:
+            return evaluate_predict(self, state["predict"])
         return self.evaluate(require_module(state["model"]))
 
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
@@ -564,9 +571,20 @@ class CurveFit(Scene):
     UsageError
         If the data or options do not fit.
 
-    Capture with ``model=<nn.Module>`` mapping ``(m, 1)`` inputs to ``(m, 1)`` (or ``(m,)``) outputs;
-    each capture stores ``prediction`` of shape ``(resolution,)`` at the x values ``grid``, as
-    float32 (800 bytes at the default resolution: small enough to keep the curve exact).
+    Capture with one of:
+
+    - ``y_pred=`` the predictions your loop already computes at the data's own x, shape ``(n,)`` or
+      ``(n, 1)``; drawn as a line through the points in order of x. Stored as ``y_pred``, shape
+      ``(n,)``, float32.
+    - ``model=<nn.Module>`` mapping ``(m, 1)`` inputs to ``(m, 1)`` (or ``(m,)``) outputs, or
+      ``predict=<callable>`` doing the same for an ``(m, 1)`` float32 CPU tensor (plain tensors,
+      ``lambda x: a + b * x + c * x**2``), called under ``torch.no_grad()`` with torch's RNG state
+      restored after and never stored. Either is evaluated on the dense x values ``grid``, so the
+      curve is smooth between and beyond the points; each capture stores ``prediction`` of shape
+      ``(resolution,)``, as float32 (800 bytes at the default resolution).
+
+    One run captures one kind throughout. The model sees one input: regression against several
+    features is not drawn (classification is, see ``DecisionBoundary``).
     """
 
     name = "curve_fit"
@@ -609,8 +627,17 @@ class CurveFit(Scene):
         return np.linspace(*self.xlim, self.resolution)
 
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        check_names("CurveFit", state, [("model",)])
-        return self.evaluate(require_module(state["model"]))
+        check_names("CurveFit", state, [("model",), ("y_pred",), ("predict",)])
+        if "predict" in state:
+            return evaluate_predict(self, state["predict"])
+        if "model" in state:
+            return self.evaluate(require_module(state["model"]))
+        values = to_array("y_pred", state["y_pred"])
+        n = self.x.size
+        if values.size != n or values.ndim > 2 or (values.ndim == 2 and values.shape[1] != 1):
+            raise CaptureError(f"y_pred must hold one prediction per data point, shape ({n},) or ({n}, 1); "
+                               f"got shape {values.shape}")
+        return {"y_pred": values.reshape(-1).astype(np.float32)}
 
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
         """What one capture stores, ``prediction``, from a model or callable ``fn`` on the x grid.
@@ -664,20 +691,27 @@ class CurveFit(Scene):
             return self.ylim
         lo, hi = float(self.y.min()), float(self.y.max())
         span = hi - lo if hi > lo else max(abs(lo), 1.0)
-        inside = (self.grid >= self.x.min()) & (self.grid <= self.x.max())
-        predicted = trace.state["prediction"][:, inside].astype(np.float64)
+        xs, curves = self._curves(trace)
+        inside = (xs >= self.x.min()) & (xs <= self.x.max())
+        predicted = curves[:, inside].astype(np.float64)
         predicted = predicted[np.isfinite(predicted)]
         if predicted.size:
             lo = max(min(lo, float(predicted.min())), lo - span / 2)
             hi = min(max(hi, float(predicted.max())), hi + span / 2)
         return finite_range(np.array([lo, hi]))
 
+    def _curves(self, trace: "Trace") -> tuple[np.ndarray, np.ndarray]:
+        """The x values of the drawn curve and its y values at each capture (``(captures, len(x))``)."""
+        if "y_pred" in trace.state:  # predictions at the data: a line through the points, in x order
+            order = np.argsort(self.x, kind="stable")
+            return self.x[order], trace.state["y_pred"][:, order]
+        return self.grid, trace.state["prediction"]
+
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
-        xs = self.grid
+        xs, prediction = self._curves(trace)
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
         _set_axes(ax, self.xlim, self._y_limits(trace), self.xlabel, self.ylabel)
         (line,) = ax.plot(xs, np.zeros_like(xs), "-", color=theme.line_color, lw=theme.line_width * 0.7, zorder=2.6)
-        prediction = trace.state["prediction"]
 
         def update(index: int, diverged: bool) -> list:
             line.set_ydata(prediction[index])
