@@ -26,3 +26,10 @@ def failing_draw(ax, frame):
     if frame.step >= 2:
         raise ValueError("no such column 'z'")
     ax.plot([0, 1], [0, 1])
+
+
+def clears_and_legends(ax, frame):
+    """A draw that clears the axes itself and adds a legend: the limits scan must cope."""
+    ax.cla()
+    ax.plot([0, frame.step], [0, 1], label="walk")
+    ax.legend(loc="upper left")

@@ -7,7 +7,7 @@ import pytest
 import convergence_anim as ca
 from convergence_anim.scenes import Plot
 from tests.pixels import blue_pixels, red_pixels
-from tests.plot_draws import blog_draw, failing_draw, moving_point
+from tests.plot_draws import blog_draw, clears_and_legends, failing_draw, moving_point
 
 
 def blog_recording(steps=12, every=1):
@@ -75,6 +75,17 @@ def test_axes_are_fixed_from_the_whole_trace(tmp_path, memory_encoder):
     # Tick labels (left of and below the axes) are the same on every frame.
     for f in frames[1:]:
         assert np.array_equal(f[-25:], frames[0][-25:]) and np.array_equal(f[:, :35], frames[0][:, :35])
+
+
+def test_a_draw_that_clears_the_axes_itself_still_gets_limits_from_every_frame(tmp_path, memory_encoder):
+    rec = ca.Recorder(Plot(clears_and_legends))
+    for step in range(1, 6):
+        rec.capture(step, v=0.0)
+    ca.render(rec.trace, tmp_path / "c.frames", jobs=1, size=(320, 240))
+    frames = [f[..., :3] for f in memory_encoder.last.frames]
+    # The line grows to the right over fixed axes: it ends further right in each frame.
+    ends = [max(c for c in range(320) if blue_pixels(f[:, c : c + 1])) for f in frames]
+    assert ends == sorted(ends) and ends[0] + 100 < ends[-1]
 
 
 def test_limits_given_are_kept(tmp_path, memory_encoder):

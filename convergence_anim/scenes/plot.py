@@ -216,16 +216,32 @@ class Plot(Scene):
             return self._limits[1]
         import matplotlib
 
+        from matplotlib.transforms import Bbox
+
         spans: dict[str, list[np.ndarray]] = {"x": [], "y": []}
-        for index in range(len(trace)):
-            with matplotlib.rc_context(theme.rc):
-                ax.cla()
+        with matplotlib.rc_context(theme.rc):
+            ax.cla()
+            empty = set(ax.get_children())
+            for index in range(len(trace)):
+                # Only data limits are read here, so instead of a full cla() (twice the cost of a
+                # typical draw) the previous frame's artists are removed and the limits reset.
+                ax.set_autoscale_on(True)
+                ax.dataLim = Bbox.null()
+                ax.ignore_existing_data_limits = True
                 self._call(ax, trace, index)
-            # Only axes that autoscale and got data (a frame that drew nothing has no data range).
-            if ax.get_autoscalex_on() and ax.dataLim.mutatedx():
-                spans["x"].append(ax.dataLim.intervalx.copy())
-            if ax.get_autoscaley_on() and ax.dataLim.mutatedy():
-                spans["y"].append(ax.dataLim.intervaly.copy())
+                # Only axes that autoscale and got data (a frame that drew nothing has no data range).
+                if ax.get_autoscalex_on() and ax.dataLim.mutatedx():
+                    spans["x"].append(ax.dataLim.intervalx.copy())
+                if ax.get_autoscaley_on() and ax.dataLim.mutatedy():
+                    spans["y"].append(ax.dataLim.intervaly.copy())
+                if index < len(trace) - 1:
+                    try:
+                        for artist in ax.get_children():
+                            if artist not in empty:
+                                artist.remove()
+                    except (NotImplementedError, ValueError):  # draw rebuilt the axes itself (say, ax.cla())
+                        ax.cla()
+                        empty = set(ax.get_children())
         # matplotlib's own autoscaling (margins, sticky edges, the scale draw chose) of all frames'
         # data at once, on the last frame as drawn.
         found = {}
