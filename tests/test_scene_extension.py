@@ -157,3 +157,10 @@ def test_broken_or_missing_entry_points_are_one_clear_error(tmp_path, monkeypatc
         scene_from_trace(ca.Trace("broken_ep", {}, {}, [0], [1.0], {}))
     with pytest.raises(ca.TraceError, match=r"unknown scene 'nowhere'; known scenes: .*line_fit.*entry points"):
         scene_from_trace(ca.Trace("nowhere", {}, {}, [0], [1.0], {}))
+
+
+def test_the_docs_page_shows_exactly_the_tested_example():
+    page = (EXAMPLE.parent.parent / "your-own-plot.md").read_text()
+    marker = "<!-- kmeans_scene.py:"
+    block = page[page.index(marker):].split("```python\n", 1)[1].split("\n```\n", 1)[0]
+    assert block + "\n" == EXAMPLE.read_text()

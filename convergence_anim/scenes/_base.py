@@ -96,16 +96,25 @@ def scene_from_trace(trace: "Trace") -> "Scene":
 
 
 class Scene:
-    """What a recorder captures and how a frame is drawn from it.
+    """What a recorder captures and how a frame is drawn from it: the base of every scene.
 
-    A subclass sets ``name`` (its registry key) and implements:
+    Subclass it for a scene of your own that draws its static parts once and updates only what
+    changes (``Plot`` is the quicker way when redrawing everything each frame is fine). A subclass
+    sets ``name`` (its registry key, stored in traces), is decorated with ``@register_scene`` and
+    implements:
 
-    - ``capture(state)``: turn the named values given to ``Recorder.capture`` into numpy arrays (the
-      only method that sees tensors or models);
-    - ``to_data()`` / ``from_data(data, options)``: the fixed arrays and JSON options that rebuild it;
-    - ``setup(ax, trace, theme)``: draw the static parts on ``ax`` and return an updater that sets
-      the changing artists for a frame (the only method that touches matplotlib);
-    - optionally ``title(trace, index)`` and ``label_position``.
+    - ``capture(state)``: turn the named values given to ``Recorder.capture`` into numpy arrays of
+      the same shape at every capture (the only method that sees tensors or models);
+    - ``to_data()`` / ``from_data(data, options)``: the fixed arrays and JSON options that rebuild
+      the scene from a saved trace;
+    - ``setup(ax, trace, theme)``: draw the static parts on ``ax``, fix the limits from the whole
+      trace, and return an ``Updater``: ``update(index, diverged)`` sets the changing artists to
+      capture ``index`` and returns them (the only method that touches matplotlib);
+    - optionally ``title(trace, index)``, ``label_position``, ``loss_label`` and ``redraw``.
+
+    The renderer draws the static parts once and, per frame, the artists ``update`` returns plus
+    every artist of the same axes with a higher zorder, so the frames are pixel-identical to full
+    redraws. ``docs/your-own-plot.md`` has a complete, tested example.
     """
 
     name: ClassVar[str]
@@ -118,20 +127,61 @@ class Scene:
     redraw: bool = False
 
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """Return the arrays one frame needs, copied out of ``state``."""
+        """Return the arrays one frame needs, copied out of ``state``.
+
+        Parameters
+        ----------
+        state:
+            The keyword values given to ``Recorder.capture`` (without ``loss`` and ``test_loss``).
+
+        Returns
+        -------
+        dict
+            Name to numpy array, the same names and shapes at every capture; the recorder stacks
+            them into ``trace.state[name]`` of shape ``(captures, ...)``. Float values that are not
+            finite mark the run as diverged from that capture.
+
+        Raises
+        ------
+        CaptureError
+            If the names or values do not fit the scene (``check_names`` and ``to_array`` raise it).
+        """
         raise NotImplementedError
 
     def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Return the scene's fixed arrays and JSON-serialisable options."""
+        """Return the scene's fixed arrays (data points, labels) and JSON-serialisable options."""
         raise NotImplementedError
 
     @classmethod
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "Scene":
-        """Rebuild the scene from what ``to_data`` returned."""
+        """Rebuild the scene from what ``to_data`` returned (read back from a saved trace).
+
+        Raises
+        ------
+        UsageError, KeyError, TypeError, ValueError
+            If they do not fit; ``scene_from_trace`` reports them as a ``TraceError``.
+        """
         raise NotImplementedError
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
-        """Draw the static parts on ``ax``; return the updater of the changing artists."""
+        """Draw the static parts on ``ax``; return the updater of the changing artists.
+
+        Parameters
+        ----------
+        ax:
+            The matplotlib axes of the frame (the figure is built in the theme's rcParams).
+        trace:
+            Every capture to be drawn: fix axis limits and colour scales from all of it here, so
+            nothing jumps from frame to frame.
+        theme:
+            The look: ``theme.point_color``, ``line_color``, ``line_width``, ``marker_scale``, ...
+
+        Returns
+        -------
+        Updater
+            ``update(index, diverged)``: set the changing artists to capture ``index`` (the last
+            finite capture once a run diverged, with ``diverged`` true) and return them.
+        """
         raise NotImplementedError
 
     def title(self, trace: "Trace", index: int) -> str:
