@@ -160,3 +160,23 @@ def test_themes_stills_and_real_encoders_work_with_plot(tmp_path):
     corner = still[60:70, 90:100].reshape(-1, 3).mean(axis=0)
     assert corner.max() < 40, corner
     assert red_pixels(still) > 1000
+
+
+def test_plot_renders_to_mp4_with_timing_options(tmp_path):
+    import imageio.v3 as iio
+
+    rec = blog_recording(steps=6)
+    path = ca.render(rec.trace, tmp_path / "blog.mp4", fps=4, hold=1.0, size=(320, 240))
+    frames = iio.imread(path, index=None)
+    assert frames.shape[0] == 6 + 4 and frames.shape[1:3] == (240, 320)  # 6 frames, the last held 1 s at 4 fps
+    assert red_pixels(frames[-1]) > 300 and blue_pixels(frames[-1]) > 30
+
+
+def test_cli_render_of_a_saved_plot_trace_says_how_in_one_line(run, tmp_path):
+    saved = blog_recording(steps=3).trace.save(tmp_path / "plot.npz")
+    gc.collect()
+    result = run("render", saved, "-o", "out.gif", "-q")
+    assert result.exit_code == 1
+    assert "a trace keeps the captured values, not the code: render it with render(trace, path, " \
+           "scene=Plot(blog_draw))" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "out.gif").exists()
