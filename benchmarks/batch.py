@@ -1,19 +1,24 @@
-"""Seeds per minute of ``convergence-anim batch`` with ``--jobs 1`` and ``--jobs 2`` (issue 5).
+"""``convergence-anim batch`` on a user's own experiment: --jobs 2 against --jobs 1, Dask against the pool, memory.
 
 Run it from the repository root:
 
-    /work/venv/bin/python benchmarks/batch.py             # 20 seeds of linear, every 2 (~4 min)
-    /work/venv/bin/python benchmarks/batch.py --quick     # 6 seeds, every 5 (~1 min): a smoke test
-    /work/venv/bin/python benchmarks/batch.py --demo moons --seeds 0-19 --every 5
+    python benchmarks/batch.py            # 12 runs (2 learning rates x 6 seeds), ~3-5 min on 2 cores
+    python benchmarks/batch.py --quick    # 4 runs, fewer steps: a smoke test
 
-Each run is the installed command in a fresh process, timed from start to exit, so everything a user
-waits for counts: imports (``--jobs 1`` imports torch and matplotlib in the one process; ``--jobs 2``
-in the fork server its workers start from), training, rendering, the manifest. ``--force`` makes every
-run render every seed. ``--jobs 1`` and ``--jobs 2`` alternate for ``--repeats`` rounds, so slow
-patches of a shared machine hit both; reported are the median seeds per minute of each and the ratio
-of the medians (target: at least 1.8x on a 2-core machine for 20 or more seeds).
+Three measurements, in one run:
 
-Every seed's output must be byte-identical between the two settings; the benchmark checks that too.
+1. Speed-up of ``--jobs 2`` over ``--jobs 1`` on the same 12 runs of ``experiment.py:train`` (an MLP on
+   XOR-like points, drawn with ``DecisionBoundary``): each is the command in a fresh process, timed
+   from start to exit, so imports, training, rendering and the manifest all count. ``--force`` makes
+   every run render. Goal: at least 1.8x on 2 cores.
+2. The same runs through a local Dask cluster of two single-threaded worker processes
+   (``--scheduler``), against the local pool (``--jobs 2``). The cluster is warmed by one batch first,
+   as a long-lived cluster would be. Goal: Dask within 15% of the pool.
+3. Peak memory (max RSS) of the parent process of ``render_batch`` with 10 and with 100 runs of a tiny
+   function, no grid: it should stay flat (the parent keeps only the manifest's entries).
+
+The outputs of --jobs 1, --jobs 2 and Dask must be byte-identical; the benchmark checks that too. The
+load average is printed before and after: on a shared machine the timings are unreliable.
 """
 
 from __future__ import annotations
@@ -22,62 +27,122 @@ import argparse
 import hashlib
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
-TARGET = 1.8
+SPEEDUP_TARGET = 1.8
+DASK_TARGET = 1.15
+
+EXPERIMENT = '''
+import torch
+import convergence_anim as ca
 
 
-def run(folder: Path, args: argparse.Namespace, jobs: int) -> float:
-    command = [
-        str(Path(sys.executable).with_name("convergence-anim")), "batch", args.demo, "--seeds", args.seeds,
-        "--every", str(args.every), "--jobs", str(jobs), "--force", "-q", "-o", str(folder / f"jobs{jobs}" / "seed-{seed}.gif"),
-    ]
+def train(seed, lr=0.05, hidden=16, steps={steps}):
+    torch.manual_seed(seed)
+    x = torch.randn(120, 2)
+    y = ((x[:, 0] * x[:, 1]) > 0).long()
+    model = torch.nn.Sequential(torch.nn.Linear(2, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    rec = ca.Recorder(ca.scenes.DecisionBoundary(x, y), every=10)
+    for step in range(steps):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        rec.capture(step, loss=loss, model=model, force=step == steps - 1)
+    return rec.trace
+
+
+def tiny(seed):
+    rec = ca.Recorder(ca.scenes.LineFit([0.0, 1.0], [0.0, 1.0]), every=1)
+    for step in range(3):
+        rec.capture(step, loss=1.0 / (step + 1 + seed), w=1.0, b=0.0)
+    return rec.trace
+'''
+
+PEAK = '''
+import resource, sys
+from convergence_anim.batch import render_batch
+if __name__ == "__main__":
+    folder, n = sys.argv[1], int(sys.argv[2])
+    result = render_batch(f"{folder}/experiment.py:tiny", range(n), workers=2, summary=f"{folder}/peak{n}/summary.png")
+    assert result.ok, result.failed
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+'''
+
+
+def load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def command(folder: Path, out: str, *extra: str, seeds: str) -> list[str]:
+    return [sys.executable, "-m", "convergence_anim.cli", "batch", f"{folder}/experiment.py:train", "--seeds", seeds,
+            "--param", "lr=0.05,0.2", "--size", "320x240", "--force", "-q", "-o", f"{folder}/{out}/lr{{lr}}-s{{seed}}.gif",
+            *extra]
+
+
+def timed(cmd: list[str], env: dict) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True)
+    subprocess.run(cmd, check=True, env=env)
     return time.perf_counter() - started
 
 
 def digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("seed-*.gif"))}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.gif"))}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--demo", default="linear")
-    parser.add_argument("--seeds", default="0-19")
-    parser.add_argument("--every", type=int, default=2, help="capture interval: smaller means more frames per seed")
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="6 seeds, every 5, one round")
+    parser.add_argument("--quick", action="store_true", help="4 runs of 60 steps")
     args = parser.parse_args()
-    if args.quick:
-        args.seeds, args.every, args.repeats = "0-5", 5, 1
-    from convergence_anim.batch import parse_seeds
-
-    n = len(parse_seeds(args.seeds))
-    print(f"convergence-anim batch {args.demo} --seeds {args.seeds} ({n} seeds) --every {args.every}")
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    times: dict[int, list[float]] = {1: [], 2: []}
+    seeds, steps = ("0-1", 60) if args.quick else ("0-5", 200)
+    runs = 2 * (int(seeds.split("-")[1]) + 1)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
+    print(f"{runs} runs of experiment.py:train ({steps} steps, a frame every 10) over lr=0.05,0.2 x seeds {seeds}")
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, load average {load()}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for round_ in range(args.repeats):
-            for jobs in (1, 2):
-                seconds = run(folder, args, jobs)
-                times[jobs].append(seconds)
-                print(f"  round {round_ + 1}, --jobs {jobs}: {seconds:6.1f} s, {60 * n / seconds:6.1f} seeds/min")
-        same = digests(folder / "jobs1") == digests(folder / "jobs2")
-    rate = {jobs: 60 * n / statistics.median(t) for jobs, t in times.items()}
-    speedup = rate[2] / rate[1]
-    print(f"--jobs 1: {rate[1]:.1f} seeds/min (median of {len(times[1])})")
-    print(f"--jobs 2: {rate[2]:.1f} seeds/min (median of {len(times[2])})")
-    verdict = "PASS" if speedup >= TARGET else "FAIL"
-    print(f"speed-up: {speedup:.2f}x (target >= {TARGET}x for 20+ seeds on 2 cores: {verdict})")
-    print(f"outputs byte-identical between --jobs 1 and --jobs 2: {'yes' if same else 'NO'}")
+        (folder / "experiment.py").write_text(textwrap.dedent(EXPERIMENT.format(steps=steps)))
+
+        one = timed(command(folder, "jobs1", "--jobs", "1", seeds=seeds), env)
+        two = timed(command(folder, "jobs2", "--jobs", "2", seeds=seeds), env)
+        print(f"--jobs 1: {one:6.1f} s ({60 * runs / one:5.1f} runs/min)")
+        print(f"--jobs 2: {two:6.1f} s ({60 * runs / two:5.1f} runs/min)")
+        verdict = "PASS" if one / two >= SPEEDUP_TARGET else "FAIL"
+        print(f"speed-up of --jobs 2: {one / two:.2f}x (goal >= {SPEEDUP_TARGET}x on 2 cores: {verdict})")
+
+        from distributed import LocalCluster
+
+        os.environ["PYTHONPATH"] = env["PYTHONPATH"]  # the workers import this checkout
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None) as cluster:
+            address = cluster.scheduler_address
+            timed(command(folder, "warm", "--scheduler", address, seeds="0-1"), env)  # the workers import torch once
+            dask = timed(command(folder, "dask", "--scheduler", address, seeds=seeds), env)
+        pool = timed(command(folder, "jobs2b", "--jobs", "2", seeds=seeds), env)
+        pool = min(pool, two)
+        ratio = dask / pool
+        print(f"Dask, 2 workers (warm): {dask:6.1f} s; local pool --jobs 2 (best of 2): {pool:6.1f} s")
+        verdict = "PASS" if ratio <= DASK_TARGET else "FAIL"
+        print(f"Dask / pool: {ratio:.2f} (goal <= {DASK_TARGET}: {verdict})")
+        same = digests(folder / "jobs1") == digests(folder / "jobs2") == digests(folder / "dask")
+        print(f"outputs byte-identical between --jobs 1, --jobs 2 and Dask: {'yes' if same else 'NO'}")
+
+        (folder / "peak.py").write_text(PEAK)
+        peaks = {}
+        for n in (10, 100):
+            out = subprocess.run([sys.executable, str(folder / "peak.py"), str(folder), str(n)], check=True, env=env,
+                                 capture_output=True, text=True).stdout
+            peaks[n] = int(out.split()[-1]) / 1024
+            print(f"peak memory of the parent, {n:3d} runs: {peaks[n]:6.1f} MiB")
+        print(f"growth from 10 to 100 runs: {peaks[100] - peaks[10]:+.1f} MiB ({peaks[100] / peaks[10]:.2f}x)")
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":

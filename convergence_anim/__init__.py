@@ -24,6 +24,7 @@ __all__ = [
     "ConvergenceAnimError",
     "EmptyTraceError",
     "EncoderError",
+    "LiveView",
     "OutputError",
     "Recorder",
     "RenderError",
@@ -41,6 +42,7 @@ _LAZY = {
     "Recorder": ".recorder",
     "Trace": ".trace",
     "render": "._render",
+    "LiveView": ".live",
     "RenderSettings": ".settings",
     "render_batch": ".batch",
     "BatchJob": ".batch",
@@ -63,6 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover
         TraceFormatError,
         UsageError,
     )
+    from .live import LiveView
     from .recorder import Recorder
     from ._render import render
     from .settings import RenderSettings

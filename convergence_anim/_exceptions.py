@@ -2,7 +2,7 @@
 
     ConvergenceAnimError            base of everything below
     ├── UsageError (ValueError)     a bad argument: every <= 0, fps <= 0, unknown suffix or theme, ...
-    │   └── CaptureError            a bad ``Recorder.capture`` call: wrong shape, steps going backwards
+    │   └── CaptureError            a bad Recorder.capture call: wrong shape, steps going backwards
     ├── TraceError                  a trace that cannot be used
     │   ├── TraceFormatError        a file that is not a trace, is corrupt, too large or too new
     │   └── EmptyTraceError         a trace with no captures to draw

@@ -15,7 +15,7 @@ import subprocess
 from typing import Any, Callable, Iterator, Sequence
 
 from ._exceptions import RenderError
-from ._processes import start_frame_worker
+from ._processes import start_helper
 from ._worker import receive, send
 
 __all__ = ["prepared_frames"]
@@ -74,7 +74,7 @@ def _parallel(make_renderer, indices, preparer, jobs, modules, renderer) -> Iter
     workers: list[subprocess.Popen] = []
     try:
         setup = (modules, make_renderer, preparer)
-        workers = [start_frame_worker() for _ in range(jobs)]
+        workers = [start_helper() for _ in range(jobs)]
         for worker in workers:
             send(worker.stdin, setup)
         # Workers take a second or so to start; this process draws the first frames meanwhile.

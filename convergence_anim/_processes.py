@@ -2,7 +2,7 @@
 
 Two kinds of workers, one place that decides about both:
 
-- ``render`` draws long animations in plain subprocesses (``start_frame_worker``), not a
+- ``render`` draws long animations in plain subprocesses (``start_helper``), not a
   multiprocessing pool, so that ``render`` works from any script with or without an
   ``if __name__ == "__main__"`` guard and nothing is forked from a process that may hold torch's
   threads (see ``_worker``).
@@ -20,7 +20,7 @@ import types
 from pathlib import Path
 from typing import Callable, Sequence
 
-__all__ = ["PARALLEL_MIN_FRAMES", "auto_jobs", "available_cores", "local_pool", "start_frame_worker", "why_not_sendable"]
+__all__ = ["PARALLEL_MIN_FRAMES", "auto_jobs", "available_cores", "local_pool", "start_helper", "why_not_sendable"]
 
 #: Below this many frames, one process is faster than starting workers (measured, benchmarks/).
 PARALLEL_MIN_FRAMES = 150
@@ -63,16 +63,18 @@ def why_not_sendable(obj: object) -> "str | None":
     return None
 
 
-def start_frame_worker() -> subprocess.Popen:
-    """Start ``python -m convergence_anim._worker`` with pipes to talk to it."""
+def start_helper(module: str = "convergence_anim._worker") -> subprocess.Popen:
+    """Start ``python -m module`` (a frame worker, or the live view's drawing process) with pipes.
+
+    The helper imports this package from wherever this process did (an installed copy or a
+    checkout) and draws on Agg figures whatever backend the user chose. Its stdin closes when this
+    process ends, however it ends, and a helper then exits.
+    """
     env = dict(os.environ)
-    # The worker imports this package from wherever the parent did (an installed copy or a checkout).
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    env.setdefault("MPLBACKEND", "Agg")
-    return subprocess.Popen(
-        [sys.executable, "-m", "convergence_anim._worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-    )
+    env["MPLBACKEND"] = "Agg"
+    return subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
 
 def local_pool(

@@ -83,8 +83,10 @@ def load_csv(
     ----------
     path:
         The CSV file (UTF-8). Blank lines are skipped; other columns are ignored.
-    x_column, y_column:
-        The columns holding the numbers x and y.
+    x_column:
+        The column holding the numbers x.
+    y_column:
+        The column holding the numbers y.
     features:
         For classification with more than two inputs, the names of all input columns (two or
         more, each holding numbers), instead of ``x_column`` and ``y_column``.
@@ -97,6 +99,7 @@ def load_csv(
     Returns
     -------
     Dataset
+        The points, and with ``label_column`` their classes.
 
     Raises
     ------
@@ -236,6 +239,7 @@ def fit(
     resolution: int = 200,
     record: bool = True,
     view: Any = None,
+    live: Any = False,
 ) -> "DemoRun":
     """Train a small model on ``data`` with full-batch Adam, recording it for an animation.
 
@@ -268,6 +272,8 @@ def fit(
     view:
         For classification, the plane the picture shows (``DecisionBoundary``'s ``view``: ``"pca"``
         or two feature names); by default the two features as they are, or ``"pca"`` for more.
+    live:
+        Show the run while it trains: True or a ``convergence_anim.live.LiveView`` (see ``Recorder``).
 
     Returns
     -------
@@ -278,8 +284,8 @@ def fit(
     Raises
     ------
     UsageError
-        If an option is out of range, or ``view`` is given for regression or names a feature that is
-        missing or constant.
+        If an option is out of range, ``live`` is asked without ``record``, or ``view`` is given for
+        regression or names a feature that is missing or constant.
     """
     import torch
 
@@ -287,6 +293,8 @@ def fit(
     from .scenes import CurveFit, DecisionBoundary
 
     hidden = _check_fit_options(model, hidden, lr, iterations, every, seed)
+    if live and not record:
+        raise UsageError("live shows what is recorded; it needs record=True")
     every = every or max(1, iterations // 100)
     torch.manual_seed(seed)
     if data.task == "regress" and (view is not None or data.features.shape[1] > 2):
@@ -317,7 +325,7 @@ def fit(
 
         scene = CurveFit(data.x, data.y, xlabel=xlabel, ylabel=ylabel, resolution=resolution)
     return train_model(torch.nn.Sequential(*layers), torch.as_tensor(inputs, dtype=torch.float32), targets, loss_fn,
-                       scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta)
+                       scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta, live=live)
 
 
 def _check_fit_options(model: Any, hidden: Any, lr: Any, iterations: Any, every: Any, seed: Any) -> tuple[int, ...]:

@@ -46,7 +46,7 @@ class DemoRun:
     iterations: int
 
 
-def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool) -> DemoRun:
+def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool, live: Any = False) -> DemoRun:
     import torch
 
     from .recorder import Recorder
@@ -58,7 +58,7 @@ def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool) ->
     w = torch.randn((1), requires_grad=True)
     b = torch.zeros((1), requires_grad=True)
     meta = {"demo": "linear", "seed": seed, "lr": lr, "every": every, "max_iter": max_iter}
-    rec = Recorder(LineFit(x, y, xlim=(1.5, 10), ylim=(8, 28)), every=every, meta=meta) if record else None
+    rec = Recorder(LineFit(x, y, xlim=(1.5, 10), ylim=(8, 28)), every=every, meta=meta, live=live) if record else None
     iteration = 0
     for iteration in range(max_iter):
         y_pred = w * x + b
@@ -80,7 +80,7 @@ def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool) ->
     return DemoRun(rec.trace if rec else None, {"w": w.detach().clone(), "b": b.detach().clone()}, iteration + 1)
 
 
-def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool) -> DemoRun:
+def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool, live: Any = False) -> DemoRun:
     import torch
 
     from .recorder import Recorder
@@ -97,7 +97,7 @@ def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool) 
     b = torch.zeros((1), requires_grad=True)
     meta = {"demo": "logistic", "seed": seed, "lr": lr, "every": every, "max_iter": max_iter}
     scene = LinearBoundary(points, c, xlim=(-4, 4), ylim=(-4, 4))
-    rec = Recorder(scene, every=every, meta=meta) if record else None
+    rec = Recorder(scene, every=every, meta=meta, live=live) if record else None
     iteration = 0
     for iteration in range(max_iter):
         loss = ((torch.sigmoid(x * w + b - y) - c) ** 2).mean()
@@ -133,19 +133,21 @@ def train_model(
     meta: dict[str, Any],
     target_loss: float = 0.0,
     patience: "int | None" = None,
+    live: Any = False,
 ) -> DemoRun:
     """Full-batch Adam on ``loss_fn(model(inputs), targets)``, captured with ``model=``.
 
     Stops after ``max_iter`` iterations, once the loss is below ``target_loss``, once it has not
     improved by 0.1% for ``patience`` iterations (a plateau: nothing left to watch), or once it is
-    not finite; the last step is always captured. Shared by the toy-data demos and ``data.fit``.
+    not finite; the last step is always captured. ``live`` is the recorder's. Shared by the toy-data
+    demos and ``data.fit``.
     """
     import torch
 
     from .recorder import Recorder
 
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    rec = Recorder(scene, every=every, meta=meta) if record else None
+    rec = Recorder(scene, every=every, meta=meta, live=live) if record else None
     iteration = best_iteration = 0
     best = math.inf
     for iteration in range(max_iter):
@@ -193,7 +195,7 @@ def _classify(name: str, make_data: Callable, make_model: Callable, target_loss:
               patience: "int | None" = None) -> Callable[..., DemoRun]:
     """A demo function: seeded ``make_data(torch) -> (points, labels)``, ``make_model(classes)``, Adam."""
 
-    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool) -> DemoRun:
+    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, live: Any = False) -> DemoRun:
         import torch
 
         from .scenes import DecisionBoundary
@@ -205,7 +207,7 @@ def _classify(name: str, make_data: Callable, make_model: Callable, target_loss:
         # A 150x150 grid: half the cost of the default 200x200 per capture, and it looks the same.
         scene = DecisionBoundary(points, labels, aspect="equal", resolution=150)
         return train_model(model, points, labels, classification_loss, scene, lr=lr, every=every, max_iter=max_iter,
-                           record=record, meta=meta, target_loss=target_loss, patience=patience)
+                           record=record, meta=meta, target_loss=target_loss, patience=patience, live=live)
 
     train.__name__ = train.__qualname__ = f"_{name}"
     return train
@@ -215,7 +217,7 @@ def _regress(name: str, make_data: Callable, make_model: Callable, target_loss: 
              patience: "int | None" = None) -> Callable[..., DemoRun]:
     """A demo function: seeded ``make_data(torch) -> (x, y)`` of shape (n, 1), ``make_model()``, MSE, Adam."""
 
-    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool) -> DemoRun:
+    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, live: Any = False) -> DemoRun:
         import torch
         from torch.nn import functional as F
 
@@ -226,7 +228,7 @@ def _regress(name: str, make_data: Callable, make_model: Callable, target_loss: 
         model = make_model()
         meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter}
         return train_model(model, x, y, F.mse_loss, CurveFit(x, y), lr=lr, every=every, max_iter=max_iter,
-                           record=record, meta=meta, target_loss=target_loss, patience=patience)
+                           record=record, meta=meta, target_loss=target_loss, patience=patience, live=live)
 
     train.__name__ = train.__qualname__ = f"_{name}"
     return train
@@ -349,13 +351,17 @@ def run_demo(
     every: "int | None" = None,
     max_iter: "int | None" = None,
     record: bool = True,
+    live: Any = False,
 ) -> DemoRun:
     """Train demo ``name``; None options take the demo's defaults.
+
+    ``live`` shows the run while it trains, as ``Recorder(..., live=...)`` does: True or a
+    ``convergence_anim.live.LiveView``.
 
     Raises
     ------
     UsageError
-        If the demo is unknown or an option is out of range.
+        If the demo is unknown, an option is out of range, or ``live`` is asked without ``record``.
     """
     try:
         demo = DEMOS[name]
@@ -373,4 +379,7 @@ def run_demo(
         raise UsageError(f"max_iter must be a positive integer, got {max_iter!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
-    return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record)
+    if live and not record:
+        raise UsageError("live shows what is recorded; it needs record=True")
+    extra = {"live": live} if live else {}  # demo functions written before live views need not take it
+    return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, **extra)

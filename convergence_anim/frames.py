@@ -8,41 +8,63 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._exceptions import UsageError
+from .layout import Blitter, FrameLayout
 from .scenes import scene_from_trace
 from .scenes._base import format_number
-from .style import Theme, get_theme
+from .style import SIZES, Theme, get_theme
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
-    from matplotlib.figure import Figure
 
     from .scenes import Scene
     from .trace import Trace
 
-__all__ = ["Blitter", "FrameRenderer", "check_size", "default_size", "shown_frames"]
+__all__ = ["Blitter", "FrameRenderer", "SIZES", "check_size", "default_size", "shown_frames"]
 
-#: Width of the frame grows by this factor when a loss panel sits beside the main plot.
+#: Width of the frame grows by this factor when a loss panel sits beside the main plot (for themes
+#: whose panels widen the frame).
 LOSS_PANEL_WIDTH = 1.6
 
 
+
 def default_size(theme: Theme, loss_panel: bool) -> tuple[int, int]:
-    """The frame size used when none is given: the theme's, widened for a loss panel."""
+    """The frame size used when none is given: the theme's, widened for a loss panel if the theme says so."""
     width, height = theme.size
-    if loss_panel:
+    if loss_panel and theme.panels_widen:
         width = 2 * round(width * LOSS_PANEL_WIDTH / 2)
     return (width, height)
 
 
-def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme, loss_panel: bool = False) -> tuple[tuple[int, int], float]:
-    """Validate a (width, height) frame size in pixels and a dpi, filling in the theme's defaults.
+def check_size(
+    size: "tuple[int, int] | str | None", dpi: "float | None", theme: Theme, loss_panel: bool = False
+) -> tuple[tuple[int, int], float]:
+    """Validate a frame size and a dpi, filling in the theme's defaults.
+
+    Parameters
+    ----------
+    size:
+        ``(width, height)`` in pixels, a name from ``SIZES`` (``"1080p"``), ``"WIDTHxHEIGHT"``, or
+        None for the theme's default (``default_size``).
+    dpi:
+        Resolution that fonts and lines scale with; None scales the theme's with the size.
+    theme:
+        The theme whose defaults apply.
+    loss_panel:
+        Whether a loss panel is drawn (it may widen the default size).
+
+    Returns
+    -------
+    tuple
+        ``((width, height), dpi)``.
 
     Raises
     ------
     UsageError
-        If the size is not two integers between 16 and 8192 or the dpi is not between 10 and 1200.
+        If the size is not two integers between 16 and 8192 or a known name, or the dpi is not
+        between 10 and 1200.
     """
     base = default_size(theme, loss_panel)
-    size = base if size is None else size
+    size = base if size is None else _named_size(size) if isinstance(size, str) else size
     try:
         width, height = size
         if any(isinstance(v, bool) or int(v) != v for v in (width, height)):
@@ -61,64 +83,15 @@ def check_size(size: "tuple[int, int] | None", dpi: "float | None", theme: Theme
     return (width, height), float(dpi)
 
 
-class Blitter:
-    """Draws a figure's frames: the static parts once, then per frame only what changes.
-
-    With ``blit=True`` the figure is drawn in full once, with the changing artists left out, and its
-    pixels cached; each frame restores that background and draws only the changing artists on top.
-    Everything an axes draws above a changing artist (higher zorder) changes too, and artists are
-    drawn in the order a full draw would use (axes in figure order, each sorting its children by
-    zorder, stably; figure-level artists last), so frames are pixel-identical to a full
-    ``canvas.draw()`` (``blit=False``).
-    """
-
-    def __init__(self, fig: "Figure", blit: bool = True) -> None:
-        self._fig = fig
-        self._canvas = fig.canvas
-        self._blit = blit
-        self._dynamic: "list[Artist] | None" = None
-        self._background = None
-
-    def _prepare(self, artists: "list[Artist]") -> None:
-        changing = {id(a) for a in artists}
-        dynamic: "list[Artist]" = []
-        for ax in self._fig.axes:
-            children = ax.get_children()
-            mine = [a for a in children if id(a) in changing]
-            if not mine:
-                continue
-            lowest = min(a.get_zorder() for a in mine)
-            chosen = [a for a in children if id(a) in changing or (a.get_zorder() > lowest and a is not ax.patch)]
-            order = {id(a): i for i, a in enumerate(children)}
-            dynamic += sorted(chosen, key=lambda a: (a.get_zorder(), order[id(a)]))
-        placed = {id(a) for a in dynamic}
-        dynamic += [a for a in artists if id(a) not in placed]  # figure-level text, drawn after the axes
-        for artist in dynamic:
-            artist.set_animated(True)
-        self._dynamic = dynamic
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Redraw and cache the static background (after anything that redrew the canvas)."""
-        if self._dynamic is not None:
-            self._canvas.draw()
-            self._background = self._canvas.copy_from_bbox(self._fig.bbox)
-
-    def draw(self, artists: "list[Artist]") -> np.ndarray:
-        """Draw the frame whose changing artists are ``artists``; return a new RGBA array of it."""
-        if not self._blit:
-            self._canvas.draw()
-        else:
-            if self._dynamic is None:
-                self._prepare(artists)
-            self._canvas.restore_region(self._background)
-            for artist in self._dynamic:
-                self._fig.draw_artist(artist)
-        return np.array(self._canvas.buffer_rgba(), copy=True)
-
-    def animated(self) -> "list[Artist]":
-        """The artists drawn per frame (empty before the first frame)."""
-        return list(self._dynamic or [])
+def _named_size(name: str) -> tuple[int, int]:
+    """The size called ``name`` in ``SIZES``, or written ``"640x480"``."""
+    key = name.strip().lower()
+    if key in SIZES:
+        return SIZES[key]
+    width, x, height = key.partition("x")
+    if x and width.isdigit() and height.isdigit():
+        return (int(width), int(height))
+    raise UsageError(f"unknown size {name!r}; give WIDTHxHEIGHT or one of {', '.join(SIZES)}")
 
 
 class FrameRenderer:
@@ -144,7 +117,8 @@ class FrameRenderer:
         Draw only what changes per frame (``Blitter``; the default) or redraw the whole figure;
         the pixels are the same, which the tests check.
     scene:
-        The scene that draws the frames; by default rebuilt from the trace (``scene_from_trace``).
+        The trace's scene, already built (``scene_from_trace(trace)`` if None): a render builds it
+        once and hands it to every renderer.
 
     Raises
     ------
@@ -167,65 +141,74 @@ class FrameRenderer:
         blit: bool = True,
         scene: "Scene | None" = None,
     ) -> None:
-        import matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
         trace.require_frames()
         self.trace = trace
         self.theme = get_theme(theme)
-        (width, height), dpi = check_size(size, dpi, self.theme, loss_panel)
+        self.size, dpi = check_size(size, dpi, self.theme, loss_panel)
         self._shown = shown_frames(trace)
         self._diverged_at = trace.diverged_at
-        with matplotlib.rc_context(self.theme.rc):
-            # A hair over the exact size: Agg truncates width * dpi / dpi to an int, which could lose a pixel.
-            fig = Figure(figsize=((width + 1e-3) / dpi, (height + 1e-3) / dpi), dpi=dpi)
-            canvas = FigureCanvasAgg(fig)
-            if loss_panel:
-                ax, loss_ax = fig.subplots(1, 2, width_ratios=[3, 2])
-                fig.subplots_adjust(wspace=0.28)
-            else:
-                ax, loss_ax = fig.add_subplot(), None
-            scene = scene_from_trace(trace) if scene is None else scene
+        self._scene = scene = scene_from_trace(trace) if scene is None else scene
+        # Frames with panels, and themes that ask for it, fit their margins to the labels; a lone plot
+        # in the light and dark themes keeps the blog's classic composition.
+        fit = loss_panel or self.theme.fit_margins
+        panels = ["loss"] if loss_panel else []
+        # A scene that redraws its whole axes each frame (Plot) has no static parts to blit.
+        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=panels, fit=fit,
+                                            blit=blit and not scene.redraw)
+        ax = self._ax = layout.main
+        # The layout is made for the widest label and title of any frame, so none is cut off or
+        # runs into another text, and nothing moves from frame to frame.
+        labels, titles = zip(*(self._texts(i) for i in range(len(trace))))
+        with layout.building():
             self._update_scene = scene.setup(ax, trace, self.theme)
-            self._scene = scene
             self._label = ax.text(
-                *_inside_figure(ax, scene.label_position),
-                "",
+                *(scene.label_position if fit else _inside_figure(ax, scene.label_position)),
+                _widest(labels),
                 transform=ax.transAxes,
                 fontdict={"size": self.theme.label_size, "color": self.theme.label_color},
                 zorder=3,
             )
-            ax.set_title(" \n ")
-            self._update_loss = _setup_loss_panel(loss_ax, trace, self.theme, log_loss, loss_range) if loss_ax else None
-        self._fig, self._canvas, self._ax = fig, canvas, ax
-        # A scene that redraws its whole axes each frame (Plot) has no static parts to keep.
-        self._blitter = Blitter(fig, blit and not scene.redraw)
-        canvas.draw()
-        if canvas.get_width_height() != (width, height):  # pragma: no cover - rounding of odd sizes
-            raise UsageError(f"cannot render a {width}x{height} frame at dpi {dpi:g}; try another dpi")
-        self.size = (width, height)
+            self._title = ax.set_title(_widest(titles))
+            self._update_loss = (
+                _setup_loss_panel(layout.panels["loss"], trace, self.theme, log_loss, loss_range) if loss_panel else None
+            )
+        if layout.overlap(self._label, self._title):
+            # A label above the axes (DecisionBoundary, CurveFit) and a centred title meet in a
+            # narrow plot or when the label says "diverged at ...": the title moves to the right.
+            with layout.styled():
+                ax.set_title("")
+                self._title = ax.set_title(self._title.get_text(), loc="right")
 
     def __len__(self) -> int:
         return len(self.trace)
 
-    def _set_frame(self, index: int) -> "list[Artist]":
+    @property
+    def figure(self):
+        """The matplotlib ``Figure`` the frames are drawn on, to inspect (e.g. where texts fall); do not change it."""
+        return self._layout.fig
+
+    def _texts(self, index: int) -> tuple[str, str]:
+        """The loss label and the title of frame ``index``."""
         trace = self.trace
         shown = int(self._shown[index])
-        diverged = shown != index
-        artists = list(self._update_scene(shown, diverged))
-        if self._scene.redraw and self._label not in self._ax.texts:
-            self._ax.add_artist(self._label)  # the scene cleared the axes, and the label with it
+        if shown != index:
+            return f"diverged at iteration {self._diverged_at}", f"Iteration:{trace.steps[index]} (diverged)"
         loss = trace.losses[index]
-        if diverged:
-            self._label.set_text(f"diverged at iteration {self._diverged_at}")
-            title = f"Iteration:{trace.steps[index]} (diverged)"
-        else:
-            shown_loss = self._scene.loss_label and not math.isnan(loss)
-            self._label.set_text(f"Loss={format_number(loss)}" if shown_loss else "")
-            title = self._scene.title(trace, shown)
-        self._ax.title.set_text(title)
-        artists += [self._label, self._ax.title]
+        shown_loss = self._scene.loss_label and not math.isnan(loss)
+        return (f"Loss={format_number(loss)}" if shown_loss else ""), self._scene.title(trace, shown)
+
+    def _set_frame(self, index: int) -> "list[Artist]":
+        shown = int(self._shown[index])
+        artists = list(self._update_scene(shown, shown != index))
+        if self._scene.redraw:
+            # The scene cleared the axes (Plot): the label went with it, and the axes has a new title.
+            if self._label not in self._ax.texts:
+                self._ax.add_artist(self._label)
+            self._title = self._ax.title
+        label, title = self._texts(index)
+        self._label.set_text(label)
+        self._title.set_text(title)
+        artists += [self._label, self._title]
         if self._update_loss is not None:
             artists += self._update_loss(index)
         return artists
@@ -240,24 +223,16 @@ class FrameRenderer:
         This is Agg's own buffer copied whole, the cheapest form: dropping the alpha channel is a
         strided copy that costs more than the copy itself, and the encoders take RGBA directly.
         """
-        return self._blitter.draw(self._set_frame(index))
+        return self._layout.draw(self._set_frame(index))
 
     def save_still(self, index: int, path: str) -> None:
         """Save frame ``index`` with ``savefig`` (PNG, SVG or PDF by the suffix of ``path``)."""
         self._set_frame(index)
-        animated = self._blitter.animated()
-        for artist in animated:  # savefig skips animated artists
-            artist.set_animated(False)
-        try:
-            self._fig.savefig(path, format=str(path).rsplit(".", 1)[-1].lower(), dpi=self._fig.dpi)
-        finally:
-            for artist in animated:
-                artist.set_animated(True)
-            self._blitter.refresh()  # savefig redrew the canvas
+        self._layout.save(path)
 
     def close(self) -> None:
         """Release the figure."""
-        self._fig.clear()
+        self._layout.close()
 
 
 def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:
@@ -269,6 +244,11 @@ def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:
     x, y = position
     box = ax.get_position()
     return (max(x, (0.01 - box.x0) / box.width), y)
+
+
+def _widest(texts: "tuple[str, ...]") -> str:
+    """The text with the most lines, and of those the longest line (digits are equally wide)."""
+    return max(texts, key=lambda text: (text.count("\n"), max(len(line) for line in text.split("\n"))))
 
 
 def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool, extra_range=None):

@@ -28,11 +28,13 @@ import numpy as np
 from ._atomic import atomic_output, check_output_path
 from ._exceptions import UsageError
 from .encoders import encoder_for
-from .frames import Blitter, shown_frames
+from .frames import shown_frames
+from .layout import FrameLayout
 from .encoders._base import check_fps
 from .style import Theme, get_theme
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .scenes import Scene
     from .trace import Trace
 
 __all__ = ["CELL_SIZE", "CellRenderer", "cell_frames", "grid_shape", "message_cell", "render_grid", "write_grid"]
@@ -87,6 +89,10 @@ class CellRenderer:
         Cell size ``(width, height)`` in pixels, even numbers.
     theme:
         Theme name or ``Theme``; its colours, scaled down.
+    blit:
+        Draw only what changes per frame, or redraw everything; the pixels are the same.
+    scene:
+        The trace's scene, already built (``scene_from_trace(trace)`` if None).
 
     Raises
     ------
@@ -104,11 +110,8 @@ class CellRenderer:
         size: "tuple[int, int]" = CELL_SIZE,
         theme: "str | Theme" = "light",
         blit: bool = True,
+        scene: "Scene | None" = None,
     ) -> None:
-        import matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
         from .scenes import scene_from_trace
 
         trace.require_frames()
@@ -116,32 +119,20 @@ class CellRenderer:
         theme = get_theme(theme)
         self.trace, self.label, self.size = trace, label, (width, height)
         self._shown = shown_frames(trace)
-        dpi = theme.dpi * width / _LOOKS_LIKE_WIDTH
-        pt = 72 / dpi  # points per pixel, to give text a size in pixels
-        with matplotlib.rc_context(theme.rc):
-            # Agg truncates the figure's size in pixels; half a pixel more keeps float error from
-            # losing one.
-            fig = Figure(figsize=((width + 0.5) / dpi, (height + 0.5) / dpi), dpi=dpi)
-            canvas = FigureCanvasAgg(fig)
-            ax = fig.add_axes(
-                [_MARGIN / width, _MARGIN / height, 1 - 2 * _MARGIN / width, 1 - (_MARGIN + _HEADER) / height]
-            )
-            self._update_scene = scene_from_trace(trace).setup(ax, trace, theme)
+        scene = scene_from_trace(trace) if scene is None else scene
+        self._layout = layout = _cell_layout(width, height, theme, blit, axes=True)
+        pt = 72 / layout.fig.dpi  # points per pixel, to give text a size in pixels
+        with layout.building():
+            ax = layout.main
+            self._update_scene = scene.setup(ax, trace, theme)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title("")
             ax.set_xlabel("")
             ax.set_ylabel("")
-            top = 1 - 2 / height
-            self._title = fig.text(_MARGIN / width, top, label, ha="left", va="top", fontsize=_LABEL_PX * pt,
-                                   fontweight="bold")
-            self._loss = fig.text(1 - _MARGIN / width, top, "", ha="right", va="top", fontsize=_LOSS_PX * pt,
-                                  color=theme.label_color)
-        self._fig, self._canvas, self._ax = fig, canvas, ax
-        self._blitter = Blitter(fig, blit)
-        canvas.draw()
-        if canvas.get_width_height() != (width, height):  # pragma: no cover - guarded by the half pixel
-            raise UsageError(f"cannot draw a {width}x{height} cell; try another cell size")
+            _cell_title(layout, label)
+            self._loss = layout.fig.text(1 - _MARGIN / width, 1 - 2 / height, "", ha="right", va="top",
+                                         fontsize=_LOSS_PX * pt, color=theme.label_color)
 
     def __len__(self) -> int:
         return len(self.trace)
@@ -159,20 +150,27 @@ class CellRenderer:
 
     def render_rgba(self, index: int) -> np.ndarray:
         """Return cell frame ``index`` as a new ``(height, width, 4)`` uint8 RGBA array."""
-        return self._blitter.draw(self._set_frame(index))
+        return self._layout.draw(self._set_frame(index))
 
     def close(self) -> None:
         """Release the figure."""
-        self._fig.clear()
+        self._layout.close()
 
 
-def cell_frames(trace: "Trace", label: str, *, size: "tuple[int, int]" = CELL_SIZE, theme: "str | Theme" = "light") -> list[bytes]:
+def cell_frames(
+    trace: "Trace",
+    label: str,
+    *,
+    size: "tuple[int, int]" = CELL_SIZE,
+    theme: "str | Theme" = "light",
+    scene: "Scene | None" = None,
+) -> list[bytes]:
     """Draw every frame of ``trace`` as a cell; return them zlib-compressed (RGBA), for ``write_grid``.
 
     Compressed cells are small (flat colours), so they travel cheaply from worker processes and a
-    grid of many long runs fits in memory.
+    grid of many long runs fits in memory. The options are ``CellRenderer``'s.
     """
-    renderer = CellRenderer(trace, label, size=size, theme=theme)
+    renderer = CellRenderer(trace, label, size=size, theme=theme, scene=scene)
     try:
         return [zlib.compress(renderer.render_rgba(i).tobytes(), 1) for i in range(len(trace))]
     finally:
@@ -181,23 +179,30 @@ def cell_frames(trace: "Trace", label: str, *, size: "tuple[int, int]" = CELL_SI
 
 def message_cell(label: str, message: str, *, size: "tuple[int, int]" = CELL_SIZE, theme: "str | Theme" = "light") -> list[bytes]:
     """One cell frame with ``label`` and ``message`` and no plot: the place of a run that failed."""
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     width, height = _check_cell_size(size)
     theme = get_theme(theme)
-    dpi = theme.dpi * width / _LOOKS_LIKE_WIDTH
-    pt = 72 / dpi
-    with matplotlib.rc_context(theme.rc):
-        fig = Figure(figsize=((width + 0.5) / dpi, (height + 0.5) / dpi), dpi=dpi)
-        canvas = FigureCanvasAgg(fig)
-        fig.text(_MARGIN / width, 1 - 2 / height, label, ha="left", va="top", fontsize=_LABEL_PX * pt, fontweight="bold")
-        fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=_LOSS_PX * pt, color=theme.label_color, wrap=True)
-        canvas.draw()
-        frame = np.array(canvas.buffer_rgba(), copy=True)
-    fig.clear()
+    layout = _cell_layout(width, height, theme, blit=False, axes=False)
+    with layout.building():
+        _cell_title(layout, label)
+        layout.fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=_LOSS_PX * 72 / layout.fig.dpi,
+                        color=theme.label_color, wrap=True)
+    frame = layout.draw([])
+    layout.close()
     return [zlib.compress(frame.tobytes(), 1)]
+
+
+def _cell_layout(width: int, height: int, theme: Theme, blit: bool, axes: bool) -> FrameLayout:
+    """A cell's layout: drawn like a frame ``_LOOKS_LIKE_WIDTH`` wide, the plot under a header line."""
+    rect = [_MARGIN / width, _MARGIN / height, 1 - 2 * _MARGIN / width, 1 - (_MARGIN + _HEADER) / height]
+    dpi = theme.dpi * width / _LOOKS_LIKE_WIDTH
+    return FrameLayout((width, height), dpi, theme, main_rect=rect, axes=axes, blit=blit, slack=0.5)
+
+
+def _cell_title(layout: FrameLayout, label: str) -> None:
+    """The cell's label, top left in bold."""
+    width, height = layout.size
+    layout.fig.text(_MARGIN / width, 1 - 2 / height, label, ha="left", va="top", fontsize=_LABEL_PX * 72 / layout.fig.dpi,
+                    fontweight="bold")
 
 
 def write_grid(

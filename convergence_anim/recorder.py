@@ -37,12 +37,17 @@ class Recorder:
         The most captures the recorder keeps (an integer of at least 2; default 2,000), or None to
         keep every one. This makes a recorder safe to leave in a loop of any length: its memory is
         bounded by this count times the size of one capture.
+    live:
+        Show the captures while training runs: True, or a ``convergence_anim.live.LiveView`` with
+        options (updates per second, theme, size). In a notebook one picture updates in place, in a
+        script a window opens; with no display, one line on standard error says it is off.
 
     Raises
     ------
     UsageError
         If ``every`` is not a positive integer, ``max_captures`` is not None or an integer of at
-        least 2, or ``meta`` holds the key ``"capture_every"``.
+        least 2, ``meta`` holds the key ``"capture_every"``, or ``live`` is not a bool or a
+        ``LiveView``.
 
     Notes
     -----
@@ -72,6 +77,7 @@ class Recorder:
         *,
         meta: dict[str, Any] | None = None,
         max_captures: int | None = DEFAULT_MAX_CAPTURES,
+        live: Any = False,
     ) -> None:
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every <= 0:
             raise UsageError(f"every must be a positive integer, got {every!r}")
@@ -97,6 +103,11 @@ class Recorder:
         # written in place (a trace is a snapshot), so the next such write copies first.
         self._shared = False
         self._trace: Trace | None = None
+        self._live = None
+        if live:
+            from .live import start_live_view  # matplotlib and a thread only for those who ask
+
+            self._live = start_live_view(live, scene, self._meta)
 
     @property
     def every(self) -> int:
@@ -173,6 +184,8 @@ class Recorder:
         self._trace = None
         if self._max is not None and self._n > self._max:
             self._thin()
+        if self._live is not None:
+            self._live.captured(step, losses[0], losses[1], values, last=force)
         return True
 
     @property

@@ -45,14 +45,19 @@ class RenderSettings:
         ``duration`` is an error.
     duration:
         Fit the whole animation, holds included, into this many seconds.
-    hold, hold_first:
-        Seconds to hold the last and the first frame.
+    hold:
+        Seconds to hold the last frame.
+    hold_first:
+        Seconds to hold the first frame.
     loop:
         Times a GIF plays; 0 (default) loops forever. MP4 does not loop by itself.
     theme:
         ``"light"`` (the blog's look), ``"dark"``, ``"slides"`` (16:9, large type) or a ``Theme``.
     size:
-        Frame size ``(width, height)`` in pixels; the theme's default if None.
+        Frame size ``(width, height)`` in pixels, ``"WIDTHxHEIGHT"``, or a name from
+        ``style.SIZES`` (``"720p"``, ``"1080p"``, ``"4k"``, ``"square"``); the theme's default if
+        None. The slides theme keeps its 16:9 size with any panel; light and dark widen the
+        default for a side panel; a size given is always honoured exactly.
     dpi:
         Resolution that font sizes and line widths scale with; if None, the theme's, scaled with
         ``size`` so that a smaller frame is the same picture, smaller.
@@ -63,12 +68,17 @@ class RenderSettings:
     loss_range:
         ``(low, high)`` loss values the panel's axis must include besides the trace's own, e.g. the
         range of several runs shown side by side.
-    max_frames, spacing:
-        Draw at most ``max_frames`` captures, spread ``"uniform"`` or ``"log"`` (dense early).
+    max_frames:
+        Draw at most this many captures, the first and the last among them (only the last if 1);
+        all if None.
+    spacing:
+        How ``max_frames`` picks them: ``"uniform"`` (evenly) or ``"log"`` (dense early).
     still:
         Also save the final frame here (``.png``, ``.svg`` or ``.pdf``).
-    filmstrip, filmstrip_frames:
-        Also save ``filmstrip_frames`` (1 to 50) key frames side by side as one PNG.
+    filmstrip:
+        Also save ``filmstrip_frames`` key frames side by side here, as one PNG.
+    filmstrip_frames:
+        The number of key frames in the filmstrip (1 to 50).
     jobs:
         Processes drawing frames: None (default) uses every core for long animations and one
         process for short ones; the pixels are the same either way.

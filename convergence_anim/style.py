@@ -7,7 +7,15 @@ from typing import Any
 
 from ._exceptions import UsageError
 
-__all__ = ["THEMES", "Theme", "get_theme"]
+__all__ = ["SIZES", "THEMES", "Theme", "get_theme"]
+
+#: Frame sizes by name, for ``size="1080p"``: video resolutions, and a square for social posts.
+SIZES: dict[str, tuple[int, int]] = {
+    "720p": (1280, 720),
+    "1080p": (1920, 1080),
+    "4k": (3840, 2160),
+    "square": (1080, 1080),
+}
 
 
 @dataclass(frozen=True)
@@ -16,6 +24,11 @@ class Theme:
 
     ``size`` is the default frame size in pixels and ``dpi`` the resolution that font sizes and line
     widths scale with; ``rc`` holds matplotlib rcParams applied while the figure is built.
+
+    ``panels_widen``: a side panel (the loss curve) widens the default frame; if False the panels
+    share the theme's size, as on a 16:9 slide. ``fit_margins``: margins are fitted to the labels
+    even for a frame without panels (frames with panels always are); if False such a frame keeps
+    matplotlib's classic margins, the blog's composition.
     """
 
     name: str
@@ -30,6 +43,8 @@ class Theme:
     test_loss_color: str = "C1"
     #: Scenes multiply their marker areas by the square of this.
     marker_scale: float = 1.0
+    panels_widen: bool = True
+    fit_margins: bool = False
     rc: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,6 +79,8 @@ SLIDES = Theme(
     line_width=8.0,
     label_size=34.0,
     marker_scale=1.6,
+    panels_widen=False,
+    fit_margins=True,
     rc={
         "font.size": 20,
         "axes.titlesize": 24,
@@ -75,12 +92,11 @@ SLIDES = Theme(
         "ytick.major.width": 2.0,
         "xtick.major.size": 7,
         "ytick.major.size": 7,
+        # Large tick labels meet at the axes' lower left corner unless set a little further out.
+        "xtick.major.pad": 6,
+        "ytick.major.pad": 6,
         "lines.markersize": 10,
         "scatter.edgecolors": "face",
-        "figure.subplot.left": 0.08,
-        "figure.subplot.right": 0.97,
-        "figure.subplot.bottom": 0.09,
-        "figure.subplot.top": 0.86,
     },
 )
 

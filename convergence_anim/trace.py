@@ -55,7 +55,9 @@ class Trace:
     state:
         Per-capture arrays, each of shape ``(n, ...)``: what the scene needs to draw each frame.
     meta:
-        JSON-serialisable facts about the run (demo name, seed, learning rate, ...).
+        JSON-serialisable facts about the run (demo name, seed, learning rate, ...). A trace from a
+        ``Recorder`` also holds ``"capture_every"``: the interval the recorder was capturing at, which
+        thinning (``Recorder(max_captures=...)``) may have made larger than the ``every`` asked for.
     test_losses:
         Held-out loss at each capture, NaN where none was given; all NaN if omitted.
 

@@ -1,10 +1,12 @@
-"""``convergence-anim batch`` and ``render_batch``: many seeds, resumable, identical bytes everywhere."""
+"""``convergence-anim batch`` and ``render_batch``: a user's function over seeds and a sweep, resumable,
+identical bytes everywhere, and a Dask cluster that loses a worker."""
 
-import dataclasses
-import functools
+import csv
 import hashlib
 import json
 import os
+
+import time
 
 import imageio.v3 as iio
 import numpy as np
@@ -12,29 +14,102 @@ import pytest
 from click.testing import CliRunner
 
 import convergence_anim as ca
-from convergence_anim.batch import BatchJob, dask_executor, expand_template, parse_seeds, render_batch, seed_jobs
+from convergence_anim.batch import (
+    TrainingFunction,
+    dask_executor,
+    expand_template,
+    parse_params,
+    parse_seeds,
+    parse_value,
+    render_batch,
+)
 from convergence_anim.cli import main
-from convergence_anim.demos import DEMOS, DemoRun
 from convergence_anim.grid import CellRenderer
 
 from .pixels import blue_pixels, red_pixels
 
 SMALL = ("--size", "320x240")
 
+# A researcher's own experiment: the blog's line fit, with a swept learning rate. It returns the
+# Recorder (a Trace works too). lr 0.1 blows up; 0.01 and 0.001 do not.
+EXPERIMENT = '''
+import torch
+import convergence_anim as ca
+
+
+def train(seed, lr=0.01, steps=30):
+    torch.manual_seed(seed)
+    x = torch.rand(20, 1) * 10
+    y = 2 * x + 5 + torch.randn(20, 1)
+    w = torch.zeros(1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    rec = ca.Recorder(ca.scenes.LineFit(x, y, xlim=(0, 10), ylim=(0, 30)), every=10)
+    for step in range(steps):
+        loss = ((w * x + b - y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+        w.grad.zero_()
+        b.grad.zero_()
+        rec.capture(step, loss=loss, w=w, b=b, force=step == steps - 1)
+    return rec
+
+
+def flaky(seed, lr=0.01):
+    if seed == 1:
+        raise RuntimeError("the data loader broke")
+    return train(seed, lr).trace
+
+
+def not_a_trace(seed):
+    return {"loss": 1.0}
+
+
+def no_seed(lr):
+    return None
+
+
+def spread(seed):
+    """Points on y = 2x + 1 for x in [0, seed]: each seed has its own axis limits."""
+    x = torch.linspace(0, seed, 10)
+    rec = ca.Recorder(ca.scenes.LineFit(x, 2 * x + 1), every=1)
+    for step in range(3):
+        rec.capture(step, loss=seed / (step + 1), w=float(step), b=1.0)
+    return rec.trace
+
+
+def boundary(seed):
+    rec = ca.Recorder(ca.scenes.LinearBoundary(torch.randn(10, 2), torch.arange(10) % 2), every=1)
+    rec.capture(0, loss=1.0, w=1.0, b=0.0)
+    return rec.trace
+
+
+def mixed(seed):
+    return spread(seed + 1) if seed == 0 else boundary(seed)
+'''
+
+
+@pytest.fixture
+def experiment(tmp_path):
+    path = tmp_path / "experiment.py"
+    path.write_text(EXPERIMENT)
+    return path
+
 
 def _manifest(path):
     return json.loads(path.read_text())
 
 
-def _by_seed(manifest):
-    return {e["seed"]: e for e in manifest["seeds"]}
+def _runs(manifest):
+    return {(tuple(sorted(e["params"].items())), e["seed"]): e for e in manifest["runs"]}
 
 
 def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-# -- seeds and templates ------------------------------------------------------------------------
+# -- seeds, parameters and templates -------------------------------------------------------------
 
 
 def test_parse_seeds():
@@ -46,12 +121,37 @@ def test_parse_seeds():
             parse_seeds(bad)
 
 
-def test_expand_template_fills_demo_options_and_literal_braces():
-    values = {"demo": "linear", "seed": 3, "lr": 0.02, "every": 20, "max_iter": 1000, "fps": 5.0}
-    assert expand_template("{demo}-{seed}-{lr}-{every}-{max_iter}-{fps}.gif", values) == "linear-3-0.02-20-1000-5.gif"
+def test_parse_params_values_are_int_float_or_text():
+    assert parse_params(["lr=0.1,1e-3", "hidden=16, 32", "opt=adam,sgd"]) == {
+        "lr": [0.1, 0.001], "hidden": [16, 32], "opt": ["adam", "sgd"]}
+    assert [type(parse_value(v)) for v in ("3", "3.0", "nan", "x")] == [int, float, str, str]
+
+
+@pytest.mark.parametrize(
+    "spec, text",
+    [
+        ("lr", "has no '='"),
+        ("lr=", "empty value"),
+        ("lr=0.1,", "empty value"),
+        ("lr=0.1,0.1", "lists 0.1 twice"),
+        ("n=1,1.0", "lists 1 twice"),
+        ("seed=1,2", "give the seeds with --seeds"),
+        ("2x=1", "not a Python identifier"),
+    ],
+)
+def test_bad_params_exit_2_before_any_run(run, tmp_path, experiment, spec, text):
+    result = run("batch", "experiment.py:train", "--seeds", "0", "--param", spec)
+    assert result.exit_code == 2, result.output
+    assert text in result.output and "Traceback" not in result.output
+    assert sorted(os.listdir(tmp_path)) == ["experiment.py"]
+
+
+def test_expand_template_fills_params_and_literal_braces():
+    values = {"seed": 3, "lr": 0.02, "hidden": 16, "opt": "adam", "f": 2.0}
+    assert expand_template("{opt}-{lr}-{hidden}-{f}-{seed}.gif", values) == "adam-0.02-16-2-3.gif"
     assert expand_template("{{x}}-{seed}.gif", values) == "{x}-3.gif"
-    jobs = seed_jobs("linear", [4], "out/{demo}/lr{lr}-{seed}.mp4")
-    assert jobs[0].output == "out/linear/lr0.02-4.mp4"
+    with pytest.raises(ca.UsageError, match="would change the output folder"):
+        expand_template("{opt}-{seed}.gif", {"seed": 1, "opt": "../up"})
 
 
 @pytest.mark.parametrize(
@@ -60,207 +160,214 @@ def test_expand_template_fills_demo_options_and_literal_braces():
         ("{seed.__class__}.gif", "{seed.__class__}"),
         ("{seed[0]}.gif", "{seed[0]}"),
         ("{foo}-{seed}.gif", "{foo}"),
-        ("{}-{seed}.gif", "{}"),
         ("{seed!r}.gif", "{seed!r}"),
-        ("{seed:03d}.gif", "{seed:03d}"),
+        ("{lr:.3f}-{seed}.gif", "{lr:.3f}"),
         ("{seed.gif", "malformed"),
-        ("out.gif", "does not contain {seed}"),
-        ("out-{seed}", "not a known format"),
+        ("out-{seed}.gif", "gives several runs the file 'out-0.gif'; put {lr} in it"),
+        ("out-{lr}.gif", "put {seed} in it"),
+        ("out-{seed}-{lr}", "not a known format"),
     ],
 )
-def test_bad_templates_fail_before_training(run, tmp_path, template, text):
-    result = run("batch", "linear", "--seeds", "0-2", "-o", template)
+def test_bad_templates_fail_before_training(run, tmp_path, experiment, template, text):
+    result = run("batch", "experiment.py:train", "--seeds", "0-1", "--param", "lr=0.1,0.01", "-o", template)
     assert result.exit_code == 2, result.output
     assert text in result.output
     assert "Traceback" not in result.output
-    assert sorted(os.listdir(tmp_path)) == []
+    assert sorted(os.listdir(tmp_path)) == ["experiment.py"]
 
 
 @pytest.mark.parametrize(
-    "args, code, text",
+    "target, args, text",
     [
-        (["--seeds", "5-1"], 2, "runs backwards; write 1-5"),
-        (["--seeds", "-2"], 2, "non-negative"),
-        (["--seeds", ""], 2, "no seeds"),
-        (["--seeds", "1", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], 2, "--jobs sets local processes"),
-        (["--seeds", "1", "--jobs", "0"], 2, "0 is not in the range x>=1"),
-        (["--seeds", "1", "--grid", "g.png"], 2, "not a known format"),
+        ("missing.py:train", [], "no file"),
+        ("experiment.py:trian", [], "has no function 'trian'; it defines boundary, flaky, mixed, no_seed"),
+        ("experiment.py", [], "name the function in it: experiment.py:train"),
+        ("nosuchdemo", [], "unknown training function 'nosuchdemo'"),
+        ("no_such_module_xyz:train", [], "cannot import module 'no_such_module_xyz'"),
+        ("experiment.py:no_seed", [], "does not take 'seed', which --seeds gives: no_seed(lr)"),
+        ("experiment.py:train", ["--param", "hidden=8,16"], "does not take 'hidden', which --param hidden gives"),
+        ("experiment.py:train", ["--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "--jobs sets local processes"),
+        ("experiment.py:train", ["--grid", "g.png"], "not a known format"),
+        ("experiment.py:train", ["--summary", "s.gif"], "the summary must end in .png, .svg, .pdf"),
     ],
 )
-def test_bad_options(run, tmp_path, args, code, text):
-    result = run("batch", "linear", *args)
-    assert result.exit_code == code, result.output
-    assert text in result.output
+def test_bad_input_exits_2_with_one_line(run, tmp_path, experiment, target, args, text):
+    result = run("batch", target, "--seeds", "0-1", *args)
+    assert result.exit_code == 2, result.output
+    assert text in " ".join(result.output.split())
     assert "Traceback" not in result.output
+    assert sorted(os.listdir(tmp_path)) == ["experiment.py"]
 
 
-def test_unknown_demo_and_colliding_outputs():
-    with pytest.raises(ca.UsageError, match="unknown demo 'nope'"):
-        BatchJob("nope", 1, "a.gif")
-    with pytest.raises(ca.UsageError, match="would both write"):
-        render_batch([BatchJob("linear", 1, "same.gif"), BatchJob("linear", 2, "same.gif")])
-    with pytest.raises(ca.UsageError, match="render has no option 'colour'"):
-        render_batch([BatchJob("linear", 1, "a.gif", render_options={"colour": "red"})])
+# -- a user's sweep: outputs, manifest, CSV, grid, summary, resume ---------------------------------
 
 
-# -- a local batch: outputs, manifest, grid, resume, force ---------------------------------------
-
-
-def test_batch_outputs_manifest_grid_resume_and_force(run, tmp_path):
-    args = ["batch", "linear", "--seeds", "2-4", "--jobs", "1", "-o", "out/{demo}/seed-{seed}.gif",
-            "--grid", "out/grid.gif", "--grid-cols", "2", *SMALL]
+def test_a_users_sweep_renders_outputs_manifest_csv_grid_and_summary(run, tmp_path, experiment):
+    args = ["batch", "experiment.py:train", "--seeds", "0,1", "--param", "lr=0.01,0.001", "--jobs", "1",
+            "-o", "runs/lr{lr}/s{seed}.gif", "--grid", "runs/grid.gif", "--summary", "runs/summary.png", *SMALL]
+    # A temporary file a killed batch left beside an output is removed; other files are not.
+    (tmp_path / "runs" / "lr0.01").mkdir(parents=True)
+    stale = tmp_path / "runs" / "lr0.01" / ".s0.k2j4_x9a.part.gif"
+    stale.write_bytes(b"half a gif")
+    (tmp_path / "runs" / "lr0.01" / "notes.txt").write_text("mine")
     result = run(*args)
     assert result.exit_code == 0, result.output
-    assert "3 seeds: 3 rendered, 0 up to date, 0 failed." in result.output
-    manifest_path = tmp_path / "out" / "batch.json"  # the outputs' common folder
-    entries = _by_seed(_manifest(manifest_path))
-    assert sorted(entries) == [2, 3, 4]
-    lengths = {}
-    for seed, entry in entries.items():
-        path = tmp_path / "out" / "linear" / f"seed-{seed}.gif"
+    assert "4 runs: 4 rendered, 0 up to date, 0 failed." in result.output
+    assert not stale.exists() and (tmp_path / "runs" / "lr0.01" / "notes.txt").exists()
+    manifest_path = tmp_path / "runs" / "batch.json"  # the outputs' common folder
+    runs = _runs(_manifest(manifest_path))
+    assert sorted(runs) == [((("lr", lr),), seed) for lr in (0.001, 0.01) for seed in (0, 1)]
+    for (params, seed), entry in runs.items():
+        lr = dict(params)["lr"]
+        path = tmp_path / "runs" / f"lr{lr}" / f"s{seed}.gif"
         frames = iio.imread(path, index=None)
-        assert frames.shape[1:] == (240, 320, 3)
-        last = entry["iterations"] - 1  # captures every 20 iterations, and the last one
-        assert len(frames) == entry["frames"] == last // 20 + 1 + (last % 20 != 0)
-        assert entry["output"] == f"linear/seed-{seed}.gif"
-        assert entry["status"] == "ok" and entry["error"] is None and entry["converged"] is True
-        assert entry["final_loss"] < 1 and entry["diverged_at"] is None and entry["skipped"] is False
+        assert frames.shape == (4, 240, 320, 3) and entry["frames"] == 4  # steps 0, 10, 20 and the last, 29
+        assert entry["function"] == "experiment.py:train" and entry["iterations"] == 30
+        assert entry["output"] == f"lr{lr}/s{seed}.gif" and entry["status"] == "rendered" and entry["error"] is None
         assert entry["bytes"] == path.stat().st_size and entry["sha256"] == _sha(path)
-        assert entry["settings"] == {"demo": "linear", "seed": seed, "lr": 0.02, "every": 20, "max_iter": 1000,
-                                     "fps": 5.0, "render_options": {"size": [320, 240]}, "version": ca.__version__}
-        assert red_pixels(frames[-1]) > 300
-        lengths[seed] = len(frames)
-    assert len(set(lengths.values())) > 1  # the seeds stop at different iterations
+        assert entry["settings"]["render"] == ca.RenderSettings(fps=10, size=(320, 240), jobs=1).to_dict()
+        assert entry["settings"]["code"] == _sha(experiment)
+        assert entry["curve"]["steps"] == [0, 10, 20, 29] and entry["final_loss"] == entry["curve"]["losses"][-1]
+        assert red_pixels(frames[-1]) > 100
+    # lr 0.01 learns faster than 0.001, for each seed.
+    assert all(runs[((("lr", 0.01),), s)]["final_loss"] < runs[((("lr", 0.001),), s)]["final_loss"] for s in (0, 1))
 
-    # The grid: 2 columns, 2 rows of 200x160 cells, as long as the longest seed; shorter ones hold.
-    grid = iio.imread(tmp_path / "out" / "grid.gif", index=None)
-    assert grid.shape == (max(lengths.values()), 320, 400, 3)
-    shortest = min(lengths, key=lengths.get)
-    row, col = divmod(sorted(lengths).index(shortest), 2)
-    cell = np.s_[row * 160 : (row + 1) * 160, col * 200 : (col + 1) * 200]
-    held = [grid[t][cell] for t in range(lengths[shortest] - 1, len(grid))]
-    assert all(np.array_equal(held[0], frame) for frame in held)
-    assert not np.array_equal(grid[0][cell], held[0])
-    assert red_pixels(grid[-1][cell]) > 50 and blue_pixels(grid[-1][cell]) > 20
-    assert np.all(grid[-1][160:, 200:] == grid[-1][0, 0])  # the empty fourth place is background
-    grid_entry = _manifest(manifest_path)["grids"][0]
-    assert grid_entry["output"] == "grid.gif" and grid_entry["status"] == "ok"
-    assert grid_entry["sha256"] == _sha(tmp_path / "out" / "grid.gif")
+    with open(tmp_path / "runs" / "batch.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["lr"], r["seed"], r["status"]) for r in rows] == [  # in the order of the runs
+        ("0.01", "0", "rendered"), ("0.01", "1", "rendered"), ("0.001", "0", "rendered"), ("0.001", "1", "rendered")]
+    assert float(rows[2]["final_loss"]) == runs[((("lr", 0.001),), 0)]["final_loss"]
 
-    # Rerun: everything up to date, nothing rewritten.
-    files = sorted((tmp_path / "out").rglob("*.gif"))
+    # The grid: one row per learning rate, one column per seed, cells wide enough for "lr=0.001 s0".
+    grid = iio.imread(tmp_path / "runs" / "grid.gif", index=None)
+    assert grid.shape == (4, 320, 2 * 200, 3)
+    assert all(red_pixels(grid[-1][r * 160:(r + 1) * 160, c * 200:(c + 1) * 200]) > 20 for r in (0, 1) for c in (0, 1))
+    summary = iio.imread(tmp_path / "runs" / "summary.png")
+    assert summary.shape[:2] == (420, 1000) and summary[..., :3].std() > 20
+    manifest = _manifest(manifest_path)
+    assert manifest["grids"][0]["status"] == "rendered" and manifest["grids"][0]["sha256"] == _sha(tmp_path / "runs" / "grid.gif")
+    assert manifest["summaries"][0]["output"] == "summary.png" and manifest["summaries"][0]["status"] == "rendered"
+
+    # Rerun: everything up to date, nothing rewritten, the summary drawn again to the same bytes.
+    files = sorted((tmp_path / "runs").rglob("*.gif"))
     mtimes = {p: p.stat().st_mtime_ns for p in files}
+    summary_bytes = (tmp_path / "runs" / "summary.png").read_bytes()
     result = run(*args)
     assert result.exit_code == 0, result.output
-    assert "3 seeds: 0 rendered, 3 up to date, 0 failed." in result.output
+    assert "4 runs: 0 rendered, 4 up to date, 0 failed." in result.output
     assert {p: p.stat().st_mtime_ns for p in files} == mtimes
-    assert all(e["skipped"] for e in _manifest(manifest_path)["seeds"])
+    assert (tmp_path / "runs" / "summary.png").read_bytes() == summary_bytes
+    assert {e["status"] for e in _manifest(manifest_path)["runs"]} == {"up to date"}
 
-    # A damaged file no longer matches its hash: only that seed is rendered again (and the grid not).
-    damaged = tmp_path / "out" / "linear" / "seed-3.gif"
-    good = damaged.read_bytes()
-    damaged.write_bytes(good[:-10])
-    result = run(*args)
-    assert "1 rendered, 2 up to date" in result.output
-    assert damaged.read_bytes() == good
-    assert (tmp_path / "out" / "grid.gif").stat().st_mtime_ns == mtimes[tmp_path / "out" / "grid.gif"]
-
-    # --force renders everything again, to the same bytes.
-    before = {p: p.read_bytes() for p in files}
-    result = run(*args, "--force")
-    assert result.exit_code == 0 and "3 rendered, 0 up to date" in result.output
-    assert all(p.stat().st_mtime_ns != mtimes[p] for p in files)
-    assert {p: p.read_bytes() for p in files} == before
-
-    # Changed settings make an output out of date.
-    result = run("batch", "linear", "--seeds", "3", "--jobs", "1", "-o", "out/{demo}/seed-{seed}.gif", "--size", "322x240")
-    assert "1 rendered, 0 up to date" in result.output
-    assert iio.imread(damaged, index=0).shape == (240, 322, 3)
+    # Editing the experiment makes every run out of date.
+    experiment.write_text(EXPERIMENT + "\n# changed\n")
+    result = run(*args[:-2], "--summary", "runs/summary.svg", *SMALL)  # a summary in another format too
+    assert "4 rendered, 0 up to date" in result.output
+    assert (tmp_path / "runs" / "summary.svg").read_text().lstrip().startswith("<?xml")
     assert not list(tmp_path.rglob("*.part*"))
+
+
+def test_the_python_api_takes_a_function_and_a_params_mapping(tmp_path):
+    from tests import batch_experiment
+
+    result = render_batch(batch_experiment.quadratic, [0, 1], {"scale": [1, 2.5]}, output=str(tmp_path / "q{scale}-{seed}.gif"),
+                          workers=2, settings=ca.RenderSettings(size=(320, 240)))
+    assert result.ok and [e["status"] for e in result.entries] == ["rendered"] * 4
+    assert [(e["params"], e["seed"]) for e in result.entries] == [
+        ({"scale": 1}, 0), ({"scale": 1}, 1), ({"scale": 2.5}, 0), ({"scale": 2.5}, 1)]
+    assert result.entries[0]["function"] == "tests.batch_experiment:quadratic"
+    assert result.entries[2]["final_loss"] == pytest.approx(2.5 * result.entries[0]["final_loss"])
+    assert len(iio.imread(tmp_path / "q2.5-1.gif", index=None)) == 3
+
+
+def test_the_python_api_refuses_what_cannot_work_before_any_run(tmp_path, experiment):
+    target = f"{experiment}:train"
+    with pytest.raises(ca.UsageError, match="nothing to write"):
+        render_batch(target, [0])
+    with pytest.raises(ca.UsageError, match="every run would write the same file"):
+        render_batch(target, [0], output=str(tmp_path / "{seed}.gif"), settings=ca.RenderSettings(still="s.png"))
+    with pytest.raises(ca.UsageError, match="parameter lr has no values"):
+        render_batch(target, [0], {"lr": []}, output=str(tmp_path / "{seed}.gif"))
+
+    def local(seed):
+        return None
+
+    with pytest.raises(ca.UsageError, match="defined inside another function"):
+        render_batch(local, [0, 1], output=str(tmp_path / "{seed}.gif"), workers=2)
+    assert sorted(os.listdir(tmp_path)) == ["experiment.py"]
 
 
 # -- failures and divergence -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def flaky_demo(monkeypatch):
-    """A demo that is the linear one, except that seed 1 raises."""
-    linear = DEMOS["linear"]
-
-    def train(**kwargs):
-        if kwargs["seed"] == 1:
-            raise RuntimeError("the data loader broke")
-        return linear.train(**kwargs)
-
-    monkeypatch.setitem(DEMOS, "flaky", dataclasses.replace(linear, name="flaky", train=train))
-
-
-def test_a_failing_seed_is_recorded_and_the_others_go_on(run, tmp_path, flaky_demo):
-    args = ["batch", "flaky", "--seeds", "0-2", "--jobs", "1", "-o", "f-{seed}.gif", "--grid", "grid.gif", *SMALL]
+def test_a_failing_run_is_recorded_and_the_others_go_on(run, tmp_path, experiment):
+    args = ["batch", "experiment.py:flaky", "--seeds", "0-2", "--jobs", "2", "-o", "f-{seed}.gif", "--grid", "grid.gif", *SMALL]
     result = run(*args)
     assert result.exit_code == 1, result.output
     assert "seed 1 failed: RuntimeError: the data loader broke" in result.output
-    assert "1 of 3 seeds failed: seed 1" in result.output
+    assert "1 of 3 runs failed: seed 1" in result.output
     assert "Traceback" not in result.output
-    entries = _by_seed(_manifest(tmp_path / "batch.json"))
+    entries = {e["seed"]: e for e in _manifest(tmp_path / "batch.json")["runs"]}
     assert entries[1]["status"] == "failed" and entries[1]["error"] == "RuntimeError: the data loader broke"
     assert entries[1]["sha256"] is None and not (tmp_path / "f-1.gif").exists()
     for seed in (0, 2):
-        assert entries[seed]["status"] == "ok"
+        assert entries[seed]["status"] == "rendered"
         assert len(iio.imread(tmp_path / f"f-{seed}.gif", index=None)) == entries[seed]["frames"]
-    # The failed seed's cell is there, without a plot.
-    grid = iio.imread(tmp_path / "grid.gif", index=None)
-    cells = [grid[-1][:160, 0:200], grid[-1][:160, 200:400]]
-    assert red_pixels(cells[0]) > 50 and blue_pixels(cells[1]) < 5
+    grid = iio.imread(tmp_path / "grid.gif", index=None)  # the failed run's cell is there, without a plot
+    assert red_pixels(grid[-1][:160, 0:200]) > 50 and blue_pixels(grid[-1][:160, 200:400]) < 5
 
-    # A rerun retries the failed seed only.
-    result = run(*args)
+    result = run(*args)  # a rerun retries the failed run only
     assert result.exit_code == 1
     assert "0 rendered, 2 up to date, 1 failed" in result.output
 
 
-def test_a_diverging_seed_is_rendered_and_counted_as_diverged(run, tmp_path):
-    result = run("batch", "linear", "--seeds", "0", "--lr", "0.1", "--every", "5", *SMALL)
+def test_what_a_run_returns_and_which_scene_are_checked(run, tmp_path, experiment):
+    result = run("batch", "experiment.py:not_a_trace", "--seeds", "0", "--jobs", "1", "-o", "n-{seed}.gif")
+    assert result.exit_code == 1, result.output
+    assert "experiment.py:not_a_trace returned dict, not a Trace or a Recorder" in result.output
+    assert _manifest(tmp_path / "batch.json")["runs"][0]["status"] == "failed"
+
+    result = run("batch", "experiment.py:mixed", "--seeds", "0-1", "--jobs", "1", "--grid", "mixed.gif")
+    assert result.exit_code == 1, result.output
+    assert "seed 1 failed: returned a trace of scene 'linear_boundary', but seed 0 returned 'line_fit'; a grid shows one scene" in result.output
+
+
+def test_a_diverging_run_is_rendered_counted_and_marked_in_the_summary(run, tmp_path, experiment):
+    args = ["batch", "experiment.py:train", "--seeds", "0", "--param", "lr=0.1,0.01", "--jobs", "1", *SMALL]
+    result = run(*args)
     assert result.exit_code == 0, result.output
-    assert "Diverged (rendered, see the frames): seed 0" in result.output
-    entry = _manifest(tmp_path / "outputs" / "batch.json")["seeds"][0]
-    assert entry["status"] == "diverged" and entry["converged"] is False
-    assert isinstance(entry["diverged_at"], int) and entry["final_loss"] is None
-    frames = iio.imread(tmp_path / "outputs" / "linear-seed0.gif", index=None)  # the default name
-    assert len(frames) == entry["frames"]
-    assert all(red_pixels(f) > 100 for f in frames)
+    assert "Diverged (rendered, see the frames): lr=0.1, seed 0." in result.output
+    assert (tmp_path / "outputs" / "train-lr0.1-seed0.gif").exists()  # the default name holds the parameters
+    entries = {e["params"]["lr"]: e for e in _manifest(tmp_path / "outputs" / "batch.json")["runs"]}
+    assert entries[0.1]["status"] == "diverged" and isinstance(entries[0.1]["diverged_at"], int)
+    assert entries[0.1]["final_loss"] is None and entries[0.01]["status"] == "rendered"
+
+    # A summary of runs that are up to date is drawn from the curves the manifest keeps.
+    result = run(*args, "-o", "outputs/train-lr{lr}-seed{seed}.gif", "--summary", "outputs/s.png")
+    assert "0 rendered, 2 up to date" in result.output and "Diverged (rendered, see the frames): lr=0.1" in result.output
+    image = iio.imread(tmp_path / "outputs" / "s.png")[..., :3].astype(int)
+    strip = image[:, 700:]  # the final-loss strip: a red x for the diverged run
+    assert (((strip[..., 0] > 180) & (strip[..., 1] < 80) & (strip[..., 2] < 80)).sum()) > 20
 
 
-def test_interrupt_keeps_finished_seeds_and_no_partial_files(tmp_path):
-    jobs = seed_jobs("linear", [0, 1, 2], str(tmp_path / "i-{seed}.gif"), render_options={"size": [320, 240]})
-
+def test_interrupt_keeps_finished_runs_and_no_partial_files(tmp_path, experiment):
     def stop_after_first(stage, done, total):
-        if stage == "seeds" and done == 1:
+        if stage == "runs" and done == 1:
             raise KeyboardInterrupt
 
+    target = f"{experiment}:train"
     with pytest.raises(KeyboardInterrupt):
-        render_batch(jobs, workers=1, progress=stop_after_first)
-    entries = _manifest(tmp_path / "batch.json")["seeds"]
+        render_batch(target, "0-2", output=str(tmp_path / "i-{seed}.gif"), workers=1, progress=stop_after_first)
+    entries = _manifest(tmp_path / "batch.json")["runs"]
     assert [e["seed"] for e in entries] == [0]
     assert entries[0]["sha256"] == _sha(tmp_path / "i-0.gif")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.json", "i-0.gif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.csv", "batch.json", "experiment.py", "i-0.gif"]
 
-    result = render_batch(jobs, workers=1)  # resumes
-    assert [e["skipped"] for e in result.entries] == [True, False, False]
+    result = render_batch(target, "0-2", output=str(tmp_path / "i-{seed}.gif"), workers=1)  # resumes
+    assert [e["status"] for e in result.entries] == ["up to date", "rendered", "rendered"]
 
 
 # -- shared scale --------------------------------------------------------------------------------
-
-
-def _spread_train(*, seed, lr, every, max_iter, record):
-    """Points on y = 2x + 1 for x in [0, seed]: each seed has its own axis limits."""
-    import torch
-
-    x = torch.linspace(0, seed, 10)
-    rec = ca.Recorder(ca.scenes.LineFit(x, 2 * x + 1), every=1)
-    for step in range(3):
-        rec.capture(step, loss=seed / (step + 1), w=float(step), b=1.0)
-    return DemoRun(rec.trace, {}, 3)
 
 
 def _points_width(frame):
@@ -269,22 +376,20 @@ def _points_width(frame):
     return cols[-1] - cols[0]
 
 
-def test_shared_scale_gives_every_seed_the_union_of_the_limits(run, tmp_path, monkeypatch):
-    monkeypatch.setitem(DEMOS, "spread", dataclasses.replace(DEMOS["linear"], name="spread", train=_spread_train))
-    result = run("batch", "spread", "--seeds", "1,4", "--jobs", "1", "-o", "own-{seed}.gif", *SMALL)
+def test_shared_scale_gives_every_run_the_union_of_the_limits(run, tmp_path, experiment):
+    result = run("batch", "experiment.py:spread", "--seeds", "1,4", "--jobs", "1", "-o", "own-{seed}.gif", *SMALL)
     assert result.exit_code == 0, result.output
-    result = run("batch", "spread", "--seeds", "1,4", "--jobs", "1", "-o", "shared-{seed}.gif", "--shared-scale",
-                 "--grid", "grid.mp4", *SMALL)
+    result = run("batch", "experiment.py:spread", "--seeds", "1,4", "--jobs", "1", "-o", "shared-{seed}.gif",
+                 "--shared-scale", "--grid", "grid.mp4", *SMALL)
     assert result.exit_code == 0, result.output
-    entries = [e for e in _manifest(tmp_path / "batch.json")["seeds"] if e["output"].startswith("shared")]
+    entries = [e for e in _manifest(tmp_path / "batch.json")["runs"] if e["output"].startswith("shared")]
     for entry in entries:
         # finite_range pads by 10%: x in [0, 1] and [0, 4], y = 2x + 1 in [1, 3] and [1, 9].
         assert entry["settings"]["shared_scale"] == {
             "xlim": pytest.approx([-0.4, 4.4]), "ylim": pytest.approx([0.2, 9.8]),
             "loss": pytest.approx([1 / 3, 4.0]),  # seed 1's losses 1..1/3, seed 4's 4..4/3
         }
-    # Frame 0: the line is flat (w = 0), so it hides none of the points measured.
-    own = iio.imread(tmp_path / "own-1.gif", index=0)
+    own = iio.imread(tmp_path / "own-1.gif", index=0)  # frame 0: the line is flat and hides no point
     shared = iio.imread(tmp_path / "shared-1.gif", index=0)
     assert _points_width(shared) < 0.4 * _points_width(own)  # seed 1's points now fill a quarter of the x range
     wide = iio.imread(tmp_path / "shared-4.gif", index=0)
@@ -292,27 +397,6 @@ def test_shared_scale_gives_every_seed_the_union_of_the_limits(run, tmp_path, mo
     grid = iio.imread(tmp_path / "grid.mp4", index=None)  # two 200x160 cells side by side, 3 frames
     assert grid.shape == (3, 160, 400, 3)
     assert all(grid[-1][:, x : x + 200].std() > 20 for x in (0, 200))  # both cells drawn
-
-
-def test_shared_scale_shares_the_loss_panel_range(run, tmp_path, monkeypatch):
-    import convergence_anim._render as rendering
-
-    monkeypatch.setitem(DEMOS, "spread", dataclasses.replace(DEMOS["linear"], name="spread", train=_spread_train))
-    seen = {}
-    real = rendering.render
-
-    @functools.wraps(real)  # batch checks options against render's signature
-    def spy(trace, path, **kwargs):
-        seen[os.path.basename(str(path))] = kwargs
-        return real(trace, path, **kwargs)
-
-    monkeypatch.setattr(rendering, "render", spy)
-    result = run("batch", "spread", "--seeds", "1,4", "--jobs", "1", "-o", "s-{seed}.gif", "--shared-scale", "--log-loss", *SMALL)
-    assert result.exit_code == 0, result.output
-    for name in ("s-1.gif", "s-4.gif"):
-        assert seen[name]["loss_panel"] and seen[name]["log_loss"]
-        assert seen[name]["loss_range"] == pytest.approx((1 / 3, 4.0))
-    assert iio.imread(tmp_path / "s-1.gif", index=0).shape == (240, 320, 3)
 
 
 # -- byte-identical everywhere: alone, local processes, Dask -------------------------------------
@@ -328,33 +412,80 @@ def alone(tmp_path_factory):
     return {suffix: (folder / f"a.{suffix}").read_bytes() for suffix in ("gif", "mp4")}
 
 
-def test_local_processes_write_the_same_bytes_as_the_demo_command(run, tmp_path, alone):
+def test_a_demo_runs_by_name_and_writes_the_same_bytes_as_the_demo_command(run, tmp_path, alone):
     for suffix in ("gif", "mp4"):
-        result = run("batch", "linear", "--seeds", "2,3", "--jobs", "2", "-o", f"{{demo}}-{{seed}}.{suffix}", "-q")
+        result = run("batch", "linear", "--seeds", "2,3", "--jobs", "2", "-o", f"linear-{{seed}}.{suffix}", "-q")
         assert result.exit_code == 0, result.output
         assert (tmp_path / f"linear-3.{suffix}").read_bytes() == alone[suffix]
-    assert len(iio.imread(tmp_path / "linear-2.mp4", index=None)) == _by_seed(_manifest(tmp_path / "batch.json"))[2]["frames"]
+    entry = {e["seed"]: e for e in _manifest(tmp_path / "batch.json")["runs"]}[2]
+    assert entry["function"] == "linear" and entry["settings"]["render"]["fps"] == 5  # the demo's own
+    assert len(iio.imread(tmp_path / "linear-2.mp4", index=None)) == entry["frames"]
 
 
 @pytest.fixture(scope="module")
-def scheduler():
+def cluster():
+    """Two worker processes on loopback, as ``dask scheduler`` and ``dask worker`` would start them."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, protocol="tcp",
                                   host="127.0.0.1", dashboard_address=None) as cluster:
-        yield cluster.scheduler_address
+        yield cluster
 
 
-def test_dask_writes_the_same_bytes(run, tmp_path, alone, scheduler):
-    assert scheduler.startswith("tcp://127.0.0.1:")
-    result = run("batch", "linear", "--seeds", "1,3", "--scheduler", scheduler, "-o", "outputs/{demo}-{seed}.mp4")
+def test_dask_runs_a_file_the_workers_never_saw_and_writes_the_same_bytes(run, tmp_path, alone, cluster):
+    address = cluster.scheduler_address
+    result = run("batch", "linear", "--seeds", "3", "--scheduler", address, "-o", "outputs/linear-{seed}.mp4")
     assert result.exit_code == 0, result.output
-    assert "2 seeds: 2 rendered" in result.output
+    assert "1 runs: 1 rendered" in result.output
     assert (tmp_path / "outputs" / "linear-3.mp4").read_bytes() == alone["mp4"]
 
-    jobs = seed_jobs("linear", [3], str(tmp_path / "py-{seed}.gif"))
-    with dask_executor(scheduler) as executor:
-        outcome = render_batch(jobs, executor)
-    assert outcome.ok and (tmp_path / "py-3.gif").read_bytes() == alone["gif"]
+    # The function travels by value: the file is gone before any worker runs.
+    (tmp_path / "gone").mkdir()
+    path = tmp_path / "gone" / "experiment.py"
+    path.write_text(EXPERIMENT)
+    fn = TrainingFunction(f"{path}:train")
+    path.unlink()
+    with dask_executor(address) as executor:
+        outcome = render_batch(fn, [0, 1], {"lr": [0.01]}, executor=executor, output=str(tmp_path / "d-{seed}.gif"),
+                               settings=ca.RenderSettings(size=(320, 240)))
+    assert outcome.ok, outcome.failed
+    local = render_batch(EXPERIMENT_FILE(tmp_path), [0, 1], {"lr": [0.01]}, workers=1,
+                         output=str(tmp_path / "local" / "d-{seed}.gif"), settings=ca.RenderSettings(size=(320, 240)))
+    assert [e["sha256"] for e in outcome.entries] == [e["sha256"] for e in local.entries]
+
+
+def EXPERIMENT_FILE(tmp_path):
+    path = tmp_path / "again" / "experiment.py"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(EXPERIMENT)
+    return f"{path}:train"
+
+
+def test_a_worker_killed_mid_batch_does_not_stop_the_batch(tmp_path, cluster):
+    from tests import batch_experiment
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    address = cluster.scheduler_address
+    with dask_executor(address) as executor:
+        import threading
+
+        outcome = {}
+        thread = threading.Thread(target=lambda: outcome.update(result=render_batch(
+            batch_experiment.slow, [0, 1, 2, 3], {"marks": [str(marks)]}, executor=executor,
+            output=str(tmp_path / "k-{seed}.gif"), settings=ca.RenderSettings(size=(320, 240)))))
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not list(marks.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        victim = int(sorted(marks.iterdir())[0].name.split("-")[1])  # a worker in the middle of a run
+        os.kill(victim, 9)
+        thread.join(120)
+    result = outcome["result"]
+    assert [e["status"] for e in result.entries] == ["rendered"] * 4
+    assert all(len(iio.imread(tmp_path / f"k-{s}.gif", index=None)) == 3 for s in range(4))
+    started = [p.name for p in marks.iterdir()]
+    assert len(started) > 4  # the killed worker's run was started again on another worker
+    assert not list(tmp_path.glob(".k-*"))  # its temporary file was cleaned up
 
 
 def test_scheduler_errors_name_the_fix(run, monkeypatch):
@@ -377,3 +508,6 @@ def test_grid_cells_blit_to_the_same_pixels_as_full_draws(linear_trace, logistic
             frame = fast.render_rgba(i)
             assert frame.shape == (160, 200, 4)
             assert np.array_equal(frame, full.render_rgba(i))
+
+
+

@@ -186,3 +186,27 @@ def test_still_and_filmstrip(run, saved_trace, tmp_path):
 def test_render_option_errors_exit_2(run, saved_trace, tmp_path, args, text):
     _one_line_error(run("render", saved_trace, "-o", "x.gif", *args), 2, text)
     assert not (tmp_path / "x.gif").exists()
+
+
+def test_size_takes_a_name_and_slides_stay_16_9_with_a_panel(run, tmp_path):
+    assert run("demo", "linear", "--size", "square", "--max-frames", "2", "-o", "sq.gif", "-q").exit_code == 0
+    assert iio.imread(tmp_path / "sq.gif", index=0).shape[:2] == (1080, 1080)
+    result = run("demo", "linear", "--theme", "slides", "--loss-panel", "--max-frames", "2", "-o", "s.mp4", "-q")
+    assert result.exit_code == 0, result.output
+    assert iio.imread(tmp_path / "s.mp4", index=0).shape[:2] == (720, 1280)
+    result = run("demo", "linear", "--size", "8k")
+    assert result.exit_code == 2 and "one of 720p, 1080p, 4k, square; got '8k'" in result.output
+
+
+@pytest.mark.parametrize("command", [["demo", "linear"], ["fit", "points.csv", "--task", "regress", "--iterations", "40"]])
+def test_live_without_a_display_says_so_once_and_writes_the_same_file(run, tmp_path, monkeypatch, command):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    (tmp_path / "points.csv").write_text("x,y\n" + "".join(f"{i / 10},{(i / 10) ** 2}\n" for i in range(20)))
+    plain = run(*command, "-o", "plain.gif", "-q")
+    live = run(*command, "-o", "live.gif", "-q", "--live")
+    assert plain.exit_code == live.exit_code == 0, live.output
+    assert live.output.strip().splitlines() == [
+        "convergence_anim: live view is off: not in a notebook, and no display to open a window on ($DISPLAY is "
+        "not set); training and recording go on without it"
+    ]
+    assert (tmp_path / "live.gif").read_bytes() == (tmp_path / "plain.gif").read_bytes()

@@ -160,6 +160,9 @@ def test_themes_stills_and_real_encoders_work_with_plot(tmp_path):
     corner = still[60:70, 90:100].reshape(-1, 3).mean(axis=0)
     assert corner.max() < 40, corner
     assert red_pixels(still) > 1000
+    # Tick labels in the theme's light grey, though the axes is cleared and its ticks remade each frame.
+    tick_labels = still[60:430, 0:60]
+    assert (tick_labels.min(axis=-1) > 150).sum() > 40
 
 
 def test_plot_renders_to_mp4_with_timing_options(tmp_path):

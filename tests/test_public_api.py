@@ -15,6 +15,7 @@ def test_public_names():
         "ConvergenceAnimError",
         "EmptyTraceError",
         "EncoderError",
+        "LiveView",
         "OutputError",
         "Recorder",
         "RenderError",
@@ -29,7 +30,7 @@ def test_public_names():
     ]
     # Each lazy name is the object its module defines (not a stand-in), and comes from this package.
     defining = {"scenes": "convergence_anim.scenes", "render": "convergence_anim._render",
-                "RenderSettings": "convergence_anim.settings", "Recorder": "convergence_anim.recorder",
+                "RenderSettings": "convergence_anim.settings", "LiveView": "convergence_anim.live", "Recorder": "convergence_anim.recorder",
                 "Trace": "convergence_anim.trace", "render_batch": "convergence_anim.batch",
                 "BatchJob": "convergence_anim.batch", "BatchResult": "convergence_anim.batch"}
     for name in ca.__all__:

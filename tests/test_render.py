@@ -256,3 +256,16 @@ def test_automatic_jobs_leave_a_core_to_ffmpeg(monkeypatch):
     assert _processes.auto_jobs(_processes.PARALLEL_MIN_FRAMES - 1) == 1  # too short to pay for workers
     monkeypatch.setattr(_processes, "available_cores", lambda: 8)
     assert _processes.auto_jobs(1000, Mp4Encoder.external_cores) == 7
+
+
+def test_renderers_draw_the_scene_they_are_given(linear_trace):
+    from convergence_anim.grid import CellRenderer
+    from convergence_anim.scenes import LineFit, scene_from_trace
+
+    built = scene_from_trace(linear_trace)
+    zoomed = LineFit(built.x, built.y, xlim=(0.0, 0.5), ylim=(0.0, 0.5))
+    last = len(linear_trace) - 1
+    for make in (lambda **kw: FrameRenderer(linear_trace, **kw), lambda **kw: CellRenderer(linear_trace, "a", **kw)):
+        own, given, other = make(), make(scene=built), make(scene=zoomed)
+        np.testing.assert_array_equal(given.render_rgba(last), own.render_rgba(last))
+        assert (other.render_rgba(last) != own.render_rgba(last)).any(axis=2).sum() > 1000

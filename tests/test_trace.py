@@ -154,4 +154,5 @@ def test_empty_trace_cannot_render(tmp_path):
     assert not any(tmp_path.iterdir())
     # An empty trace still saves and loads as plain data.
     loaded = ca.Trace.load(empty.save(tmp_path / "empty.npz"))
-    assert len(loaded) == 0 and loaded.scene == "line_fit" and loaded.meta == {"capture_every": 1}
+    assert len(loaded) == 0 and loaded.scene == "line_fit"
+    assert loaded.meta == json.loads(json.dumps(loaded.meta)) == {"capture_every": 1}

@@ -17,12 +17,14 @@ import click
 
 from ..encoders import formats
 from ..settings import SPACINGS
-from ..style import THEMES
+from ..style import SIZES, THEMES
 
 __all__ = [
+    "LIVE",
     "POSITIVE_FLOAT",
     "POSITIVE_INT",
     "errors",
+    "live_view",
     "output_path",
     "render_options",
     "render_with_progress",
@@ -55,26 +57,26 @@ def errors(verbose: bool = False) -> Iterator[None]:
 
 
 class FrameSize(click.ParamType):
-    """``WIDTHxHEIGHT`` in pixels, as a tuple; any other word is passed on as a size name."""
+    """``WIDTHxHEIGHT`` in pixels, as a tuple, or a name from ``style.SIZES`` (``720p``, ``square``...)."""
 
     name = "size"
 
     def convert(self, value: Any, param, ctx) -> "tuple[int, int] | str":
         if not isinstance(value, str):
             return value
+        if value.lower() in SIZES:
+            return value.lower()
         width, sep, height = value.lower().partition("x")
-        if sep and width.isdigit() and height.isdigit():
-            return (int(width), int(height))
-        if sep or value[:1].isdigit():
-            self.fail(f"must be WIDTHxHEIGHT in pixels, like 640x480, or a size name; got {value!r}", param, ctx)
-        return value.lower()
+        if not (sep and width.isdigit() and height.isdigit()):
+            self.fail(f"must be WIDTHxHEIGHT in pixels, like 640x480, or one of {', '.join(SIZES)}; got {value!r}", param, ctx)
+        return (int(width), int(height))
 
 
 def render_options(command):
     """The options every rendering command shares (looks, timing, frame budget, extras)."""
     options = [
         click.option("--theme", type=click.Choice(list(THEMES)), default="light", help="Look: light is the blog's, slides is 16:9 with large type."),
-        click.option("--size", type=FrameSize(), metavar="WxH", default=None, help="Frame size in pixels; text and lines scale with it unless --dpi is given [default: the theme's, 640x480 or 1280x720; wider with --loss-panel]."),
+        click.option("--size", type=FrameSize(), metavar="WxH", default=None, help=f"Frame size, WIDTHxHEIGHT in pixels or one of {', '.join(SIZES)}; text and lines scale with it unless --dpi is given [default: the theme's, 640x480 or 1280x720 for slides; light and dark widen for a panel]."),
         click.option("--dpi", type=click.FloatRange(10, 1200), default=None, help="Resolution fonts and lines scale with [default: 100, scaled with --size]."),
         click.option("--duration", type=POSITIVE_FLOAT, default=None, help="Fit the whole animation into this many seconds (instead of --fps)."),
         click.option("--hold", type=SECONDS, default=0.0, help="Seconds to hold the last frame."),
@@ -108,6 +110,19 @@ def settings_from(options: dict, fps: "float | None", default_fps: float):
         fps = default_fps
     names = set(RenderSettings.option_names()) - {"fps", "loss_range"}
     return RenderSettings(fps=fps, **{name: options[name] for name in names})
+
+
+LIVE = click.option("--live", is_flag=True, help="Show the run while it trains (a notebook's output, or a window), then write the file.")
+
+
+def live_view(live: bool, settings):
+    """``live=`` for the recorder: False, or a ``LiveView`` with the look the file will have."""
+    if not live:
+        return False
+    from ..live import LiveView
+
+    return LiveView(theme=settings.theme, size=settings.size, dpi=settings.dpi, loss_panel=settings.loss_panel,
+                    log_loss=settings.log_loss)
 
 
 def check_before_training(output: Path, save_trace: "Path | None", settings) -> None:

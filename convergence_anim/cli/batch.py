@@ -1,4 +1,4 @@
-"""The ``convergence-anim batch`` command: one demo over many seeds, a thin layer over ``render_batch``."""
+"""The ``convergence-anim batch`` command: a training function over seeds and a sweep, a thin layer over ``render_batch``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ._common import POSITIVE_FLOAT, POSITIVE_INT, FrameSize, errors
 
 __all__ = ["batch"]
 
-_STAGES = {"measure": "Finding the shared scale", "seeds": "Seeds", "grid": "Grid frames"}
+_STAGES = {"measure": "Finding the shared scale", "runs": "Runs", "grid": "Grid frames"}
 
 
 class _Bars:
@@ -27,7 +27,7 @@ class _Bars:
         if stage != self._stage:
             self.close()
             label = _STAGES.get(stage, stage)
-            if done:  # seeds already up to date: not part of the time estimate
+            if done:  # runs already up to date: not part of the time estimate
                 label += f" ({done} up to date)"
             self._bar = click.progressbar(length=max(total - done, 1), label=label, file=sys.stderr,
                                           show_eta=True, show_pos=True)
@@ -43,78 +43,83 @@ class _Bars:
             self._bar = None
 
 
-def _seeds_text(entries) -> str:
-    return ", ".join(str(e["seed"]) for e in entries)
-
-
 @click.command(context_settings={"show_default": True})
-@click.argument("name", metavar="DEMO")
+@click.argument("function", metavar="FUNCTION")
 @click.option("--seeds", required=True, help="Seeds to run: a range 0-99, a list 1,2,5-9.")
+@click.option("--param", "param_specs", multiple=True, metavar="NAME=V1,V2,...",
+              help="Sweep a keyword argument of FUNCTION over these values (numbers or text); repeatable. "
+                   "Every combination runs with every seed.")
 @click.option("-o", "--output", "template", default=None,
-              help="Output per seed (.gif or .mp4), from the fields {demo} {seed} {lr} {every} {max_iter} {fps} "
-                   "[default: outputs/{demo}-seed{seed}.gif; none if only --grid is given].")
-@click.option("--grid", type=click.Path(path_type=Path), default=None, help="Also render all seeds as one grid animation, one cell per seed (.gif or .mp4).")
-@click.option("--grid-cols", type=POSITIVE_INT, default=None, help="Columns of the grid [default: near-square].")
-@click.option("--shared-scale", is_flag=True, help="Draw every seed with the same axis limits, so clips compare side by side.")
-@click.option("--jobs", type=POSITIVE_INT, default=None, help="Local processes, one seed each [default: every core].")
-@click.option("--scheduler", metavar="ADDRESS", default=None, help="Run the seeds on a Dask distributed scheduler, e.g. tcp://127.0.0.1:8786 (needs the distributed extra).")
-@click.option("--force", is_flag=True, help="Render every seed again, even those whose output is up to date.")
-@click.option("--lr", type=POSITIVE_FLOAT, default=None, help="Learning rate [default: the demo's].")
-@click.option("--every", type=POSITIVE_INT, default=None, help="Capture every N iterations [default: the demo's].")
-@click.option("--max-iter", type=POSITIVE_INT, default=None, help="Stop after N iterations [default: the demo's].")
-@click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second, of each seed and the grid [default: the demo's].")
-@click.option("--theme", type=click.Choice(list(THEMES)), default=None, help="Look: light is the blog's [default: light].")
-@click.option("--size", type=FrameSize(), metavar="WxH", default=None, help="Frame size of each seed in pixels [default: the theme's].")
+              help="Output per run (.gif or .mp4), from the fields {seed} and every --param name "
+                   "[default: outputs/NAME-{param}...-seed{seed}.gif; none if --grid or --summary is given].")
+@click.option("--grid", type=click.Path(path_type=Path), default=None, help="Also render all runs as one grid animation (.gif or .mp4): a row per parameter combination, a column per seed.")
+@click.option("--grid-cols", type=POSITIVE_INT, default=None, help="Columns of the grid [default: one per seed; near-square without --param].")
+@click.option("--summary", type=click.Path(path_type=Path), default=None, help="Also draw every run's loss curve and final loss in one figure (.png, .svg or .pdf).")
+@click.option("--shared-scale", is_flag=True, help="Draw every run with the same axis limits, so clips compare side by side.")
+@click.option("--jobs", type=POSITIVE_INT, default=None, help="Local processes, one run each [default: every core].")
+@click.option("--scheduler", metavar="ADDRESS", default=None, help="Run on a Dask distributed scheduler, e.g. tcp://127.0.0.1:8786 (needs the distributed extra).")
+@click.option("--force", is_flag=True, help="Render every run again, even those whose output is up to date.")
+@click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second, of each run and the grid [default: a demo's own, else 10].")
+@click.option("--theme", type=click.Choice(list(THEMES)), default="light", help="Look: light is the blog's.")
+@click.option("--size", type=FrameSize(), metavar="WxH", default=None, help="Frame size of each run in pixels [default: the theme's].")
 @click.option("--loss-panel", is_flag=True, help="Draw the loss curve so far beside each plot (shared range with --shared-scale).")
 @click.option("--log-loss", is_flag=True, help="Log scale for the loss panel (implies --loss-panel).")
-@click.option("--manifest", type=click.Path(path_type=Path), default=None, help="Where to keep the manifest [default: batch.json in the outputs' folder].")
+@click.option("--manifest", type=click.Path(path_type=Path), default=None, help="Where to keep the manifest, a .json; a .csv of the runs goes beside it [default: batch.json in the outputs' folder].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary (failures are still named).")
-def batch(name, seeds, template, grid, grid_cols, shared_scale, jobs, scheduler, force, lr, every, max_iter, fps,
+def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shared_scale, jobs, scheduler, force, fps,
           theme, size, loss_panel, log_loss, manifest, quiet) -> None:
-    """Train and render demo DEMO once per seed, in parallel, resumably.
+    """Call FUNCTION for every seed (and --param combination), render each run, in parallel, resumably.
+
+    FUNCTION is your training function, FILE.py:NAME or module:NAME, called as
+    NAME(seed=S, **params) and returning a Trace or the Recorder that holds one; or a built-in demo's
+    name (its lr, every and max_iter can be swept with --param).
 
     \b
-    convergence-anim batch linear --seeds 0-19 --jobs 2 -o "outputs/linear/seed-{seed}.gif"
-    convergence-anim batch linear --seeds 0-99 --grid outputs/linear-grid.mp4 --grid-cols 10
-    convergence-anim batch linear --seeds 1,2,5-9 --scheduler tcp://127.0.0.1:8786 -o "outputs/{demo}-{seed}.mp4"
+    convergence-anim batch experiment.py:train --seeds 0-19 --param lr=0.1,0.01 \\
+        -o "runs/lr{lr}-s{seed}.mp4" --grid runs/grid.mp4 --summary runs/summary.png
+    convergence-anim batch moons --seeds 0-99 --grid outputs/moons-grid.mp4 --grid-cols 10
+    convergence-anim batch mypkg.experiments:train --seeds 0-9 --scheduler tcp://127.0.0.1:8786
 
-    Each seed is recorded in batch.json beside the outputs (settings, iterations, final loss,
-    converged or diverged, file size, SHA-256). A rerun skips seeds whose file is up to date. A seed
-    that fails is recorded and the others go on; the exit code is 1 if any failed. A seed that
-    diverges is still rendered (the frames show it) and counted as diverged, not failed.
+    Each run is recorded in batch.json and batch.csv beside the outputs (function, parameters, seed,
+    settings, iterations, final loss, status, file size, SHA-256). A rerun skips runs whose file is
+    up to date. A run that fails is recorded and the others go on; the exit code is 1 if any failed.
+    A run that diverges is still rendered (the frames show it) and counted as diverged, not failed.
+    With --scheduler, a function from a file is sent to the workers by value; they need
+    convergence_anim and the libraries the file imports, and must see the output folder.
     """
     with errors():
         from .._exceptions import UsageError
-        from ..batch import dask_executor, parse_seeds, render_batch, seed_jobs
+        from ..batch import TrainingFunction, dask_executor, parse_params, parse_seeds, render_batch
+        from ..settings import RenderSettings
 
         if jobs is not None and scheduler is not None:
-            raise UsageError("--jobs sets local processes; with --scheduler the cluster's workers run the seeds")
-        if template is None and grid is None:
-            template = "outputs/{demo}-seed{seed}.gif"
-        render_options = {k: v for k, v in (("theme", theme), ("size", list(size) if isinstance(size, tuple) else size)) if v is not None}
-        if loss_panel or log_loss:
-            render_options.update(loss_panel=True, log_loss=log_loss)
-        job_list = seed_jobs(name, parse_seeds(seeds), template, lr=lr, every=every, max_iter=max_iter, fps=fps,
-                             render_options=render_options)
+            raise UsageError("--jobs sets local processes; with --scheduler the cluster's workers run the runs")
+        params = parse_params(param_specs)
+        seed_list = parse_seeds(seeds)
+        fn = TrainingFunction(function)
+        if template is None and grid is None and summary is None:
+            name = fn.name.rsplit(".", 1)[-1]
+            template = "outputs/" + "-".join([name, *(f"{p}{{{p}}}" for p in params), "seed{seed}"]) + ".gif"
+        settings = RenderSettings(fps=fps, theme=theme, size=size, loss_panel=loss_panel or log_loss, log_loss=log_loss)
         bars = None if quiet else _Bars()
-        kwargs = dict(shared_scale=shared_scale, grid=grid, grid_cols=grid_cols, manifest=manifest, force=force,
-                      progress=bars)
+        kwargs = dict(output=template, settings=settings, shared_scale=shared_scale, grid=grid, grid_cols=grid_cols,
+                      summary=summary, manifest=manifest, force=force, progress=bars)
         try:
             if scheduler is not None:
                 with dask_executor(scheduler) as executor:
-                    result = render_batch(job_list, executor, **kwargs)
+                    result = render_batch(fn, seed_list, params, executor=executor, **kwargs)
             else:
-                result = render_batch(job_list, workers=jobs, **kwargs)
+                result = render_batch(fn, seed_list, params, workers=jobs, **kwargs)
         except KeyboardInterrupt:
             if bars is not None:
                 bars.close()
-            click.echo("Interrupted: no partial file was left behind; the manifest keeps the seeds that finished, "
+            click.echo("Interrupted: no partial file was left behind; the manifest keeps the runs that finished, "
                        "so rerunning the same command resumes.", err=True)
             sys.exit(130)
         finally:
             if bars is not None:
                 bars.close()
-    _summary(result, len(job_list), grid, quiet)
+    _summary(result, grid, summary, quiet)
 
 
 def _shown(path) -> str:
@@ -124,23 +129,40 @@ def _shown(path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
-def _summary(result, total: int, grid_path, quiet: bool) -> None:
+def _summary(result, grid_path, summary_path, quiet: bool) -> None:
     failed, diverged, skipped = result.failed, result.diverged, result.skipped
+    total = len(result.entries)
     rendered = total - len(failed) - len(skipped)
     for entry in failed:
-        click.echo(f"seed {entry['seed']} failed: {entry['error']}", err=True)
+        click.echo(f"{_label(entry)} failed: {entry['error']}", err=True)
     if not quiet:
         parts = [f"{rendered} rendered", f"{len(skipped)} up to date", f"{len(failed)} failed"]
-        line = f"{total} seeds: " + ", ".join(parts) + "."
+        line = f"{total} runs: " + ", ".join(parts) + "."
         if diverged:
-            line += f" Diverged (rendered, see the frames): seed {_seeds_text(diverged)}."
+            line += f" Diverged (rendered, see the frames): {_labels(diverged)}."
         click.echo(line)
-        click.echo(f"Manifest: {_shown(result.manifest)}")
+        click.echo(f"Manifest: {_shown(result.manifest)} and {_shown(result.csv)}")
         grid = result.grid
-        if grid is not None and grid["status"] == "ok":
-            state = "up to date" if grid.get("skipped") else f"{grid['frames']} frames, {grid['bytes'] / 1024:.0f} KiB"
+        if grid is not None and grid["status"] != "failed":
+            state = "up to date" if grid["status"] == "up to date" else f"{grid['frames']} frames, {grid['bytes'] / 1024:.0f} KiB"
             click.echo(f"Grid: {grid_path} ({state})")
-    if result.grid is not None and result.grid["status"] != "ok":
-        raise click.ClickException(f"the grid could not be written: {result.grid['error']}")
+        if result.summary is not None and result.summary["status"] != "failed":
+            click.echo(f"Summary: {summary_path}")
+    problems = []
     if failed:
-        raise click.ClickException(f"{len(failed)} of {total} seeds failed: seed {_seeds_text(failed)} (details in {_shown(result.manifest)})")
+        problems.append(f"{len(failed)} of {total} runs failed: {_labels(failed)} (details in {_shown(result.manifest)})")
+    for what, extra in (("grid", result.grid), ("summary", result.summary)):
+        if extra is not None and extra["status"] == "failed":
+            problems.append(f"the {what} could not be written: {extra['error']}")
+    if problems:
+        raise click.ClickException("; ".join(problems))
+
+
+def _label(entry) -> str:
+    from ..batch.runs import format_params
+
+    return ", ".join(filter(None, [format_params(entry.get("params") or {}), f"seed {entry['seed']}"]))
+
+
+def _labels(entries) -> str:
+    return "; ".join(_label(e) for e in entries)

@@ -9,10 +9,12 @@ import click
 from ..demos import DEMOS  # torch-free at import: demos import torch only when they run
 from ._common import (
     FORMAT,
+    LIVE,
     POSITIVE_FLOAT,
     POSITIVE_INT,
     check_before_training,
     errors,
+    live_view,
     output_path,
     render_options,
     render_with_progress,
@@ -42,8 +44,9 @@ def _demo_help() -> str:
 @click.option("--format", "fmt", type=FORMAT, default=None, help="Output format [default: from -o's suffix, else gif].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file, overwritten if it exists [default: outputs/<demo>-seed<N>.<format>].")
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
+@LIVE
 @render_options
-def demo(name, seed, every, lr, max_iter, fps, fmt, output, save_trace, **options) -> None:
+def demo(name, seed, every, lr, max_iter, fps, fmt, output, save_trace, live, **options) -> None:
     from ..demos import run_demo
 
     spec = DEMOS[name]
@@ -52,7 +55,7 @@ def demo(name, seed, every, lr, max_iter, fps, fmt, output, save_trace, **option
     with errors(options["verbose"]):
         settings = settings_from(options, fps, spec.fps)
         check_before_training(output, save_trace, settings)
-        run = run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter)
+        run = run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, live=live_view(live, settings))
         if save_trace is not None:
             run.trace.save(save_trace)
         path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])

@@ -8,10 +8,12 @@ import click
 
 from ..demos import MODELS
 from ._common import (
+    LIVE,
     POSITIVE_FLOAT,
     POSITIVE_INT,
     check_before_training,
     errors,
+    live_view,
     render_options,
     render_with_progress,
     report,
@@ -64,9 +66,10 @@ def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "
               help="Output .gif or .mp4, overwritten if it exists [default: outputs/<csv name>-<task>.gif, creating outputs/].")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 15].")
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
+@LIVE
 @render_options
 def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_column, label_column, features, view,
-        output, fps, save_trace, **options) -> None:
+        output, fps, save_trace, live, **options) -> None:
     """Fit a small model to your own points and render how it converges.
 
     DATA.csv has a header line and columns x,y (and label, for classify); name other columns with
@@ -100,7 +103,7 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
             output.parent.mkdir(exist_ok=True)
         check_before_training(output, save_trace, settings)
         run = data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every, seed=seed,
-                       view=view)
+                       view=view, live=live_view(live, settings))
         if save_trace is not None:
             run.trace.save(save_trace)
         path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])

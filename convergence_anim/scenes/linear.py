@@ -80,15 +80,15 @@ class _StraightLineScene(Scene):
 class LineFit(_StraightLineScene):
     """Regression: the data as a scatter, and the fitted line ``y = w*x + b`` of each capture.
 
+    Capture with ``w=..., b=...`` (one value each) or ``model=<nn.Module>`` mapping ``(n, 1)`` to
+    ``(n, 1)`` (its line is read off at x = 0 and x = 1).
+
     Parameters
     ----------
     x, y:
         The data, any shape with the same number of values (tensors or arrays).
     xlim, ylim:
         Fixed axis limits; by default the data's range with a margin.
-
-    Capture with ``w=..., b=...`` (one value each) or ``model=<nn.Module>`` mapping ``(n, 1)`` to
-    ``(n, 1)`` (its line is read off at x = 0 and x = 1).
     """
 
     name = "line_fit"
@@ -125,6 +125,9 @@ class LineFit(_StraightLineScene):
 class LinearBoundary(_StraightLineScene):
     """Two-class classification with a straight boundary ``y = w*x + b``, as in the blog.
 
+    Capture with ``w=..., b=...`` (the blog's ``sigmoid(w*x + b - y)`` model) or ``model=<nn.Module>``
+    mapping ``(n, 2)`` points to one logit (or two class scores); the line is where the logit is 0.
+
     Parameters
     ----------
     points:
@@ -134,9 +137,6 @@ class LinearBoundary(_StraightLineScene):
     xlim, ylim:
         Fixed axis limits; by default the points' range with a margin. The boundary is drawn across
         the whole x range.
-
-    Capture with ``w=..., b=...`` (the blog's ``sigmoid(w*x + b - y)`` model) or ``model=<nn.Module>``
-    mapping ``(n, 2)`` points to one logit (or two class scores); the line is where the logit is 0.
     """
 
     name = "linear_boundary"

@@ -105,6 +105,26 @@ def _finite_flag(values: Any) -> np.ndarray:
 class DecisionBoundary(Scene):
     """Classification with any model: the class regions over the plane, the data points on top.
 
+    Capture with ``model=<nn.Module>`` mapping ``(m, d)`` points to class scores: for two classes one
+    logit (``p = sigmoid``) or two scores (softmax), for ``k > 2`` classes ``k`` scores (softmax).
+    Or, for a classifier that is not a module (plain tensors, ``logits = X @ W + b``, or a model
+    wrapped in a function), ``predict=<callable>`` mapping an ``(m, d)`` float32 CPU tensor to the
+    same scores (or probabilities, as ``outputs`` says): it is called under ``torch.no_grad()``
+    with torch's RNG state restored after, and never stored.
+    Each capture stores, on the grid given by ``grid``: for two classes ``probability`` (of class 1),
+    for more ``region`` (the most likely class) and ``margin`` (its probability minus the runner-up's),
+    each of shape ``(resolution, resolution)`` indexed ``[y, x]``, and ``grid_finite`` (1.0, or NaN
+    if the model gave a value that is not a number anywhere on the grid). ``region`` is a ``uint8``
+    class number; ``probability`` and ``margin`` are ``uint8`` codes, read back as floats with
+    ``DecisionBoundary.decode``: always in the same band of 0.1 (so on the same side of 0.5) as the
+    model's value, within 0.005 of it mid-band and closer towards the band edges, where the drawing
+    reads it (within 0.0012 for values within 0.003 of an edge). One byte per cell keeps a 200x200
+    capture at 40 KB in memory and about 10 KB on disk.
+
+    Two classes are drawn as a heatmap of ``p`` with a diverging colour map centred at 0.5 (red is
+    class 0, blue class 1) and the ``p = 0.5`` contour as the boundary; more classes as their regions
+    in ``k`` colours, paler where the top two classes are close, with the lines between regions.
+
     Parameters
     ----------
     points:
@@ -151,26 +171,6 @@ class DecisionBoundary(Scene):
     ------
     UsageError
         If the points, labels or options do not fit.
-
-    Capture with ``model=<nn.Module>`` mapping ``(m, d)`` points to class scores: for two classes one
-    logit (``p = sigmoid``) or two scores (softmax), for ``k > 2`` classes ``k`` scores (softmax).
-    Or, for a classifier that is not a module (plain tensors, ``logits = X @ W + b``, or a model
-    wrapped in a function), ``predict=<callable>`` mapping an ``(m, d)`` float32 CPU tensor to the
-    same scores (or probabilities, as ``outputs`` says): it is called under ``torch.no_grad()``
-    with torch's RNG state restored after, and never stored.
-    Each capture stores, on the grid given by ``grid``: for two classes ``probability`` (of class 1),
-    for more ``region`` (the most likely class) and ``margin`` (its probability minus the runner-up's),
-    each of shape ``(resolution, resolution)`` indexed ``[y, x]``, and ``grid_finite`` (1.0, or NaN
-    if the model gave a value that is not a number anywhere on the grid). ``region`` is a ``uint8``
-    class number; ``probability`` and ``margin`` are ``uint8`` codes, read back as floats with
-    ``DecisionBoundary.decode``: always in the same band of 0.1 (so on the same side of 0.5) as the
-    model's value, within 0.005 of it mid-band and closer towards the band edges, where the drawing
-    reads it (within 0.0012 for values within 0.003 of an edge). One byte per cell keeps a 200x200
-    capture at 40 KB in memory and about 10 KB on disk.
-
-    Two classes are drawn as a heatmap of ``p`` with a diverging colour map centred at 0.5 (red is
-    class 0, blue class 1) and the ``p = 0.5`` contour as the boundary; more classes as their regions
-    in ``k`` colours, paler where the top two classes are close, with the lines between regions.
     """
 
     name = "decision_boundary"
@@ -549,6 +549,21 @@ def _pale(name: str):
 class CurveFit(Scene):
     """Regression with any model: the data as a scatter, the model's prediction curve over it.
 
+    Capture with one of:
+
+    - ``y_pred=`` the predictions your loop already computes at the data's own x, shape ``(n,)`` or
+      ``(n, 1)``; drawn as a line through the points in order of x. Stored as ``y_pred``, shape
+      ``(n,)``, float32.
+    - ``model=<nn.Module>`` mapping ``(m, 1)`` inputs to ``(m, 1)`` (or ``(m,)``) outputs, or
+      ``predict=<callable>`` doing the same for an ``(m, 1)`` float32 CPU tensor (plain tensors,
+      ``lambda x: a + b * x + c * x**2``), called under ``torch.no_grad()`` with torch's RNG state
+      restored after and never stored. Either is evaluated on the dense x values ``grid``, so the
+      curve is smooth between and beyond the points; each capture stores ``prediction`` of shape
+      ``(resolution,)``, as float32 (800 bytes at the default resolution).
+
+    One run captures one kind throughout. The model sees one input: regression against several
+    features is not drawn (classification is, see ``DecisionBoundary``).
+
     Parameters
     ----------
     x, y:
@@ -570,21 +585,6 @@ class CurveFit(Scene):
     ------
     UsageError
         If the data or options do not fit.
-
-    Capture with one of:
-
-    - ``y_pred=`` the predictions your loop already computes at the data's own x, shape ``(n,)`` or
-      ``(n, 1)``; drawn as a line through the points in order of x. Stored as ``y_pred``, shape
-      ``(n,)``, float32.
-    - ``model=<nn.Module>`` mapping ``(m, 1)`` inputs to ``(m, 1)`` (or ``(m,)``) outputs, or
-      ``predict=<callable>`` doing the same for an ``(m, 1)`` float32 CPU tensor (plain tensors,
-      ``lambda x: a + b * x + c * x**2``), called under ``torch.no_grad()`` with torch's RNG state
-      restored after and never stored. Either is evaluated on the dense x values ``grid``, so the
-      curve is smooth between and beyond the points; each capture stores ``prediction`` of shape
-      ``(resolution,)``, as float32 (800 bytes at the default resolution).
-
-    One run captures one kind throughout. The model sees one input: regression against several
-    features is not drawn (classification is, see ``DecisionBoundary``).
     """
 
     name = "curve_fit"

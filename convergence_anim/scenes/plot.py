@@ -189,6 +189,11 @@ class Plot(Scene):
             with matplotlib.rc_context(theme.rc):  # cla() restyles the axes from the rcParams
                 ax.cla()
                 self._call(ax, trace, index)
+                # Ticks are made lazily when the figure is drawn, outside the theme's rcParams; made
+                # here, in them, the first tick sets the style that any tick made later copies.
+                for axis in (ax.xaxis, ax.yaxis):
+                    axis.get_major_ticks()
+                    axis.get_minor_ticks()
             # Limits draw set itself turned autoscaling off: those are kept.
             if xlim is not None and ax.get_autoscalex_on():
                 ax.set_xlim(xlim)

@@ -1,0 +1,491 @@
+"""``render_batch``: the runs of a sweep, on any executor, each recorded in the manifest as it finishes."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .. import __version__
+from .._exceptions import ConvergenceAnimError, OutputError, UsageError
+from .._processes import available_cores
+from ..settings import DEFAULT_FPS, RenderSettings
+from . import manifest as mf
+from .executors import Inline, batch_pool, interrupt_workers
+from .runs import BatchJob, TrainingFunction, format_value, parse_seeds, sweep
+from .task import one_line, run_task, sha256
+from .templates import template_outputs
+from .views import same_view, union_view
+
+__all__ = ["BatchResult", "Progress", "render_batch"]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What ``render_batch`` did: one manifest entry per run, in run order, and those of the grid and summary.
+
+    Each entry is a dict, as written to ``batch.json``: ``function``, ``params``, ``seed``,
+    ``settings``, ``status`` (``"rendered"``; ``"diverged"``: rendered, but the loss or weights stopped
+    being finite; ``"failed"``: see ``error``; ``"up to date"``: the output already matched and was
+    kept), ``error``, ``scene``, ``iterations`` (last captured step + 1), ``frames``, ``final_loss``,
+    ``best_loss``, ``diverged_at``, ``output``, ``bytes``, ``sha256``, ``seconds`` and ``curve`` (the
+    loss at every captured step, None where it was not finite).
+    """
+
+    entries: list[dict[str, Any]]
+    grid: "dict[str, Any] | None"
+    summary: "dict[str, Any] | None"
+    manifest: Path
+
+    @property
+    def csv(self) -> Path:
+        """The manifest's runs as CSV, beside it."""
+        return self.manifest.with_suffix(".csv")
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """Entries of the runs that failed."""
+        return [e for e in self.entries if e["status"] == "failed"]
+
+    @property
+    def diverged(self) -> list[dict[str, Any]]:
+        """Entries of the runs whose training diverged (their animations show it), rendered now or before."""
+        return [e for e in self.entries if e["status"] != "failed" and e.get("diverged_at") is not None]
+
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        """Entries whose output was already up to date and was not rendered again."""
+        return [e for e in self.entries if e["status"] == "up to date"]
+
+    @property
+    def ok(self) -> bool:
+        """True if no run failed and the grid and summary (if asked for) were written."""
+        extras = [x for x in (self.grid, self.summary) if x is not None]
+        return not self.failed and all(x["status"] in ("rendered", "up to date") for x in extras)
+
+
+#: Called as ``progress(stage, done, total)``: stage ``"measure"`` (shared scale: training every run to
+#: find the limits), ``"runs"`` or ``"grid"`` (frames of the grid); first with ``done=0``.
+Progress = Callable[[str, int, int], None]
+
+
+def render_batch(
+    function: "str | Callable[..., Any]",
+    seeds: "str | Iterable[int]",
+    params: "Mapping[str, Sequence[Any]] | None" = None,
+    *,
+    output: "str | None" = None,
+    executor: "concurrent.futures.Executor | None" = None,
+    workers: "int | None" = None,
+    settings: "RenderSettings | None" = None,
+    shared_scale: bool = False,
+    grid: "str | os.PathLike[str] | None" = None,
+    grid_cols: "int | None" = None,
+    cell_size: "tuple[int, int] | None" = None,
+    summary: "str | os.PathLike[str] | None" = None,
+    manifest: "str | os.PathLike[str] | None" = None,
+    force: bool = False,
+    progress: "Progress | None" = None,
+) -> BatchResult:
+    """Call a training function for every seed and parameter combination, render each run, record it.
+
+    ``function(seed=s, **combination)`` is called once per run and must return a ``Trace`` or the
+    ``Recorder`` holding it. A run that fails (raises, or returns something else) is recorded with
+    its error and the others go on. The manifest (``batch.json`` in the outputs' common folder unless
+    ``manifest`` is given, and the same runs as ``batch.csv``) is rewritten after every run, so an
+    interruption keeps what finished; a rerun skips runs whose output exists and matches the manifest's
+    settings, the function's file and the SHA-256 (``force=True`` renders them again), and removes
+    temporary files a killed batch left beside the outputs. The same run gives byte-identical files
+    alone, in a local batch or on Dask.
+
+    Parameters
+    ----------
+    function:
+        A callable, ``"path/to/experiment.py:train"``, ``"package.module:train"`` or a built-in demo's
+        name (``"moons"``).
+    seeds:
+        The seeds, as integers or a spec like ``"0-19"`` or ``"1,2,5-9"``.
+    params:
+        ``{name: [values]}``: every combination of values (numbers or text) is run with every seed,
+        passed as keyword arguments.
+    output:
+        Template of each run's animation (``.gif`` or ``.mp4``) with ``{seed}`` and the parameters'
+        names as fields, e.g. ``"runs/lr{lr}-s{seed}.mp4"``; None to render no animations (then give
+        ``grid`` or ``summary``). Folders are created.
+    executor:
+        Any ``concurrent.futures.Executor``, e.g. ``dask.distributed.Client(...).get_executor()``; the
+        function is then sent by value (cloudpickle) when it comes from a file. None (the default)
+        uses a local process pool of ``workers`` processes started by forkserver, which needs the
+        usual ``if __name__ == "__main__":`` guard in a script.
+    workers:
+        Local processes when ``executor`` is None: every core by default; 1 runs in this process.
+    settings:
+        How each animation is drawn (``RenderSettings``); a demo's own fps if None. ``still`` and
+        ``filmstrip`` are refused (every run would write the same file); ``jobs`` is set to 1.
+    shared_scale:
+        Draw every run with the same axis limits (the union of each run's own), so the clips compare
+        side by side. Every run is trained first to find them.
+    grid:
+        Also write one synchronised animation of all runs, one cell each labelled with its
+        parameters and seed, to this ``.gif`` or ``.mp4``; a run that stopped early holds its last
+        frame. Every run must return a trace of the same scene.
+    grid_cols:
+        Columns of the grid; by default one row per parameter combination and one column per seed
+        (near-square when nothing is swept).
+    cell_size:
+        ``(width, height)`` of a grid cell in pixels; 200x160 if None.
+    summary:
+        Also draw every run's loss curve and final loss in one figure (``.png``, ``.svg``, ``.pdf``).
+    manifest:
+        Where to keep the manifest (the CSV goes beside it).
+    force:
+        Render everything again, up to date or not.
+    progress:
+        See ``Progress``: called as work finishes, for progress bars.
+
+    Returns
+    -------
+    BatchResult
+        The manifest entries of these runs, the grid and the summary.
+
+    Raises
+    ------
+    UsageError
+        Before any run starts: the file, module or function cannot be found, the function does not
+        take ``seed`` or a parameter, a value list is empty or repeats, the template is invalid or
+        gives two runs one file, there is nothing to write, or an option is out of range.
+    OutputError
+        If an output folder or the manifest cannot be written.
+    KeyboardInterrupt
+        After Ctrl-C: running runs are stopped (their temporary files removed) and the manifest keeps
+        the runs that finished.
+    """
+    from ..encoders import encoder_for
+    from ..encoders._base import check_fps
+    from ..grid import CELL_SIZE, _check_cell_size, grid_shape
+    from .summary import check_summary_path
+
+    fn = function if isinstance(function, TrainingFunction) else TrainingFunction(function)
+    seeds = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
+    params = dict(params or {})
+    runs = sweep(seeds, params)
+    fn.check_call(params)
+    if executor is not None and workers is not None:
+        raise UsageError("give workers (local processes) or an executor, not both")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers <= 0):
+        raise UsageError(f"workers must be a positive integer, got {workers!r}")
+
+    settings = RenderSettings.build(settings)
+    if settings.still is not None or settings.filmstrip is not None:
+        raise UsageError("a batch cannot write a still or filmstrip: every run would write the same file")
+    if settings.fps is None and settings.duration is None:
+        settings = RenderSettings.build(settings, fps=fn.default_fps or DEFAULT_FPS)
+    settings = RenderSettings.build(settings, jobs=1)  # the parallelism is across runs
+
+    outputs = [None] * len(runs) if output is None else [Path(os.path.abspath(p)) for p in template_outputs(os.fspath(output), runs)]
+    for path in {p.suffix.lower(): p for p in outputs if p is not None}.values():
+        encoder = encoder_for(path)
+        if settings.fps is not None:
+            check_fps(settings.fps, encoder.max_fps, encoder.suffix)
+    grid_path = None if grid is None else Path(os.path.abspath(grid))
+    if cell_size is None:
+        # Wide enough that the longest label ("lr=0.01 hidden=16 s3") clears the loss on its right.
+        longest = max(len(_cell_label(BatchJob(seed, combo, None))) for combo, seed in runs)
+        cell_size = (min(400, max(CELL_SIZE[0], 2 * math.ceil((7.5 * longest + 80) / 2))), CELL_SIZE[1])
+    cell_size = _check_cell_size(cell_size)
+    combos = len(runs) // len(seeds)
+    if grid_cols is None and combos > 1:
+        grid_cols = len(seeds)  # one row per combination: a sweep reads as a table
+    grid_fps = settings.fps or DEFAULT_FPS
+    if grid_path is not None:
+        encoder = encoder_for(grid_path)
+        check_fps(grid_fps, encoder.max_fps, encoder.suffix)
+        grid_shape(len(runs), grid_cols)
+    summary_path = None if summary is None else Path(os.path.abspath(check_summary_path(summary)))
+    named = [p for p in outputs if p is not None] + [p for p in (grid_path, summary_path) if p is not None]
+    if not named:
+        raise UsageError("nothing to write: give an output template, a grid or a summary")
+    seen = set(p for p in outputs if p is not None)
+    if grid_path is not None and grid_path in seen:
+        raise UsageError(f"the grid {str(grid_path)!r} is also a run's output")
+    manifest_path = Path(os.path.abspath(manifest)) if manifest is not None else (
+        Path(os.path.commonpath([str(p.parent) for p in named])) / mf.MANIFEST_NAME
+    )
+    if manifest_path.suffix.lower() != ".json":
+        raise UsageError(f"the manifest must end in .json, got {str(manifest_path)!r}")
+    if {manifest_path, manifest_path.with_suffix(".csv")} & (seen | {grid_path, summary_path}):
+        raise UsageError(f"the manifest {str(manifest_path)!r} (or its .csv) is also an output")
+    for folder in sorted({p.parent for p in named} | {manifest_path.parent}):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the output folder {str(folder)!r}: {exc.strerror}") from None
+    checked = set()
+    for path in [p for p in outputs if p is not None] + ([grid_path] if grid_path else []):
+        if path.suffix.lower() not in checked:  # the encoder can run (e.g. ffmpeg is there) before any training
+            checked.add(path.suffix.lower())
+            RenderSettings.build(settings, fps=grid_fps if path == grid_path else settings.fps).check_output(path)
+    everything = named + [manifest_path, manifest_path.with_suffix(".csv")]
+    mf.remove_partial_files(everything)  # left by a batch that was killed
+
+    jobs = [BatchJob(seed, combo, None if out is None else str(out)) for (combo, seed), out in zip(runs, outputs)]
+    state = _Batch(fn, jobs, outputs, settings, manifest_path, progress)
+    owned = None
+    if executor is None:
+        n = min(available_cores() if workers is None else workers, len(jobs))
+        executor = owned = Inline() if n <= 1 else batch_pool(n)
+    by_value = owned is None  # a foreign executor may run on machines without the user's file
+    try:
+        state.run(executor, owned, fn.shipped(by_value=by_value), shared_scale=shared_scale, grid_path=grid_path,
+                  grid_cols=grid_cols, cell_size=cell_size, grid_fps=grid_fps, force=force)
+        if summary_path is not None:
+            state.write_summary(summary_path)
+    finally:
+        if owned is not None:
+            owned.shutdown(wait=True, cancel_futures=True)
+        mf.remove_partial_files(everything)  # of workers killed during this batch
+    return state.result()
+
+
+class _Batch:
+    """The state of one ``render_batch`` call: entries, manifest, futures."""
+
+    def __init__(self, fn: TrainingFunction, jobs: list[BatchJob], outputs, settings: RenderSettings,
+                 manifest_path: Path, progress) -> None:
+        self.fn, self.jobs, self.outputs, self.settings = fn, jobs, outputs, settings
+        self.manifest_path, self.progress = manifest_path, progress
+        self.manifest = mf.load_manifest(manifest_path)
+        self.entries: list["dict[str, Any] | None"] = [None] * len(jobs)
+        self.grid_entry: "dict[str, Any] | None" = None
+        self.summary_entry: "dict[str, Any] | None" = None
+        self.cells: list["list[bytes] | None"] = [None] * len(jobs)
+
+    # - bookkeeping
+
+    def _relative(self, path: "Path | None") -> "str | None":
+        if path is None:
+            return None
+        return Path(os.path.relpath(path, self.manifest_path.parent)).as_posix()
+
+    def _identity(self, i: int) -> dict[str, Any]:
+        job = self.jobs[i]
+        return {"function": self.fn.ref, "params": dict(job.params), "seed": job.seed, "output": self._relative(self.outputs[i])}
+
+    def _old_entry(self, i: int) -> "dict[str, Any] | None":
+        key = mf.entry_key(self._identity(i))
+        return next((e for e in self.manifest["runs"] if mf.entry_key(e) == key), None)
+
+    def _entry(self, i: int, settings: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+        entry = {**self._identity(i), "settings": dict(settings), "status": result["status"], "error": result.get("error")}
+        for name in ("scene", "iterations", "frames", "final_loss", "best_loss", "diverged_at", "bytes", "sha256",
+                     "seconds", "curve"):
+            entry[name] = result.get(name)
+        if self.outputs[i] is None or entry["status"] == "failed":
+            entry["bytes"] = entry["sha256"] = None
+        return {**{k: v for k, v in entry.items() if k != "output"}, "output": entry["output"]}
+
+    def _save(self) -> None:
+        done = {mf.entry_key(e): e for e in self.entries if e is not None}
+        runs = [e for e in self.manifest["runs"] if mf.entry_key(e) not in done] + list(done.values())
+
+        def replace(old: list, new: "dict | None") -> list:
+            if new is None:
+                return list(old)
+            return sorted([x for x in old if x.get("output") != new["output"]] + [new], key=lambda x: x.get("output") or "")
+
+        self.manifest = {"format": mf.MANIFEST_FORMAT, "tool": f"convergence-anim {__version__}", "runs": runs,
+                         "grids": replace(self.manifest["grids"], self.grid_entry),
+                         "summaries": replace(self.manifest["summaries"], self.summary_entry)}
+        mf.write_manifest(self.manifest_path, self.manifest)
+
+    def _tick(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
+    # - running
+
+    def _map(self, executor, owned, stage: str, tasks: dict, on_result: Callable[[int, dict], None], already: int = 0) -> None:
+        """Run ``tasks`` (run index -> task), calling ``on_result`` as each finishes, in any order."""
+        total = len(tasks) + already
+        done = already
+        self._tick(stage, done, total)
+        if isinstance(executor, Inline):  # one at a time, so progress and the manifest move per run
+            for i, task in tasks.items():
+                on_result(i, run_task(task))
+                done += 1
+                self._tick(stage, done, total)
+            return
+        futures: dict[concurrent.futures.Future, int] = {}
+        try:
+            for i, task in tasks.items():
+                futures[executor.submit(run_task, task)] = i
+            for future in concurrent.futures.as_completed(list(futures)):
+                i = futures.pop(future)
+                on_result(i, _result_of(future))
+                done += 1
+                self._tick(stage, done, total)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            if owned is not None:
+                interrupt_workers(owned)
+                owned.shutdown(wait=True, cancel_futures=True)
+            for future, i in futures.items():  # runs that finished while we were stopping
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    on_result(i, future.result())
+            raise
+
+    def run(self, executor, owned, shipped: dict, *, shared_scale: bool, grid_path: "Path | None", grid_cols,
+            cell_size, grid_fps: float, force: bool) -> None:
+        jobs, n = self.jobs, len(self.jobs)
+        base = {"render": self.settings.to_dict(), "code": self.fn.code_sha256, "version": __version__}
+        settings = [dict(base) for _ in jobs]
+        render_dict = self.settings.to_dict()
+
+        def task(i: int, **extra) -> dict[str, Any]:
+            return {"function": shipped, "seed": jobs[i].seed, "params": dict(jobs[i].params), "settings": render_dict,
+                    "output": None, **extra}
+
+        failed_early: dict[int, dict] = {}
+        views: list["dict | None"] = [None] * n
+        try:
+            if shared_scale:
+                measured: dict[int, dict] = {}
+
+                def measured_one(i: int, result: dict) -> None:
+                    if result["status"] == "failed":
+                        failed_early[i] = result
+                    else:
+                        measured[i] = result["view"]
+
+                self._map(executor, owned, "measure", {i: task(i, measure=True) for i in range(n)}, measured_one)
+                if measured:
+                    shared = union_view(measured.values())
+                    for i, own in measured.items():
+                        # A run already drawn at the shared limits renders exactly as it would alone.
+                        views[i] = None if same_view(own, shared) else shared
+                        settings[i]["shared_scale"] = shared
+            for i, result in failed_early.items():
+                self.entries[i] = self._entry(i, settings[i], result)
+
+            grid_settings = None
+            grid_needed = False
+            if grid_path is not None:
+                grid_settings = {"cols": grid_cols, "cell_size": list(cell_size), "fps": grid_fps,
+                                 "cells": [{**self._identity(i), "settings": settings[i]} for i in range(n)]}
+                old = next((g for g in self.manifest["grids"] if g.get("output") == self._relative(grid_path)), None)
+                grid_needed = bool(force or failed_early or not mf.up_to_date(old, grid_settings, grid_path)
+                                   or old.get("failed_cells"))
+                if not grid_needed:
+                    self.grid_entry = {**old, "status": "up to date"}
+
+            tasks = {}
+            theme = render_dict["theme"]
+            for i in range(n):
+                if i in failed_early:
+                    continue
+                old = self._old_entry(i)
+                if self.outputs[i] is None:
+                    render_output = old is None or old.get("status") == "failed" or not mf.same(old.get("settings"), settings[i])
+                else:
+                    render_output = force or not mf.up_to_date(old, settings[i], self.outputs[i])
+                if not render_output:
+                    self.entries[i] = {**old, "status": "up to date"}
+                if render_output or grid_needed:
+                    cell = {"label": _cell_label(jobs[i]), "size": list(cell_size), "theme": theme} if grid_needed else None
+                    tasks[i] = task(i, output=str(self.outputs[i]) if render_output and self.outputs[i] else None,
+                                    view=views[i], cell=cell)
+
+            def finished(i: int, result: dict) -> None:
+                self.cells[i] = result.pop("cell", None)
+                if self.entries[i] is None:  # a kept run drawn again only for the grid keeps its entry
+                    self.entries[i] = self._entry(i, settings[i], result)
+                self._save()
+
+            already = sum(1 for i in range(n) if i not in failed_early and i not in tasks)
+            self._map(executor, owned, "runs", tasks, finished, already=already)
+            if grid_needed:
+                self._check_scenes()
+                self._write_grid(grid_path, grid_settings, grid_cols, cell_size, grid_fps, theme)
+        finally:
+            self._save()
+
+    def _check_scenes(self) -> None:
+        """A grid shows one scene: a run whose trace has another than the first run's is failed."""
+        scenes = [(i, e.get("scene")) for i, e in enumerate(self.entries) if e is not None and e["status"] != "failed"]
+        if not scenes:
+            return
+        first, scene = scenes[0]
+        for i, other in scenes[1:]:
+            if other is not None and other != scene:
+                self.entries[i] = {**self.entries[i], "status": "failed", "error":
+                                   f"returned a trace of scene {other!r}, but {self.jobs[first].label} returned {scene!r}; "
+                                   "a grid shows one scene"}
+                self.cells[i] = None
+
+    def _write_grid(self, grid_path: Path, grid_settings: dict, cols, cell_size, fps: float, theme: str) -> None:
+        from ..grid import message_cell, write_grid
+
+        failed = []
+        cells = []
+        for i, job in enumerate(self.jobs):
+            cell = self.cells[i]
+            if cell is None:
+                failed.append(_cell_label(job))
+                cell = message_cell(_cell_label(job), "failed", size=cell_size, theme=theme)
+            cells.append(cell)
+        n_frames = max(len(c) for c in cells)
+        entry = {"output": self._relative(grid_path), "settings": grid_settings, "status": "failed", "error": None,
+                 "frames": n_frames, "failed_cells": failed, "bytes": None, "sha256": None}
+        self.cells = [None] * len(self.jobs)  # the grid is written: let the frames go
+        started = time.perf_counter()
+        try:
+            self._tick("grid", 0, n_frames)
+            done = [0]
+
+            def tick(k: int) -> None:
+                done[0] += k
+                self._tick("grid", done[0], n_frames)
+
+            write_grid(cells, grid_path, cell_size=cell_size, cols=cols, fps=fps, progress=tick)
+            entry.update(status="rendered", bytes=grid_path.stat().st_size, sha256=sha256(grid_path))
+        except ConvergenceAnimError as exc:
+            entry["error"] = one_line(exc)
+        entry["seconds"] = round(time.perf_counter() - started, 3)
+        self.grid_entry = entry
+
+    def write_summary(self, path: Path) -> None:
+        from .summary import write_summary
+
+        entry = {"output": self._relative(path), "status": "failed", "error": None, "runs": len(self.jobs),
+                 "bytes": None, "sha256": None}
+        try:
+            write_summary([e for e in self.entries if e is not None], path, title=self.fn.ref,
+                          theme=self.settings.theme)
+            entry.update(status="rendered", bytes=path.stat().st_size, sha256=sha256(path))
+        except ConvergenceAnimError as exc:
+            entry["error"] = one_line(exc)
+        self.summary_entry = entry
+        self._save()
+
+    def result(self) -> BatchResult:
+        return BatchResult(entries=[dict(e) for e in self.entries if e is not None], grid=self.grid_entry,
+                           summary=self.summary_entry, manifest=self.manifest_path)
+
+
+def _result_of(future: concurrent.futures.Future) -> dict[str, Any]:
+    """The task's result, or a failed result if the executor could not run it (e.g. every retry lost)."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return {"status": "failed", "error": one_line(exc)}
+
+
+def _cell_label(job: BatchJob) -> str:
+    params = " ".join(f"{name}={format_value(value)}" for name, value in job.params.items())
+    return f"{params} s{job.seed}" if params else f"seed {job.seed}"
+

@@ -1,0 +1,147 @@
+"""The task a worker runs for one run: ``run_task(task) -> result``, plain data in and out.
+
+Any ``concurrent.futures.Executor`` can run it, a local process pool or Dask workers alike. A task
+calls the training function, renders the run's animation (one process per run: the parallelism is
+across runs), draws its grid cell and returns the loss curve for the summary. It never raises for
+a run that fails (the error is returned as data), except on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+from typing import Any, Mapping
+
+import numpy as np
+
+from .._exceptions import ConvergenceAnimError
+
+__all__ = ["init_worker", "one_line", "run_task", "sha256"]
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: the project's own messages as they are, others with their type."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ConvergenceAnimError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def sha256(path: "str | os.PathLike[str]") -> str:
+    """The SHA-256 of a file, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _curve(values: np.ndarray) -> list["float | None"]:
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
+def _trace_of(returned: Any, ref: str):
+    from ..recorder import Recorder
+    from ..trace import Trace
+
+    if isinstance(returned, Recorder):
+        return returned.trace
+    if isinstance(returned, Trace):
+        return returned
+    raise ConvergenceAnimError(f"{ref} returned {type(returned).__name__}, not a Trace or a Recorder; "
+                               "end it with `return rec.trace`")
+
+
+def _cell(trace, label: str, scene, cell: Mapping[str, Any]) -> list[bytes]:
+    from .. import grid
+
+    return grid.cell_frames(trace, label, size=tuple(cell["size"]), theme=cell["theme"], scene=scene)
+
+
+_in_task = False
+_stopping = False
+
+
+def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one training run and render what ``task`` asks for; return plain data.
+
+    ``task`` holds ``function`` (see ``TrainingFunction.shipped``), ``seed``, ``params``, ``settings``
+    (``RenderSettings.to_dict()``), ``output`` (absolute path or None), ``view`` (shared axis limits
+    or None), ``measure`` (return the scene's own limits) and ``cell`` (None, or the label, size and
+    theme of the run's grid cell).
+    """
+    global _in_task
+    if _stopping:  # Ctrl-C reached this worker: runs already queued for it do not start
+        raise KeyboardInterrupt
+    import torch
+
+    started = time.perf_counter()
+    result: dict[str, Any] = {"status": "failed", "error": None}
+    # One thread per run: the parallelism is across runs, and torch's thread pools fighting over
+    # shared cores make small models several times slower. The numbers do not depend on the thread
+    # count, so the files stay byte-identical to a run alone.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    _in_task = True
+    try:
+        from ..scenes import scene_from_trace
+        from ..settings import RenderSettings
+        from .runs import load_shipped
+        from .views import FixedView, view_limits
+
+        function = load_shipped(task["function"])
+        trace = _trace_of(function(seed=task["seed"], **task["params"]), task["function"].get("ref", "the function"))
+        trace.require_frames()
+        diverged_at = trace.diverged_at
+        finite = trace.losses[np.isfinite(trace.losses)]
+        result.update(
+            scene=trace.scene,
+            iterations=int(trace.steps[-1]) + 1,
+            frames=len(trace),
+            final_loss=float(trace.losses[-1]) if np.isfinite(trace.losses[-1]) else None,
+            best_loss=float(finite.min()) if finite.size else None,
+            diverged_at=diverged_at,
+            curve={"steps": [int(s) for s in trace.steps], "losses": _curve(trace.losses)},
+        )
+        settings = RenderSettings.from_dict(task["settings"])
+        scene = scene_from_trace(trace)  # built once, for the measure, the animation and the cell
+        if task.get("measure"):
+            result["view"] = view_limits(trace, scene, settings.theme)
+        view = task.get("view")
+        if view is not None:
+            scene = FixedView(scene, view["xlim"], view["ylim"])
+            if view.get("loss"):
+                settings = RenderSettings.build(settings, loss_range=tuple(view["loss"]))
+        if task.get("output") is not None:
+            from .._render import render
+
+            render(trace, task["output"], settings, scene=scene)
+            result["bytes"] = os.path.getsize(task["output"])
+            result["sha256"] = sha256(task["output"])
+        if task.get("cell") is not None:
+            result["cell"] = _cell(trace, task["cell"]["label"], scene if view is not None else None, task["cell"])
+        result["status"] = "diverged" if diverged_at is not None else "rendered"
+    except Exception as exc:  # one run failing must not stop the others: report it as data
+        result.update(status="failed", error=one_line(exc))
+    finally:
+        _in_task = False
+        torch.set_num_threads(threads)
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _worker_sigint(signum, frame) -> None:
+    # In a pool worker, Ctrl-C interrupts the run being drawn (its temporary file is removed) and
+    # stops the worker from starting the runs queued for it; between runs it raises nothing, so idle
+    # workers wait for the pool's orderly shutdown instead of dying with a traceback.
+    global _stopping
+    _stopping = True
+    if _in_task:
+        raise KeyboardInterrupt
+
+
+def init_worker() -> None:
+    """Initializer of a local pool worker: Ctrl-C handling as described in ``_worker_sigint``."""
+    signal.signal(signal.SIGINT, _worker_sigint)

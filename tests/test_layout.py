@@ -1,0 +1,194 @@
+"""Every frame composed for where it is shown: sizes kept, nothing cut off, no text on another, panels fill."""
+
+import itertools
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+import convergence_anim as ca
+from convergence_anim.frames import SIZES, FrameRenderer, check_size
+from convergence_anim.style import get_theme
+
+THEMES = ["light", "dark", "slides"]
+PANELS = {"none": {}, "loss": {"loss_panel": True}, "log": {"loss_panel": True, "log_loss": True}}
+SIZES_CHECKED = [None, (320, 240), (1920, 1080)]
+
+
+@pytest.fixture(scope="module")
+def traces(linear_trace, logistic_trace):
+    """One trace per kind of frame: every scene, a diverged run, a legend with a test-loss curve."""
+    import torch
+
+    from convergence_anim.demos import classification_loss, mlp, run_demo
+
+    torch.manual_seed(0)
+    points = torch.cat([torch.randn(40, 2) + torch.tensor(c) for c in ([2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7])])
+    labels = torch.arange(3).repeat_interleave(40)
+    model = mlp(2, (), 3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    scene = ca.scenes.DecisionBoundary(points, labels, class_names=["setosa", "versicolor", "virginica"], resolution=40)
+    rec = ca.Recorder(scene, every=5)
+    for step in range(30):
+        optimizer.zero_grad()
+        loss = classification_loss(model(points), labels)
+        loss.backward()
+        optimizer.step()
+        rec.capture(step, loss=loss, test_loss=loss.item() * 1.2 + 0.05, model=model, force=step == 29)
+    return {
+        "linear": linear_trace,
+        "logistic": logistic_trace,
+        "spiral3": run_demo("spiral3", max_iter=40, every=10).trace,
+        "sine": run_demo("sine", max_iter=40, every=10).trace,
+        "diverged": run_demo("linear", lr=0.1, max_iter=40).trace,
+        "legend": rec.trace,
+    }
+
+
+def _drawn_texts(fig):
+    """(name, window extent) of every text drawn on ``fig``: legends as one box, only ticks in view."""
+    from matplotlib.legend import Legend
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    boxes, skip = [], set()
+    for legend in fig.findobj(Legend):
+        boxes.append(("legend", legend.get_window_extent(renderer)))
+        skip.update(id(t) for t in legend.findobj(Text))
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            scale = axis.get_transform()  # compare on the axis' own scale (log for a log loss panel)
+            lo, hi = sorted(scale.transform(np.asarray(axis.get_view_interval(), dtype=float)))
+            for ticks, locs in ((axis.get_major_ticks(), axis.get_majorticklocs()),
+                                (axis.get_minor_ticks(), axis.get_minorticklocs())):
+                for tick, loc in itertools.zip_longest(ticks, locs):
+                    at = None if loc is None else float(scale.transform(np.array([loc], dtype=float))[0])
+                    shown = at is not None and lo - 1e-9 * (hi - lo) <= at <= hi + 1e-9 * (hi - lo)
+                    if tick is not None and not shown:
+                        skip.update({id(tick.label1), id(tick.label2)})
+    for text in fig.findobj(Text):
+        if id(text) in skip or not text.get_visible() or not text.get_text().strip():
+            continue
+        boxes.append((repr(text.get_text()), text.get_window_extent(renderer)))
+    return boxes
+
+
+def _check_frame(renderer, index, where):
+    renderer.render(index)
+    fig = renderer.figure
+    width, height = renderer.size
+    r = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        box = ax.get_tightbbox(r)
+        assert box.x0 >= -0.5 and box.y0 >= -0.5 and box.x1 <= width + 0.5 and box.y1 <= height + 0.5, (
+            f"{where}: an axes' artists leave the {width}x{height} frame: {box.bounds}"
+        )
+    boxes = _drawn_texts(fig)
+    for name, box in boxes:
+        assert box.x0 >= -0.5 and box.y0 >= -0.5 and box.x1 <= width + 0.5 and box.y1 <= height + 0.5, (
+            f"{where}: text {name} is cut off: {box.bounds} in {width}x{height}"
+        )
+    for (name_a, a), (name_b, b) in itertools.combinations(boxes, 2):
+        inner = min(a.x1, b.x1) - max(a.x0, b.x0), min(a.y1, b.y1) - max(a.y0, b.y0)
+        assert not (inner[0] > 0.5 and inner[1] > 0.5), f"{where}: {name_a} and {name_b} overlap: {a.bounds} {b.bounds}"
+
+
+@pytest.mark.parametrize("size", SIZES_CHECKED, ids=["default", "320x240", "1920x1080"])
+@pytest.mark.parametrize("theme", THEMES)
+def test_no_text_is_cut_off_or_on_another(traces, theme, size):
+    for (name, trace), (panel, options) in itertools.product(traces.items(), PANELS.items()):
+        renderer = FrameRenderer(trace, theme=theme, size=size, blit=False, **options)  # few frames: no cache
+        try:
+            shown = [0, len(trace) - 1]
+            if trace.diverged_at is not None:
+                shown.append(int(np.argmax(trace.steps >= trace.diverged_at)))
+            for index in shown:
+                _check_frame(renderer, index, f"{name} {theme} {panel} {size} frame {index}")
+        finally:
+            renderer.close()
+
+
+@pytest.mark.parametrize("panel", list(PANELS))
+def test_slides_frames_stay_16_9_with_every_panel(traces, panel):
+    renderer = FrameRenderer(traces["spiral3"], theme="slides", **PANELS[panel])
+    assert renderer.size == (1280, 720)
+    assert renderer.render(0).shape == (720, 1280, 3)
+
+
+def test_slides_mp4_with_loss_panel_is_16_9(traces, tmp_path):
+    path = ca.render(traces["spiral3"], tmp_path / "slides.mp4", theme="slides", loss_panel=True, log_loss=True)
+    assert iio.imread(path, index=0).shape == (720, 1280, 3)
+
+
+def test_panels_widen_the_default_frame_of_light_and_dark_only():
+    for theme in ("light", "dark"):
+        assert check_size(None, None, get_theme(theme), loss_panel=True)[0] == (1024, 480)
+    assert check_size(None, None, get_theme("slides"), loss_panel=True)[0] == (1280, 720)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("size", [(500, 500), (321, 241), "square", "1080p"])
+def test_a_given_size_is_exactly_honoured(linear_trace, theme, size):
+    renderer = FrameRenderer(linear_trace, theme=theme, size=size, loss_panel=True)
+    expected = SIZES[size] if isinstance(size, str) else size
+    assert renderer.size == expected
+    assert renderer.render(0).shape == (expected[1], expected[0], 3)
+
+
+def test_named_sizes():
+    assert SIZES == {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160), "square": (1080, 1080)}
+    light = get_theme("light")
+    assert check_size("4K", None, light)[0] == (3840, 2160)
+    assert check_size("800x600", None, light)[0] == (800, 600)
+    with pytest.raises(ca.UsageError, match="unknown size 'huge'; give WIDTHxHEIGHT or one of 720p, 1080p"):
+        check_size("huge", None, light)
+
+
+def test_render_takes_a_named_size(linear_trace, tmp_path):
+    path = ca.render(linear_trace, tmp_path / "square.gif", size="square", max_frames=2)
+    assert iio.imread(path, index=0).shape == (1080, 1080, 3)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("size", [None, (1920, 1080)])
+def test_panels_fill_the_frame(traces, theme, size):
+    renderer = FrameRenderer(traces["legend"], theme=theme, size=size, loss_panel=True)
+    renderer.render(0)
+    fig = renderer.figure
+    width, height = renderer.size
+    r = fig.canvas.get_renderer()
+    boxes = [ax.get_tightbbox(r) for ax in fig.axes]
+    # Margins only as wide as the padding around the labels: a few percent of the frame.
+    assert min(b.x0 for b in boxes) < 0.03 * width and max(b.x1 for b in boxes) > 0.97 * width
+    assert min(b.y0 for b in boxes) < 0.04 * height and max(b.y1 for b in boxes) > 0.96 * height
+    main, panel = (ax.get_window_extent(r) for ax in fig.axes)
+    assert main.width > 1.3 * panel.width and main.width > 0.45 * width  # the main view gets most
+
+
+def test_the_layout_does_not_move_between_frames(traces):
+    renderer = FrameRenderer(traces["diverged"], theme="slides", loss_panel=True)
+    renderer.render(0)
+    before = [ax.get_position().bounds for ax in renderer.figure.axes]
+    for index in range(len(traces["diverged"])):
+        renderer.render(index)
+    assert [ax.get_position().bounds for ax in renderer.figure.axes] == before
+
+
+@pytest.mark.parametrize("fixture", ["linear_trace", "logistic_trace"])
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_blog_frames_keep_their_classic_composition(fixture, theme, request):
+    renderer = FrameRenderer(request.getfixturevalue(fixture), theme=theme)
+    renderer.render(0)
+    (ax,) = renderer.figure.axes
+    # matplotlib's default subplot box, as in the blog's frames.
+    np.testing.assert_allclose(ax.get_position().bounds, (0.125, 0.11, 0.775, 0.77))
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("panel", ["none", "log"])
+def test_blitted_frames_equal_full_redraws_with_fitted_layouts(traces, theme, panel):
+    trace = traces["diverged"]
+    fast = FrameRenderer(trace, theme=theme, blit=True, **PANELS[panel])
+    full = FrameRenderer(trace, theme=theme, blit=False, **PANELS[panel])
+    for index in range(0, len(trace), 7):
+        np.testing.assert_array_equal(fast.render(index), full.render(index), err_msg=f"frame {index}")
