@@ -16,10 +16,11 @@ import concurrent.futures
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import Callable, Sequence
 
-__all__ = ["PARALLEL_MIN_FRAMES", "auto_jobs", "available_cores", "local_pool", "start_helper"]
+__all__ = ["PARALLEL_MIN_FRAMES", "auto_jobs", "available_cores", "local_pool", "start_helper", "why_not_sendable"]
 
 #: Below this many frames, one process is faster than starting workers (measured, benchmarks/).
 PARALLEL_MIN_FRAMES = 150
@@ -38,6 +39,28 @@ def auto_jobs(n_frames: int, encoder_cores: int = 0) -> int:
     """
     cores = available_cores() - encoder_cores
     return 1 if n_frames < PARALLEL_MIN_FRAMES or cores < 2 else cores
+
+
+def why_not_sendable(obj: object) -> "str | None":
+    """Why a frame worker could not rebuild ``obj`` from a pickle (None if it can).
+
+    A worker is a fresh interpreter: it imports by module path whatever the pickle names, so
+    anything defined in the script being run (``__main__``), a lambda or a closure cannot reach it.
+    """
+    import io
+    import pickle
+
+    class _Probe(pickle.Pickler):
+        def reducer_override(self, value):  # called for functions and classes, before pickling them by name
+            if getattr(value, "__module__", None) == "__main__" and isinstance(value, (type, types.FunctionType)):
+                raise pickle.PicklingError(f"{value.__qualname__} is defined in __main__")
+            return NotImplemented
+
+    try:
+        _Probe(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    except Exception as exc:  # PicklingError, or AttributeError/TypeError for local objects
+        return str(exc)
+    return None
 
 
 def start_helper(module: str = "convergence_anim._worker") -> subprocess.Popen:

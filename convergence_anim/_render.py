@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -91,7 +92,7 @@ def render(
         If a file cannot be written (``EncoderError`` if the encoder cannot run or fails).
     """
     from ._pipeline import prepared_frames
-    from ._processes import auto_jobs
+    from ._processes import auto_jobs, why_not_sendable
     from .frames import FrameRenderer
 
     settings = RenderSettings.build(settings, **options)
@@ -128,8 +129,12 @@ def render(
             _save_filmstrip(renderer, settings.filmstrip, settings.filmstrip_frames)
         jobs = auto_jobs(n, encoder_class.external_cores) if settings.jobs is None else settings.jobs
         scene_module = type(scene).__module__
-        if scene_module == "__main__":  # a scene defined in a script cannot be imported by a worker
-            jobs = 1
+        if jobs > 1 and len(range(n)) > 1:
+            reason = why_not_sendable(scene)
+            if reason is not None:  # say once why a long render is slower than it could be
+                print(f"convergence_anim: drawing the frames in one process, as worker processes cannot import "
+                      f"the scene ({reason}); define it at the top level of an importable module", file=sys.stderr)
+                jobs = 1
         with atomic_output(path) as tmp:
             encoder = encoder_class(tmp, size=renderer.size, fps=timing.fps, loop=settings.loop, samples=samples)
             with encoder:

@@ -39,6 +39,10 @@ class Dataset:
     numbers ``0 .. k-1`` (int64, shape ``(n,)``) and ``classes`` the label values they stand for, in
     that order; for regression ``labels`` is None and ``classes`` empty. ``columns`` are the names
     of the x, y (and label) columns, ``name`` the file's stem.
+
+    ``features`` holds every input column, shape ``(n, d)``: ``x`` and ``y`` (d = 2) unless
+    ``load_csv`` was given more ``features``, whose names are ``feature_names``; then ``x`` and ``y``
+    are the first two of them and ``columns`` lists them all (and the label column).
     """
 
     x: np.ndarray
@@ -47,6 +51,13 @@ class Dataset:
     classes: tuple[str, ...]
     columns: tuple[str, ...]
     name: str
+    features: "np.ndarray | None" = None
+    feature_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.features is None:
+            object.__setattr__(self, "features", np.column_stack([self.x, self.y]))
+            object.__setattr__(self, "feature_names", tuple(self.columns[:2]))
 
     @property
     def task(self) -> str:
@@ -63,6 +74,7 @@ def load_csv(
     x_column: str = "x",
     y_column: str = "y",
     label_column: "str | None" = None,
+    features: "Sequence[str] | None" = None,
     max_classes: int = MAX_CLASSES,
 ) -> Dataset:
     """Read points from a comma-separated file with a header line.
@@ -75,6 +87,9 @@ def load_csv(
         The column holding the numbers x.
     y_column:
         The column holding the numbers y.
+    features:
+        For classification with more than two inputs, the names of all input columns (two or
+        more, each holding numbers), instead of ``x_column`` and ``y_column``.
     label_column:
         For classification, the column holding each point's class: numbers or names, 2 to
         ``max_classes`` distinct values. None (default) reads no labels: regression.
@@ -108,7 +123,12 @@ def load_csv(
     except OSError as exc:
         raise UsageError(f"cannot read {where!r}: {exc.strerror or exc}") from None
 
-    wanted = [x_column, y_column] + ([label_column] if label_column is not None else [])
+    inputs = [x_column, y_column] if features is None else [str(f) for f in features]
+    if len(inputs) < 2 or len(set(inputs)) != len(inputs):
+        raise UsageError(f"features must name two or more different columns, got {', '.join(inputs) or 'none'}")
+    if label_column in inputs:
+        raise UsageError(f"column {label_column!r} cannot be both a feature and the label")
+    wanted = inputs + ([label_column] if label_column is not None else [])
     index = {}
     for name in wanted:
         hits = [i for i, column in enumerate(header) if column == name]
@@ -119,12 +139,11 @@ def load_csv(
         index[name] = hits[0]
     if len(rows) < 2:
         raise UsageError(f"{where} has {len(rows)} data row{'s' * (len(rows) != 1)}; fitting needs at least two")
-    x = _numbers(rows, index[x_column], x_column, where)
-    y = _numbers(rows, index[y_column], y_column, where)
+    columns = np.column_stack([_numbers(rows, index[name], name, where) for name in inputs])
     labels, classes = None, ()
     if label_column is not None:
         labels, classes = _classes(rows, index[label_column], label_column, where, max_classes)
-    return Dataset(x, y, labels, classes, tuple(wanted), path.stem)
+    return Dataset(columns[:, 0], columns[:, 1], labels, classes, tuple(wanted), path.stem, columns, tuple(inputs))
 
 
 def _read_rows(reader: Any, where: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -220,6 +239,7 @@ def fit(
     resolution: int = 200,
     record: bool = True,
     landscape: bool = False,
+    view: Any = None,
     live: Any = False,
 ) -> "DemoRun":
     """Train a small model on ``data`` with full-batch Adam, recording it for an animation.
@@ -253,6 +273,9 @@ def fit(
     landscape:
         Also record the parameters and, after training, the loss landscape around their path (see
         ``Recorder.add_landscape``), for ``render(..., landscape=True)``.
+    view:
+        For classification, the plane the picture shows (``DecisionBoundary``'s ``view``: ``"pca"``
+        or two feature names); by default the two features as they are, or ``"pca"`` for more.
     live:
         Show the run while it trains: True or a ``convergence_anim.live.LiveView`` (see ``Recorder``).
 
@@ -265,7 +288,8 @@ def fit(
     Raises
     ------
     UsageError
-        If an option is out of range, or ``live`` is asked without ``record``.
+        If an option is out of range, ``live`` is asked without ``record``, or ``view`` is given for
+        regression or names a feature that is missing or constant.
     """
     import torch
 
@@ -277,7 +301,9 @@ def fit(
         raise UsageError("live shows what is recorded; it needs record=True")
     every = every or max(1, iterations // 100)
     torch.manual_seed(seed)
-    inputs = np.column_stack([data.x, data.y]) if data.task == "classify" else data.x[:, None]
+    if data.task == "regress" and (view is not None or data.features.shape[1] > 2):
+        raise UsageError("regression draws y against one x column; several features (and a view) are for classification")
+    inputs = data.features if data.task == "classify" else data.x[:, None]
     outputs = 1 if data.task == "regress" or len(data.classes) == 2 else len(data.classes)
     net = torch.nn.Linear(inputs.shape[1], outputs) if model == "linear" else mlp(inputs.shape[1], hidden, outputs)
     mean, std = inputs.mean(axis=0), _spread(inputs)
@@ -285,11 +311,14 @@ def fit(
     xlabel, ylabel = data.columns[:2]
     meta = {"data": data.name, "task": data.task, "model": model, "hidden": list(hidden), "lr": lr,
             "iterations": iterations, "every": every, "seed": seed}
+    if data.task == "classify" and data.features.shape[1] > 2:
+        meta["features"] = list(data.feature_names)
     if data.task == "classify":
         targets = torch.as_tensor(data.labels)
         loss_fn = classification_loss
+        # The scene's default axis labels name what is shown: the features, or the principal components.
         scene = DecisionBoundary(inputs, data.labels, classes=len(data.classes), class_names=data.classes,
-                                 xlabel=xlabel, ylabel=ylabel, resolution=resolution)
+                                 feature_names=data.feature_names, view=view, resolution=resolution)
     else:
         y_mean, y_std = float(data.y.mean()), float(_spread(data.y[:, None])[0])
         layers.append(_fixed_affine(np.array([y_std]), np.array([y_mean])))

@@ -163,7 +163,9 @@ class FrameRenderer:
         # in the light and dark themes keeps the blog's classic composition.
         fit = loss_panel or landscape or self.theme.fit_margins
         panels = ["loss"] * loss_panel + ["landscape"] * landscape
-        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=panels, fit=fit, blit=blit)
+        # A scene that redraws its whole axes each frame (Plot) has no static parts to blit.
+        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=panels, fit=fit,
+                                            blit=blit and not scene.redraw)
         ax = self._ax = layout.main
         # The layout is made for the widest label and title of any frame, so none is cut off or
         # runs into another text, and nothing moves from frame to frame.
@@ -207,11 +209,17 @@ class FrameRenderer:
         if shown != index:
             return f"diverged at iteration {self._diverged_at}", f"Iteration:{trace.steps[index]} (diverged)"
         loss = trace.losses[index]
-        return ("" if math.isnan(loss) else f"Loss={format_number(loss)}"), self._scene.title(trace, shown)
+        shown_loss = self._scene.loss_label and not math.isnan(loss)
+        return (f"Loss={format_number(loss)}" if shown_loss else ""), self._scene.title(trace, shown)
 
     def _set_frame(self, index: int) -> "list[Artist]":
         shown = int(self._shown[index])
         artists = list(self._update_scene(shown, shown != index))
+        if self._scene.redraw:
+            # The scene cleared the axes (Plot): the label went with it, and the axes has a new title.
+            if self._label not in self._ax.texts:
+                self._ax.add_artist(self._label)
+            self._title = self._ax.title
         label, title = self._texts(index)
         self._label.set_text(label)
         self._title.set_text(title)

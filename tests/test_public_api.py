@@ -41,8 +41,11 @@ def test_public_names():
     with pytest.raises(AttributeError, match="NotAName"):
         ca.NotAName
     assert sorted(ca.scenes.__all__) == [
-        "CurveFit", "DecisionBoundary", "LineFit", "LinearBoundary", "Scene", "register_scene", "scene_from_trace"
+        "CurveFit", "DecisionBoundary", "EvaluationGrid", "Frame", "LineFit", "LinearBoundary", "Plot", "Scene",
+        "Updater", "check_limits", "check_names", "finite_range", "format_number", "register_scene",
+        "scene_from_trace", "to_array", "to_scalar",
     ]
+    assert all(getattr(ca.scenes, name) is not None for name in ca.scenes.__all__)
 
 
 def test_exception_tree():

@@ -34,6 +34,15 @@ def _hidden_widths(ctx: click.Context, param: click.Parameter, value: "str | Non
     return widths
 
 
+def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "tuple[str, ...] | None":
+    if value is None:
+        return None
+    names = tuple(part.strip() for part in value.split(","))
+    if any(not name for name in names):
+        raise click.BadParameter(f"must be column names separated by commas, such as a,b,c; got {value!r}")
+    return names
+
+
 @click.command(context_settings={"show_default": True})
 @click.argument("csv_file", metavar="DATA.csv", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--task", type=click.Choice(["classify", "regress"]), required=True,
@@ -48,21 +57,37 @@ def _hidden_widths(ctx: click.Context, param: click.Parameter, value: "str | Non
 @click.option("--x-column", default="x", help="Column holding x.")
 @click.option("--y-column", default="y", help="Column holding y.")
 @click.option("--label-column", default=None, help="Column holding the class, for --task classify [default: label].")
+@click.option("--features", callback=_names, default=None, metavar="A,B,...",
+              help="Input columns for --task classify, two or more; inputs are standardised [default: x,y].")
+@click.option("--view", callback=_names, default=None, metavar="pca|A,B",
+              help="With more than two features, the plane drawn: the first two principal components (pca), or "
+                   "two features, the others held at their median [default: pca].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output .gif or .mp4, overwritten if it exists [default: outputs/<csv name>-<task>.gif, creating outputs/].")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 15].")
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 @LIVE
 @render_options
-def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_column, label_column, output, fps,
-        save_trace, live, **options) -> None:
+def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_column, label_column, features, view,
+        output, fps, save_trace, live, **options) -> None:
     """Fit a small model to your own points and render how it converges.
 
     DATA.csv has a header line and columns x,y (and label, for classify); name other columns with
-    --x-column, --y-column and --label-column.
+    --x-column, --y-column and --label-column, or several input columns with --features.
     """
     if task == "regress" and label_column is not None:
         raise click.BadParameter("only applies to --task classify", param_hint="'--label-column'")
+    for given, hint in ((features, "'--features'"), (view, "'--view'")):
+        if task == "regress" and given is not None:
+            raise click.BadParameter("only applies to --task classify: regression draws y against one x column",
+                                     param_hint=hint)
+    if features is not None and (x_column, y_column) != ("x", "y"):
+        raise click.BadParameter("give the input columns either with --features or with --x-column/--y-column",
+                                 param_hint="'--features'")
+    if view is not None and view != ("pca",) and len(view) != 2:
+        raise click.BadParameter(f"must be pca or two feature names such as a,b; got {','.join(view)!r}",
+                                 param_hint="'--view'")
+    view = None if view is None else "pca" if view == ("pca",) else view
     if model == "linear" and hidden is not None:
         raise click.BadParameter("only applies to --model mlp", param_hint="'--hidden'")
     with errors(options["verbose"]):
@@ -71,13 +96,14 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
         settings = settings_from(options, fps, 15.0)
 
         dataset = data.load_csv(csv_file, x_column=x_column, y_column=y_column,
-                                label_column=(label_column or "label") if task == "classify" else None)
+                                label_column=(label_column or "label") if task == "classify" else None,
+                                features=features)
         default = output is None
         if default:
             output = Path("outputs") / f"{csv_file.stem}-{task}.gif"
         check_before_training(output, save_trace, settings, default_output=default)
         run = data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every, seed=seed,
-                       landscape=options["landscape"], live=live_view(live, settings))
+                       landscape=options["landscape"], view=view, live=live_view(live, settings))
         if save_trace is not None:
             run.trace.save(save_trace)
         path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])

@@ -27,24 +27,71 @@ Updater = Callable[[int, bool], Sequence["Artist"]]
 RaceUpdater = Callable[[Sequence[int], Sequence[bool]], Sequence["Artist"]]
 
 
+#: The entry-point group third-party packages list their scenes under: ``name = "package.module:Class"``,
+#: the name being the scene's registry ``name``.
+ENTRY_POINT_GROUP = "convergence_anim.scenes"
+
+
 def register_scene(cls: type["Scene"]) -> type["Scene"]:
-    """Class decorator: make a scene loadable from a trace by its ``name``."""
-    _SCENES[cls.name] = cls
+    """Class decorator: make a scene loadable from a trace by its ``name``.
+
+    Registering a class again under its name (a re-run notebook cell, a reloaded module: same
+    module and class name) replaces the old one.
+
+    Raises
+    ------
+    UsageError
+        If ``cls`` has no ``name``, or another class is registered under it (both are named).
+    """
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"scene class {_class_name(cls)} needs a class attribute name = \"...\" to be registered")
+    known = _SCENES.get(name)
+    if known is not None and _class_name(known) != _class_name(cls):
+        raise UsageError(
+            f"scene name {name!r} is already registered by {_class_name(known)}; {_class_name(cls)} needs another name"
+        )
+    _SCENES[name] = cls
     return cls
+
+
+def _class_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _scene_class(name: str) -> type["Scene"]:
+    """The class registered as ``name``, loading a third party's entry point for it if needed."""
+    if name in _SCENES:
+        return _SCENES[name]
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        try:
+            loaded = point.load()
+        except Exception as exc:  # their import failed: say which package, keep their message
+            raise TraceError(f"scene {name!r} comes from {point.value!r} (entry point), which failed to load: "
+                             f"{type(exc).__name__}: {exc}") from None
+        if not (isinstance(loaded, type) and issubclass(loaded, Scene) and getattr(loaded, "name", None) == name):
+            raise TraceError(f"entry point {name!r} = {point.value!r} is not a Scene class named {name!r}")
+        if name not in _SCENES:  # loading the module usually registered it already
+            register_scene(loaded)
+        return _SCENES[name]
+    raise TraceError(f"unknown scene {name!r}; known scenes: {', '.join(sorted(_SCENES))} "
+                     f"(a package providing it lists it under the {ENTRY_POINT_GROUP!r} entry points)")
 
 
 def scene_from_trace(trace: "Trace") -> "Scene":
     """Rebuild the scene that recorded ``trace`` from the trace's data and options.
+
+    A scene name not registered yet is looked up among the ``convergence_anim.scenes`` entry points
+    of the installed packages, and loaded from there.
 
     Raises
     ------
     TraceError
         If the scene name is unknown or its data does not fit the scene.
     """
-    try:
-        cls = _SCENES[trace.scene]
-    except KeyError:
-        raise TraceError(f"unknown scene {trace.scene!r}; known scenes: {', '.join(sorted(_SCENES))}") from None
+    cls = _scene_class(trace.scene)
     try:
         return cls.from_data(trace.data, trace.options)
     except (UsageError, KeyError, TypeError, ValueError) as exc:
@@ -52,39 +99,94 @@ def scene_from_trace(trace: "Trace") -> "Scene":
 
 
 class Scene:
-    """What a recorder captures and how a frame is drawn from it.
+    """What a recorder captures and how a frame is drawn from it: the base of every scene.
 
-    A subclass sets ``name`` (its registry key) and implements:
+    Subclass it for a scene of your own that draws its static parts once and updates only what
+    changes (``Plot`` is the quicker way when redrawing everything each frame is fine). A subclass
+    sets ``name`` (its registry key, stored in traces), is decorated with ``@register_scene`` and
+    implements:
 
-    - ``capture(state)``: turn the named values given to ``Recorder.capture`` into numpy arrays (the
-      only method that sees tensors or models);
-    - ``to_data()`` / ``from_data(data, options)``: the fixed arrays and JSON options that rebuild it;
-    - ``setup(ax, trace, theme)``: draw the static parts on ``ax`` and return an updater that sets
-      the changing artists for a frame (the only method that touches matplotlib);
-    - optionally ``title(trace, index)`` and ``label_position``;
+    - ``capture(state)``: turn the named values given to ``Recorder.capture`` into numpy arrays of
+      the same shape at every capture (the only method that sees tensors or models);
+    - ``to_data()`` / ``from_data(data, options)``: the fixed arrays and JSON options that rebuild
+      the scene from a saved trace;
+    - ``setup(ax, trace, theme)``: draw the static parts on ``ax``, fix the limits from the whole
+      trace, and return an ``Updater``: ``update(index, diverged)`` sets the changing artists to
+      capture ``index`` and returns them (the only method that touches matplotlib);
+    - optionally ``title(trace, index)``, ``label_position``, ``loss_label`` and ``redraw``;
     - optionally ``setup_race(ax, traces, theme, colors)``: draw several runs of the scene on the same
       data in one frame, each in its colour (``render([trace_a, trace_b], ...)``).
+
+    The renderer draws the static parts once and, per frame, the artists ``update`` returns plus
+    every artist of the same axes with a higher zorder, so the frames are pixel-identical to full
+    redraws. ``docs/your-own-plot.md`` has a complete, tested example.
     """
 
     name: ClassVar[str]
-    #: Where the "Loss=..." label goes, in axes fractions.
+    #: Where the "Loss=..." label (and the "diverged at ..." note) goes, in axes fractions.
     label_position: tuple[float, float] = (0.06, 0.6)
+    #: Whether frames show the "Loss=..." label (the "diverged at ..." note is shown either way).
+    loss_label: bool = True
+    #: True if the updater redraws the whole axes each frame (it may clear it): frames are then drawn
+    #: in full, without blitting, and the frame's own label is put back after each update.
+    redraw: bool = False
 
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """Return the arrays one frame needs, copied out of ``state``."""
+        """Return the arrays one frame needs, copied out of ``state``.
+
+        Parameters
+        ----------
+        state:
+            The keyword values given to ``Recorder.capture`` (without ``loss`` and ``test_loss``).
+
+        Returns
+        -------
+        dict
+            Name to numpy array, the same names and shapes at every capture; the recorder stacks
+            them into ``trace.state[name]`` of shape ``(captures, ...)``. Float values that are not
+            finite mark the run as diverged from that capture.
+
+        Raises
+        ------
+        CaptureError
+            If the names or values do not fit the scene (``check_names`` and ``to_array`` raise it).
+        """
         raise NotImplementedError
 
     def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Return the scene's fixed arrays and JSON-serialisable options."""
+        """Return the scene's fixed arrays (data points, labels) and JSON-serialisable options."""
         raise NotImplementedError
 
     @classmethod
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "Scene":
-        """Rebuild the scene from what ``to_data`` returned."""
+        """Rebuild the scene from what ``to_data`` returned (read back from a saved trace).
+
+        Raises
+        ------
+        UsageError, KeyError, TypeError, ValueError
+            If they do not fit; ``scene_from_trace`` reports them as a ``TraceError``.
+        """
         raise NotImplementedError
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
-        """Draw the static parts on ``ax``; return the updater of the changing artists."""
+        """Draw the static parts on ``ax``; return the updater of the changing artists.
+
+        Parameters
+        ----------
+        ax:
+            The matplotlib axes of the frame (the figure is built in the theme's rcParams).
+        trace:
+            Every capture to be drawn: fix axis limits and colour scales from all of it here, so
+            nothing jumps from frame to frame.
+        theme:
+            The look: ``theme.point_color``, ``line_color``, ``line_width``, ``marker_scale``, ...
+
+        Returns
+        -------
+        Updater
+            ``update(index, diverged)``: set the changing artists to capture ``index`` (the last
+            finite capture once a run diverged, with ``diverged`` true) and return them.
+        """
         raise NotImplementedError
 
     def title(self, trace: "Trace", index: int) -> str:
@@ -127,11 +229,13 @@ def to_scalar(name: str, value: Any) -> np.ndarray:
     return array.reshape(())
 
 
-def points_and_labels(points: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Copy classification data into arrays: finite points of shape (n, 2), n labels (not yet checked)."""
+def points_and_labels(points: Any, labels: Any, *, any_width: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Copy classification data into arrays: finite points of shape (n, 2) (``(n, d)``, d >= 2, with
+    ``any_width``), n labels (not yet checked)."""
     points = to_array("points", points)
-    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
-        raise UsageError(f"points must have shape (n, 2), got {points.shape}")
+    if points.ndim != 2 or points.shape[0] == 0 or not (points.shape[1] == 2 or any_width and points.shape[1] > 2):
+        wanted = "(n, d) with d >= 2 features" if any_width else "(n, 2)"
+        raise UsageError(f"points must have shape {wanted}, got {points.shape}")
     if not np.all(np.isfinite(points)):
         raise UsageError("points hold NaN or infinite values")
     labels = to_array("labels", labels).reshape(-1)
@@ -149,6 +253,20 @@ def check_names(scene: str, state: Mapping[str, Any], allowed: Sequence[Sequence
     wanted = " or ".join("(" + ", ".join(f"{n}=" for n in names) + ")" for names in allowed)
     got = ", ".join(sorted(given)) or "nothing"
     raise CaptureError(f"{scene} captures {wanted}; got {got}")
+
+
+def evaluate_predict(scene: Any, fn: Any) -> dict[str, np.ndarray]:
+    """``scene.evaluate(fn)`` for a ``predict=`` callable, with errors that name ``predict=``.
+
+    The callable is used for this capture only, never stored: the trace keeps arrays.
+    """
+    if not callable(fn):
+        raise CaptureError(f"predict must be a function of an input tensor, got {type(fn).__name__}")
+    try:
+        return scene.evaluate(fn)
+    except CaptureError as exc:
+        name = getattr(fn, "__name__", type(fn).__name__)
+        raise CaptureError(f"predict={name}: {exc}") from None
 
 
 def require_module(model: Any) -> Any:

@@ -21,6 +21,7 @@ from ._base import (
     Updater,
     check_limits,
     check_names,
+    evaluate_predict,
     finite_range,
     points_and_labels,
     register_scene,
@@ -105,8 +106,12 @@ def _finite_flag(values: Any) -> np.ndarray:
 class DecisionBoundary(Scene):
     """Classification with any model: the class regions over the plane, the data points on top.
 
-    Capture with ``model=<nn.Module>`` mapping ``(m, 2)`` points to class scores: for two classes one
+    Capture with ``model=<nn.Module>`` mapping ``(m, d)`` points to class scores: for two classes one
     logit (``p = sigmoid``) or two scores (softmax), for ``k > 2`` classes ``k`` scores (softmax).
+    Or, for a classifier that is not a module (plain tensors, ``logits = X @ W + b``, or a model
+    wrapped in a function), ``predict=<callable>`` mapping an ``(m, d)`` float32 CPU tensor to the
+    same scores (or probabilities, as ``outputs`` says): it is called under ``torch.no_grad()``
+    with torch's RNG state restored after, and never stored.
     Each capture stores, on the grid given by ``grid``: for two classes ``probability`` (of class 1),
     for more ``region`` (the most likely class) and ``margin`` (its probability minus the runner-up's),
     each of shape ``(resolution, resolution)`` indexed ``[y, x]``, and ``grid_finite`` (1.0, or NaN
@@ -124,7 +129,8 @@ class DecisionBoundary(Scene):
     Parameters
     ----------
     points:
-        The data points, shape ``(n, 2)`` (tensor or array).
+        The data points, shape ``(n, d)`` with ``d >= 2`` features (tensor or array). The model sees
+        all ``d``; with more than two the picture is a plane through the data (see ``view``).
     labels:
         The class of each point, integers ``0 .. k-1``, shape ``(n,)``.
     classes:
@@ -133,18 +139,34 @@ class DecisionBoundary(Scene):
         Optional names of the ``k`` classes, shown in a legend.
     xlim, ylim:
         The region the model is evaluated on, which is also the axes' limits; by default the points'
-        range with a 10% margin.
+        range with a 10% margin (in the coordinates of the plane shown, for a ``view``).
     aspect:
         ``"auto"`` (default) fills the frame; ``"equal"`` draws one unit the same length on both axes
         (right when x and y are in the same units, as for points in a plane), and widens the default
         limits to a 4:3 box, the shape of the default frame's axes.
     xlabel, ylabel:
-        Optional axis labels (say, the names of the data's columns).
+        Optional axis labels; by default what the axes show (two ``feature_names``, or the
+        principal components and their share of the variance).
     resolution:
         The grid has ``resolution x resolution`` cells (default 200).
     outputs:
         ``"logits"`` (default) if the model returns raw scores, ``"probabilities"`` if it already
         ends in a sigmoid or softmax.
+    feature_names:
+        Optional names of the ``d`` features, for ``view`` and the axis labels.
+    view:
+        Which plane through feature space the picture shows (for two features the points are
+        drawn as they are unless a view is given):
+
+        - ``"pca"`` (the default for ``d > 2``): the plane of the first two principal components of
+          the standardised points (each feature centred and scaled to unit spread), through their
+          mean. Points are drawn at their projections; the axes are labelled ``"PC1 (73% of
+          variance)"``, ``"PC2 (...)"``.
+        - ``(i, j)``, two column indices or two names from ``feature_names``: the grid varies
+          features ``i`` and ``j``; every other feature is held at its median over the points.
+
+        Either way the model is evaluated on that plane only, so points off it may sit in a region
+        of another class: the picture is a slice through the model, not a summary of it.
 
     Raises
     ------
@@ -171,8 +193,10 @@ class DecisionBoundary(Scene):
         ylabel: "str | None" = None,
         resolution: int = 200,
         outputs: str = "logits",
+        feature_names: "Sequence[str] | None" = None,
+        view: Any = None,
     ) -> None:
-        points, labels = points_and_labels(points, labels)
+        points, labels = points_and_labels(points, labels, any_width=True)
         if not np.all((labels >= 0) & (labels == np.round(labels))):
             raise UsageError("labels must be class numbers 0, 1, 2, ...")
         k = int(labels.max()) + 1 if classes is None else classes
@@ -192,22 +216,47 @@ class DecisionBoundary(Scene):
         self.labels = labels.astype(np.int64)
         self.classes = int(k)
         self.class_names = class_names
-        self.xlim = check_limits("xlim", xlim) or finite_range(points[:, 0])
-        self.ylim = check_limits("ylim", ylim) or finite_range(points[:, 1])
+        self.feature_names = _feature_names(feature_names, points.shape[1])
+        self.view, self.plane, labels_shown = _view_plane(points, view, self.feature_names)
+        shown = self.shown_points
+        self.xlim = check_limits("xlim", xlim) or finite_range(shown[:, 0])
+        self.ylim = check_limits("ylim", ylim) or finite_range(shown[:, 1])
         if aspect == "equal":
             if xlim is None:
                 self.xlim = _widen(self.xlim, (self.ylim[1] - self.ylim[0]) * 4 / 3)
             if ylim is None:
                 self.ylim = _widen(self.ylim, (self.xlim[1] - self.xlim[0]) * 3 / 4)
         self.aspect = aspect
-        self.xlabel, self.ylabel = _text(xlabel), _text(ylabel)
+        self.xlabel = _text(xlabel) or labels_shown[0]
+        self.ylabel = _text(ylabel) or labels_shown[1]
         self.resolution = _check_resolution(resolution)
         self.outputs = outputs
 
     @property
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
-        """The x and y coordinates of the grid's cell centres, each of shape ``(resolution,)``."""
+        """The x and y coordinates of the grid's cell centres, each of shape ``(resolution,)``.
+
+        These are coordinates in the picture's plane: the two features shown, or the two principal
+        components (see ``plane``).
+        """
         return (np.linspace(*self.xlim, self.resolution), np.linspace(*self.ylim, self.resolution))
+
+    @property
+    def shown_points(self) -> np.ndarray:
+        """The points as drawn, shape ``(n, 2)``: themselves for two features, else projected on the plane."""
+        if self.plane is None:
+            return self.points
+        origin, to_view, _ = self.plane
+        return (self.points - origin) @ to_view
+
+    def grid_inputs(self) -> np.ndarray:
+        """The points the model is evaluated on: the grid (``[y, x]`` order), in feature space, ``(m, d)``."""
+        gx, gy = np.meshgrid(*self.grid)  # [y, x] layout, what imshow(origin="lower") draws
+        uv = np.column_stack([gx.ravel(), gy.ravel()])
+        if self.plane is None:
+            return uv
+        origin, _, from_view = self.plane
+        return origin + uv @ from_view
 
     @staticmethod
     def decode(codes: np.ndarray) -> np.ndarray:
@@ -228,7 +277,9 @@ class DecisionBoundary(Scene):
         return _DECODE[codes] if codes.dtype == np.uint8 else codes.astype(np.float32)
 
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        check_names("DecisionBoundary", state, [("model",)])
+        check_names("DecisionBoundary", state, [("model",), ("predict",)])
+        if "predict" in state:
+            return evaluate_predict(self, state["predict"])
         return self.evaluate(require_module(state["model"]))
 
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
@@ -243,8 +294,7 @@ class DecisionBoundary(Scene):
             If ``fn`` fails or returns the wrong number of outputs for the classes.
         """
         if getattr(self, "_points", None) is None:
-            gx, gy = np.meshgrid(*self.grid)  # [y, x] layout, what imshow(origin="lower") draws
-            self._points = EvaluationGrid(np.column_stack([gx.ravel(), gy.ravel()]))
+            self._points = EvaluationGrid(self.grid_inputs())
         found: dict[str, np.ndarray] = {}
         codes = self._points.evaluate(fn, lambda out: self._codes(out, found), **where)
         shape = (self.resolution, self.resolution)
@@ -288,12 +338,16 @@ class DecisionBoundary(Scene):
             "xlabel": self.xlabel,
             "ylabel": self.ylabel,
             "resolution": self.resolution,
+            "feature_names": self.feature_names,
+            "view": self.view,
         }
+        if self.plane is not None:  # kept exactly, so a saved trace is drawn on the plane it was captured on
+            options["plane"] = [array.tolist() for array in self.plane]
         return {"points": self.points, "labels": self.labels}, options
 
     @classmethod
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "DecisionBoundary":
-        return cls(
+        scene = cls(
             data["points"],
             data["labels"],
             classes=options["classes"],
@@ -304,7 +358,12 @@ class DecisionBoundary(Scene):
             xlabel=options.get("xlabel"),
             ylabel=options.get("ylabel"),
             resolution=options["resolution"],
+            feature_names=options.get("feature_names"),
+            view=options.get("view"),
         )
+        if options.get("plane") is not None:
+            scene.plane = tuple(np.array(part, dtype=np.float64) for part in options["plane"])
+        return scene
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
         import contourpy
@@ -333,7 +392,8 @@ class DecisionBoundary(Scene):
         ax.set_aspect(self.aspect, adjustable="box")  # "equal" shrinks the box, never the grid's limits
         boundary = LineCollection([], colors="#222222", linewidths=2.0, zorder=1.0)
         ax.add_collection(boundary)
-        ax.scatter(self.points[:, 0], self.points[:, 1], c=colors[self.labels], s=28 * theme.marker_scale**2, edgecolors="white",
+        shown = self.shown_points
+        ax.scatter(shown[:, 0], shown[:, 1], c=colors[self.labels], s=28 * theme.marker_scale**2, edgecolors="white",
                    linewidths=0.6, zorder=2.0)
         if self.class_names is not None:
             self._legend(ax, colors)
@@ -412,12 +472,86 @@ class DecisionBoundary(Scene):
         handles = [Line2D([], [], ls="", marker="o", color=colors[c], markeredgecolor="white", label=name)
                    for c, name in enumerate(self.class_names)]
         # A fixed corner, the one with the fewest points: loc="best" would move as the boundary moves.
-        fx = (self.points[:, 0] - self.xlim[0]) / (self.xlim[1] - self.xlim[0])
-        fy = (self.points[:, 1] - self.ylim[0]) / (self.ylim[1] - self.ylim[0])
+        shown = self.shown_points
+        fx = (shown[:, 0] - self.xlim[0]) / (self.xlim[1] - self.xlim[0])
+        fy = (shown[:, 1] - self.ylim[0]) / (self.ylim[1] - self.ylim[0])
         corners = {"upper right": (fx > 0.7) & (fy > 0.7), "upper left": (fx < 0.3) & (fy > 0.7),
                    "lower left": (fx < 0.3) & (fy < 0.3), "lower right": (fx > 0.7) & (fy < 0.3)}
         loc = min(corners, key=lambda name: int(corners[name].sum()))
         ax.legend(handles=handles, loc=loc, framealpha=0.85, fontsize="small")
+
+
+def _feature_names(names: Any, d: int) -> "list[str] | None":
+    if names is None:
+        return None
+    names = [str(n) for n in names]
+    if len(names) != d:
+        raise UsageError(f"feature_names must name the {d} features (columns of points), got {len(names)} names")
+    if len(set(names)) != d:
+        raise UsageError(f"feature_names must be different from each other, got {names}")
+    return names
+
+
+def _view_plane(points: np.ndarray, view: Any, names: "list[str] | None"):
+    """The view as stored (``None``, ``"pca"`` or ``[i, j]``), the plane it shows and its axis labels.
+
+    The plane is None when the points are drawn as they are (two features, no view), else
+    ``(origin, to_view, from_view)``: a point ``x`` (shape ``(d,)``) is drawn at ``(x - origin) @ to_view``
+    and a picture point ``(u, v)`` is the input ``origin + (u, v) @ from_view``.
+    """
+    d = points.shape[1]
+    label = (lambda i: names[i]) if names else (lambda i: f"feature {i}")
+    if view is None and d == 2:
+        return None, None, ((names[0], names[1]) if names else (None, None))
+    if view is None or (isinstance(view, str) and view == "pca"):
+        return ("pca",) + _principal_plane(points)
+    if isinstance(view, str) or not hasattr(view, "__len__") or len(view) != 2:
+        raise UsageError(f'view must be "pca" or two features (indices or names), got {view!r}')
+    chosen = [_feature_index(f, d, names) for f in view]
+    if chosen[0] == chosen[1]:
+        raise UsageError(f"view must name two different features, got {label(chosen[0])!r} twice")
+    for i in chosen:
+        column = points[:, i]
+        if column.min() == column.max():
+            raise UsageError(f"view feature {label(i)!r} is constant ({column[0]:g} in every row); choose one that varies")
+    origin = np.median(points, axis=0)
+    basis = np.zeros((2, d))
+    basis[0, chosen[0]] = basis[1, chosen[1]] = 1.0
+    origin[chosen] = 0.0
+    return chosen, (origin, basis.T.copy(), basis), (label(chosen[0]), label(chosen[1]))
+
+
+def _feature_index(feature: Any, d: int, names: "list[str] | None") -> int:
+    if isinstance(feature, (int, np.integer)) and not isinstance(feature, bool):
+        if not 0 <= feature < d:
+            raise UsageError(f"view feature {int(feature)} is out of range: the points have {d} features, 0 to {d - 1}")
+        return int(feature)
+    if isinstance(feature, str):
+        if names is None:
+            raise UsageError(f"view names feature {feature!r}, but no feature_names were given to name the columns")
+        if feature not in names:
+            raise UsageError(f"view names feature {feature!r}, which is not one of the features {', '.join(names)}")
+        return names.index(feature)
+    raise UsageError(f"view features must be column indices or names, got {feature!r}")
+
+
+def _principal_plane(points: np.ndarray):
+    """The plane of the first two principal components of the standardised points, and its labels."""
+    mean = points.mean(axis=0)
+    std = points.std(axis=0)
+    varying = std > 0
+    if varying.sum() < 2:
+        raise UsageError("view='pca' needs at least two features that vary; the others are constant")
+    std = np.where(varying, std, 1.0)  # a constant column is all zeros once centred: it adds nothing
+    _, singular, vt = np.linalg.svd((points - mean) / std, full_matrices=False)
+    components = vt[:2].copy()
+    for row in components:  # a fixed sign (largest entry positive), so the picture never flips
+        if row[np.argmax(np.abs(row))] < 0:
+            row *= -1
+    share = singular**2 / np.sum(singular**2)
+    labels = tuple(f"PC{i + 1} ({100 * share[i]:.0f}% of variance)" for i in range(2))
+    # View coordinates are principal-component scores: u = ((x - mean) / std) . c1.
+    return (mean, (components / std).T.copy(), components * std), labels
 
 
 def _text(value: Any) -> "str | None":
@@ -454,9 +588,20 @@ def _pale(name: str):
 class CurveFit(Scene):
     """Regression with any model: the data as a scatter, the model's prediction curve over it.
 
-    Capture with ``model=<nn.Module>`` mapping ``(m, 1)`` inputs to ``(m, 1)`` (or ``(m,)``) outputs;
-    each capture stores ``prediction`` of shape ``(resolution,)`` at the x values ``grid``, as
-    float32 (800 bytes at the default resolution: small enough to keep the curve exact).
+    Capture with one of:
+
+    - ``y_pred=`` the predictions your loop already computes at the data's own x, shape ``(n,)`` or
+      ``(n, 1)``; drawn as a line through the points in order of x. Stored as ``y_pred``, shape
+      ``(n,)``, float32.
+    - ``model=<nn.Module>`` mapping ``(m, 1)`` inputs to ``(m, 1)`` (or ``(m,)``) outputs, or
+      ``predict=<callable>`` doing the same for an ``(m, 1)`` float32 CPU tensor (plain tensors,
+      ``lambda x: a + b * x + c * x**2``), called under ``torch.no_grad()`` with torch's RNG state
+      restored after and never stored. Either is evaluated on the dense x values ``grid``, so the
+      curve is smooth between and beyond the points; each capture stores ``prediction`` of shape
+      ``(resolution,)``, as float32 (800 bytes at the default resolution).
+
+    One run captures one kind throughout. The model sees one input: regression against several
+    features is not drawn (classification is, see ``DecisionBoundary``).
 
     Parameters
     ----------
@@ -497,8 +642,12 @@ class CurveFit(Scene):
         ylabel: "str | None" = None,
         resolution: int = 200,
     ) -> None:
-        x = to_array("x", x).reshape(-1)
+        x = to_array("x", x)
         y = to_array("y", y).reshape(-1)
+        if x.ndim == 2 and x.shape[1] > 1 and x.shape[0] == y.size:
+            raise UsageError(f"CurveFit draws y against one x, but x has {x.shape[1]} features (shape {x.shape}); pick "
+                             f"one column (DecisionBoundary takes several, for classification)")
+        x = x.reshape(-1)
         if x.size == 0:
             raise UsageError("x is empty; a scene needs at least one point")
         if x.shape != y.shape:
@@ -517,8 +666,17 @@ class CurveFit(Scene):
         return np.linspace(*self.xlim, self.resolution)
 
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        check_names("CurveFit", state, [("model",)])
-        return self.evaluate(require_module(state["model"]))
+        check_names("CurveFit", state, [("model",), ("y_pred",), ("predict",)])
+        if "predict" in state:
+            return evaluate_predict(self, state["predict"])
+        if "model" in state:
+            return self.evaluate(require_module(state["model"]))
+        values = to_array("y_pred", state["y_pred"])
+        n = self.x.size
+        if values.size != n or values.ndim > 2 or (values.ndim == 2 and values.shape[1] != 1):
+            raise CaptureError(f"y_pred must hold one prediction per data point, shape ({n},) or ({n}, 1); "
+                               f"got shape {values.shape}")
+        return {"y_pred": values.reshape(-1).astype(np.float32)}
 
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
         """What one capture stores, ``prediction``, from a model or callable ``fn`` on the x grid.
@@ -572,36 +730,44 @@ class CurveFit(Scene):
             return self.ylim
         lo, hi = float(self.y.min()), float(self.y.max())
         span = hi - lo if hi > lo else max(abs(lo), 1.0)
-        inside = (self.grid >= self.x.min()) & (self.grid <= self.x.max())
-        predicted = trace.state["prediction"][:, inside].astype(np.float64)
+        xs, curves = self._curves(trace)
+        inside = (xs >= self.x.min()) & (xs <= self.x.max())
+        predicted = curves[:, inside].astype(np.float64)
         predicted = predicted[np.isfinite(predicted)]
         if predicted.size:
             lo = max(min(lo, float(predicted.min())), lo - span / 2)
             hi = min(max(hi, float(predicted.max())), hi + span / 2)
         return finite_range(np.array([lo, hi]))
 
+    def _curves(self, trace: "Trace") -> tuple[np.ndarray, np.ndarray]:
+        """The x values of the drawn curve and its y values at each capture (``(captures, len(x))``)."""
+        if "y_pred" in trace.state:  # predictions at the data: a line through the points, in x order
+            order = np.argsort(self.x, kind="stable")
+            return self.x[order], trace.state["y_pred"][:, order]
+        return self.grid, trace.state["prediction"]
+
     def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
         """Each run's curve in its colour over the points; the y limits hold every run's curves."""
-        xs = self.grid
+        curves = [self._curves(trace) for trace in traces]
+        xs = curves[0][0]
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
         limits = np.array([self._y_limits(trace) for trace in traces])
         _set_axes(ax, self.xlim, (limits[:, 0].min(), limits[:, 1].max()), self.xlabel, self.ylabel)
         lines = [ax.plot(xs, np.zeros_like(xs), "-", color=c, lw=theme.line_width * 0.5, zorder=2.6)[0] for c in colors]
 
         def update(indices: Sequence[int], diverged: Sequence[bool]) -> list:
-            for line, trace, index, gone in zip(lines, traces, indices, diverged):
-                line.set_ydata(trace.state["prediction"][index])
+            for line, (_, prediction), index, gone in zip(lines, curves, indices, diverged):
+                line.set_ydata(prediction[index])
                 line.set_alpha(0.3 if gone else 1.0)
             return lines
 
         return update
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
-        xs = self.grid
+        xs, prediction = self._curves(trace)
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
         _set_axes(ax, self.xlim, self._y_limits(trace), self.xlabel, self.ylabel)
         (line,) = ax.plot(xs, np.zeros_like(xs), "-", color=theme.line_color, lw=theme.line_width * 0.7, zorder=2.6)
-        prediction = trace.state["prediction"]
 
         def update(index: int, diverged: bool) -> list:
             line.set_ydata(prediction[index])
