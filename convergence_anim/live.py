@@ -75,7 +75,8 @@ class LiveView:
         At most this many updates a second (default 10). Captures that arrive faster are skipped for
         the display, never for the trace.
     theme, size, dpi, loss_panel, log_loss:
-        As for ``render``: the frame's theme, size in pixels, resolution and loss panel.
+        As for ``render``: the frame's theme, size in pixels (or a name such as ``"720p"``),
+        resolution and loss panel (``log_loss`` implies ``loss_panel``).
 
     Raises
     ------
@@ -97,6 +98,8 @@ class LiveView:
         fps = self.max_fps
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (0 < fps <= 60):
             raise UsageError(f"live max_fps must be a number above 0 and at most 60, got {fps!r}")
+        if self.log_loss:  # as in RenderSettings: a log scale implies the panel it is drawn on
+            object.__setattr__(self, "loss_panel", True)
         check_size(self.size, self.dpi, get_theme(self.theme), self.loss_panel)
 
     @property
