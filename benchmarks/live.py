@@ -2,8 +2,8 @@
 
 Run it from the repository root:
 
-    /work/main/.venv/bin/python benchmarks/live.py            # 7 interleaved pairs + one blog-style run (~3 min)
-    /work/main/.venv/bin/python benchmarks/live.py --quick    # 3 pairs, no blog-style run
+    python benchmarks/live.py            # 7 interleaved pairs + one blog-style run (~3 min)
+    python benchmarks/live.py --quick    # 3 pairs, no blog-style run
 
 A kernel is started through nbclient (as a notebook would run), and each run is one cell:
 

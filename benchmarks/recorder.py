@@ -2,8 +2,8 @@
 
 Run it from the repository root:
 
-    /work/venv/bin/python benchmarks/recorder.py            # full run (~3 min, of which ~2 the long loop and its render)
-    /work/venv/bin/python benchmarks/recorder.py --quick    # smoke test (long loop of 2,000 steps)
+    python benchmarks/recorder.py            # full run (~3 min, of which ~2 the long loop and its render)
+    python benchmarks/recorder.py --quick    # smoke test (long loop of 2,000 steps)
 
 1. Loop overhead. The blog's linear-regression loop, written exactly as ``convergence_anim/demos.py``
    ``_linear`` writes it (seed 10, 20 points, lr 0.004), run for a fixed number of iterations

@@ -2,8 +2,8 @@
 
 Run it from the repository root:
 
-    /work/venv/bin/python benchmarks/render.py            # full run: 500 frames, 3 repeats (~10 min)
-    /work/venv/bin/python benchmarks/render.py --quick    # smoke test: 60 frames, 1 repeat (~1 min)
+    python benchmarks/render.py            # full run: 500 frames, 3 repeats (~10 min)
+    python benchmarks/render.py --quick    # smoke test: 60 frames, 1 repeat (~1 min)
 
 What it measures, all in one run so the baseline and convergence_anim see the same machine:
 

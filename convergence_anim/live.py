@@ -74,8 +74,17 @@ class LiveView:
     max_fps:
         At most this many updates a second (default 10). Captures that arrive faster are skipped for
         the display, never for the trace.
-    theme, size, dpi, loss_panel, log_loss:
-        As for ``render``: the frame's theme, size in pixels, resolution and loss panel.
+    theme:
+        As for ``render``: ``"light"``, ``"dark"``, ``"slides"`` or a ``Theme``.
+    size:
+        As for ``render``: ``(width, height)`` in pixels, ``"WIDTHxHEIGHT"`` or a name such as
+        ``"720p"``; the theme's default if None.
+    dpi:
+        As for ``render``: the resolution fonts and lines scale with; scaled with ``size`` if None.
+    loss_panel:
+        Draw the loss curve so far beside the plot.
+    log_loss:
+        Draw the loss panel on a log scale (implies ``loss_panel``).
 
     Raises
     ------
@@ -85,7 +94,7 @@ class LiveView:
 
     max_fps: float = 10.0
     theme: "str | Theme" = "light"
-    size: "tuple[int, int] | None" = None
+    size: "tuple[int, int] | str | None" = None
     dpi: "float | None" = None
     loss_panel: bool = False
     log_loss: bool = False
@@ -97,6 +106,8 @@ class LiveView:
         fps = self.max_fps
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (0 < fps <= 60):
             raise UsageError(f"live max_fps must be a number above 0 and at most 60, got {fps!r}")
+        if self.log_loss:  # as in RenderSettings: a log scale implies the panel it is drawn on
+            object.__setattr__(self, "loss_panel", True)
         check_size(self.size, self.dpi, get_theme(self.theme), self.loss_panel)
 
     @property

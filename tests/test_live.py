@@ -40,6 +40,12 @@ def test_live_view_options_are_checked():
         run_demo("linear", live=True, record=False)
 
 
+def test_log_loss_implies_the_loss_panel_as_in_render():
+    live = LiveView(log_loss=True)
+    assert live.loss_panel
+    assert live.frame_size == LiveView(loss_panel=True).frame_size != LiveView().frame_size
+
+
 def test_without_a_display_one_line_says_so_and_training_goes_on(capfd):
     # conftest sets MPLBACKEND=Agg: no notebook and no window here.
     with_live = run_demo("linear", max_iter=300, live=True)
