@@ -39,7 +39,7 @@ def setup_landscape_panel(ax: "Axes", view: "Landscape", theme: "Theme", colors:
     ax.set_ylim(view.ys[0], view.ys[-1])
     ax.set_xlabel(view.xlabel)
     ax.set_ylabel(view.ylabel)
-    title = ax.set_title(view.title + ("\n(contours log-spaced)" if view.log else ""), fontsize="small")
+    title = ax.set_title(view.title + ("\n(log-spaced levels)" if view.log else ""), fontsize="small")
     # Below the paths' zorder, so the blitter keeps this static title in the background instead of
     # redrawing it every frame (it lies outside the axes, so nothing is drawn over it either way).
     title.set_zorder(0.1)

@@ -190,9 +190,14 @@ class FrameRenderer:
         if layout.overlap(self._label, self._title):
             # A label above the axes (DecisionBoundary, CurveFit) and a centred title meet in a
             # narrow plot or when the label says "diverged at ...": the title moves to the right.
+            widest_title = self._title.get_text()
             with layout.styled():
                 ax.set_title("")
-                self._title = ax.set_title(self._title.get_text(), loc="right")
+                self._title = ax.set_title(widest_title, loc="right")
+            # A plot narrowed by two side panels may have no room for both at the label's size:
+            # the label then shrinks until they part (the layout stays as it was fitted).
+            while layout.overlap(self._label, self._title) and self._label.get_fontsize() > 6:
+                self._label.set_fontsize(self._label.get_fontsize() * 0.85)
 
     def __len__(self) -> int:
         return len(self.trace)

@@ -506,7 +506,7 @@ def two_parameter_landscape(traces: Sequence["Trace"], resolution: int = DEFAULT
     gw, gb = np.meshgrid(ws, bs)
     loss = two_parameter_loss(first.scene, first.data, loss_name, gw, gb)
     levels, log = contour_levels(loss)
-    return Landscape(ws, bs, loss, levels, log, paths, "w", "b", f"loss over (w, b): {loss_name.replace('_', ' ')}")
+    return Landscape(ws, bs, loss, levels, log, paths, "w", "b", f"loss: {loss_name.replace('_', ' ')}")
 
 
 def landscape_of(traces: Sequence["Trace"]) -> Landscape:
@@ -549,4 +549,4 @@ def landscape_of(traces: Sequence["Trace"]) -> Landscape:
     e1, e2 = (100 * float(v) for v in plane.explained)
     return Landscape(np.asarray(data["landscape_x"], dtype=np.float64), np.asarray(data["landscape_y"], dtype=np.float64),
                      loss, levels, log, tuple(paths), f"PC1 ({e1:.0f}%)", f"PC2 ({e2:.0f}%)",
-                     "loss on the plane of the path's principal components")
+                     "loss on the path's\nPCA plane")

@@ -192,3 +192,23 @@ def test_blitted_frames_equal_full_redraws_with_fitted_layouts(traces, theme, pa
     full = FrameRenderer(trace, theme=theme, blit=False, **PANELS[panel])
     for index in range(0, len(trace), 7):
         np.testing.assert_array_equal(fast.render(index), full.render(index), err_msg=f"frame {index}")
+
+
+@pytest.fixture(scope="module")
+def landscape_traces(linear_trace):
+    from convergence_anim.demos import run_demo
+
+    return {"linear": linear_trace, "moons": run_demo("moons", max_iter=30, every=10, landscape=True).trace}
+
+
+@pytest.mark.parametrize("size", SIZES_CHECKED, ids=["default", "320x240", "1920x1080"])
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_landscape_panel_is_not_cut_off_either(landscape_traces, theme, size):
+    for (name, trace), loss_panel in itertools.product(landscape_traces.items(), (False, True)):
+        renderer = FrameRenderer(trace, theme=theme, size=size, blit=False, landscape=True, loss_panel=loss_panel)
+        try:
+            if theme == "slides" or size is not None:
+                assert renderer.size == check_size(size, None, get_theme(theme), True)[0]
+            _check_frame(renderer, len(trace) - 1, f"{name} {theme} landscape loss_panel={loss_panel} {size}")
+        finally:
+            renderer.close()
