@@ -279,51 +279,54 @@ def classification_loss(scores: Any, labels: Any) -> Any:
     return F.cross_entropy(scores, labels)
 
 
-def _classify(name: str, make_data: Callable, make_model: Callable, target_loss: float = 0.0,
-              patience: "int | None" = None) -> Callable[..., DemoRun]:
-    """A demo function: seeded ``make_data(torch) -> (points, labels)``, ``make_model(classes)``, Adam."""
+def _model_demo(name: str, make_data: Callable, make_model: Callable, make_scene: Callable, loss: Callable,
+                target_loss: float = 0.0, patience: "int | None" = None) -> Callable[..., DemoRun]:
+    """A demo function: seeded ``make_data(torch) -> (inputs, targets)``, ``make_model(targets)``, the
+    scene ``make_scene(inputs, targets)`` and the loss function ``loss()``, trained by ``train_model``."""
 
     def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: str = "adam",
               landscape: bool = False, live: Any = False) -> DemoRun:
         import torch
 
+        torch.manual_seed(seed)
+        inputs, targets = make_data(torch)
+        model = make_model(targets)
+        meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, "optimizer": optimizer}
+        return train_model(model, inputs, targets, loss(), make_scene(inputs, targets), lr=lr, every=every,
+                           max_iter=max_iter, record=record, meta=meta, target_loss=target_loss, patience=patience,
+                           optimizer=optimizer, landscape=landscape, live=live)
+
+    train.__name__ = train.__qualname__ = f"_{name}"
+    return train
+
+
+def _classify(name: str, make_data: Callable, make_model: Callable, **stop: Any) -> Callable[..., DemoRun]:
+    """A classifier demo: ``make_model(classes)``, cross-entropy, drawn by ``DecisionBoundary``."""
+
+    def scene(points: Any, labels: Any) -> Any:
         from .scenes import DecisionBoundary
 
-        torch.manual_seed(seed)
-        points, labels = make_data(torch)
-        model = make_model(int(labels.max()) + 1)
-        meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, "optimizer": optimizer}
         # A 150x150 grid: half the cost of the default 200x200 per capture, and it looks the same.
-        scene = DecisionBoundary(points, labels, aspect="equal", resolution=150)
-        return train_model(model, points, labels, classification_loss, scene, lr=lr, every=every, max_iter=max_iter,
-                           record=record, meta=meta, target_loss=target_loss, patience=patience, optimizer=optimizer,
-                           landscape=landscape, live=live)
+        return DecisionBoundary(points, labels, aspect="equal", resolution=150)
 
-    train.__name__ = train.__qualname__ = f"_{name}"
-    return train
+    return _model_demo(name, make_data, lambda labels: make_model(int(labels.max()) + 1), scene,
+                       lambda: classification_loss, **stop)
 
 
-def _regress(name: str, make_data: Callable, make_model: Callable, target_loss: float = 0.0,
-             patience: "int | None" = None) -> Callable[..., DemoRun]:
-    """A demo function: seeded ``make_data(torch) -> (x, y)`` of shape (n, 1), ``make_model()``, MSE, Adam."""
+def _regress(name: str, make_data: Callable, make_model: Callable, **stop: Any) -> Callable[..., DemoRun]:
+    """A regression demo: ``make_data`` gives x and y of shape (n, 1), ``make_model()``, MSE, drawn by ``CurveFit``."""
 
-    def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: str = "adam",
-              landscape: bool = False, live: Any = False) -> DemoRun:
-        import torch
-        from torch.nn import functional as F
-
+    def scene(x: Any, y: Any) -> Any:
         from .scenes import CurveFit
 
-        torch.manual_seed(seed)
-        x, y = make_data(torch)
-        model = make_model()
-        meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, "optimizer": optimizer}
-        return train_model(model, x, y, F.mse_loss, CurveFit(x, y), lr=lr, every=every, max_iter=max_iter,
-                           record=record, meta=meta, target_loss=target_loss, patience=patience, optimizer=optimizer,
-                           landscape=landscape, live=live)
+        return CurveFit(x, y)
 
-    train.__name__ = train.__qualname__ = f"_{name}"
-    return train
+    def mse() -> Callable:
+        from torch.nn import functional as F
+
+        return F.mse_loss
+
+    return _model_demo(name, make_data, lambda y: make_model(), scene, mse, **stop)
 
 
 def _clouds(torch, centers, n: int, spread: float):

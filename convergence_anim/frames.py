@@ -97,7 +97,38 @@ def _named_size(name: str) -> tuple[int, int]:
     raise UsageError(f"unknown size {name!r}; give WIDTHxHEIGHT or one of {', '.join(SIZES)}")
 
 
-class FrameRenderer:
+class LaidOutFrames:
+    """What every frame renderer offers once it has a ``FrameLayout`` (``_layout``) and sets the
+    changing artists of a frame in ``_set_frame(index)``: frames as arrays, stills, closing."""
+
+    _layout: FrameLayout
+
+    def _set_frame(self, index: int) -> "list[Artist]":
+        raise NotImplementedError
+
+    def render(self, index: int) -> np.ndarray:
+        """Return frame ``index`` as a new ``(height, width, 3)`` uint8 RGB array."""
+        return self.render_rgba(index)[:, :, :3].copy()
+
+    def render_rgba(self, index: int) -> np.ndarray:
+        """Return frame ``index`` as a new ``(height, width, 4)`` uint8 RGBA array.
+
+        This is Agg's own buffer copied whole, the cheapest form: dropping the alpha channel is a
+        strided copy that costs more than the copy itself, and the encoders take RGBA directly.
+        """
+        return self._layout.draw(self._set_frame(index))
+
+    def save_still(self, index: int, path: str) -> None:
+        """Save frame ``index`` with ``savefig`` (PNG, SVG or PDF by the suffix of ``path``)."""
+        self._set_frame(index)
+        self._layout.save(path)
+
+    def close(self) -> None:
+        """Release the figure."""
+        self._layout.close()
+
+
+class FrameRenderer(LaidOutFrames):
     """Renders frame ``i`` of a trace as an image array.
 
     Parameters
@@ -235,26 +266,6 @@ class FrameRenderer:
             artists += self._update_landscape([shown], [False])
         return artists
 
-    def render(self, index: int) -> np.ndarray:
-        """Return frame ``index`` as a new ``(height, width, 3)`` uint8 RGB array."""
-        return self.render_rgba(index)[:, :, :3].copy()
-
-    def render_rgba(self, index: int) -> np.ndarray:
-        """Return frame ``index`` as a new ``(height, width, 4)`` uint8 RGBA array.
-
-        This is Agg's own buffer copied whole, the cheapest form: dropping the alpha channel is a
-        strided copy that costs more than the copy itself, and the encoders take RGBA directly.
-        """
-        return self._layout.draw(self._set_frame(index))
-
-    def save_still(self, index: int, path: str) -> None:
-        """Save frame ``index`` with ``savefig`` (PNG, SVG or PDF by the suffix of ``path``)."""
-        self._set_frame(index)
-        self._layout.save(path)
-
-    def close(self) -> None:
-        """Release the figure."""
-        self._layout.close()
 
 
 def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:
@@ -273,13 +284,14 @@ def _widest(texts: "tuple[str, ...]") -> str:
     return max(texts, key=lambda text: (text.count("\n"), max(len(line) for line in text.split("\n"))))
 
 
-def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool, extra_range=None):
-    """Draw the loss panel's static parts; return its per-frame updater."""
-    steps = trace.steps.astype(np.float64)
-    series = [("train", trace.losses, theme.loss_color)]
-    if np.isfinite(trace.test_losses).any():
-        series.append(("test", trace.test_losses, theme.test_loss_color))
-    values = np.concatenate([s[1] for s in series] + ([np.asarray(extra_range, dtype=np.float64)] if extra_range else []))
+def set_loss_axes(ax, losses, first: float, last: float, log: bool, extra_range=None) -> None:
+    """Scale, limits and labels of a loss panel that shows ``losses`` (arrays) over steps ``first..last``.
+
+    The y range holds every finite loss and ``extra_range`` (a shared scale across runs); a log
+    panel keeps only positive values. Shared by the single-run panel and the race panel.
+    """
+    values = np.concatenate([np.asarray(v, dtype=np.float64) for v in losses]
+                            + ([np.asarray(extra_range, dtype=np.float64)] if extra_range else []))
     values = values[np.isfinite(values)]
     if log:
         ax.set_yscale("log")
@@ -291,10 +303,18 @@ def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool, extra_range=N
         else:
             pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
             ax.set_ylim(lo - pad, hi + pad)
-    first, last = float(steps[0]), float(steps[-1])
     ax.set_xlim(first - 0.02 * (last - first) - 0.5, last + 0.02 * (last - first) + 0.5)
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss (log scale)" if log else "loss")
+
+
+def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool, extra_range=None):
+    """Draw the loss panel's static parts; return its per-frame updater."""
+    steps = trace.steps.astype(np.float64)
+    series = [("train", trace.losses, theme.loss_color)]
+    if np.isfinite(trace.test_losses).any():
+        series.append(("test", trace.test_losses, theme.test_loss_color))
+    set_loss_axes(ax, [s[1] for s in series], float(steps[0]), float(steps[-1]), log, extra_range)
     lines = []
     for name, loss, colour in series:
         (line,) = ax.plot([], [], "-", color=colour, lw=2, label=name, zorder=2.6)

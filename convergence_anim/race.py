@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from ._exceptions import UsageError
-from .frames import check_size, shown_frames
+from .frames import LaidOutFrames, check_size, set_loss_axes, shown_frames
 from .layout import FrameLayout
 from .scenes import scene_from_trace
 from .scenes._base import format_number
@@ -106,7 +106,7 @@ def race_timeline(traces: Sequence["Trace"]) -> tuple[np.ndarray, np.ndarray, np
     return steps, indices, finished
 
 
-class RaceRenderer:
+class RaceRenderer(LaidOutFrames):
     """Renders frame ``i`` of a race of several traces as an image array.
 
     Parameters
@@ -201,23 +201,6 @@ class RaceRenderer:
             artists += self._update_landscape(shown, finished)
         return artists
 
-    def render(self, index: int) -> np.ndarray:
-        """Return frame ``index`` as a new ``(height, width, 3)`` uint8 RGB array."""
-        return self.render_rgba(index)[:, :, :3].copy()
-
-    def render_rgba(self, index: int) -> np.ndarray:
-        """Return frame ``index`` as a new ``(height, width, 4)`` uint8 RGBA array."""
-        return self._layout.draw(self._set_frame(index))
-
-    def save_still(self, index: int, path: str) -> None:
-        """Save frame ``index`` with ``savefig`` (PNG, SVG or PDF by the suffix of ``path``)."""
-        self._set_frame(index)
-        self._layout.save(path)
-
-    def close(self) -> None:
-        """Release the figure."""
-        self._layout.close()
-
 
 def _race_legend(ax, colors: Sequence[str], labels: Sequence[str], theme: Theme):
     """The runs' legend, in the main axes' upper left; its texts change per frame (loss, finished)."""
@@ -232,23 +215,9 @@ def _race_legend(ax, colors: Sequence[str], labels: Sequence[str], theme: Theme)
 
 def _setup_race_loss_panel(ax, traces: Sequence["Trace"], colors: Sequence[str], log: bool, extra_range=None):
     """Every run's loss curve so far; a finished run's last point drawn hollow."""
-    values = np.concatenate([t.losses for t in traces] + ([np.asarray(extra_range, dtype=np.float64)] if extra_range else []))
-    values = values[np.isfinite(values)]
-    if log:
-        ax.set_yscale("log")
-        values = values[values > 0]
-    if values.size:
-        lo, hi = float(values.min()), float(values.max())
-        if log:
-            ax.set_ylim(lo / 1.5, hi * 1.5)
-        else:
-            pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
-            ax.set_ylim(lo - pad, hi + pad)
     first = float(min(t.steps[0] for t in traces))
     last = float(max(t.steps[-1] for t in traces))
-    ax.set_xlim(first - 0.02 * (last - first) - 0.5, last + 0.02 * (last - first) + 0.5)
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("loss (log scale)" if log else "loss")
+    set_loss_axes(ax, [t.losses for t in traces], first, last, log, extra_range)
     runs = []
     for trace, colour in zip(traces, colors):
         (line,) = ax.plot([], [], "-", color=colour, lw=2, zorder=2.6)

@@ -52,6 +52,9 @@ _BANDS = 10
 # k classes: a region's colour fades to white where the top two classes are close (margin 0).
 _REGION_STRENGTH = (0.1, 0.5)
 _ASPECTS = ("auto", "equal")
+# The loss label of the model scenes: above the axes' top left corner, clear of the centred title.
+# Inside the axes it would sit on the coloured regions or on points somewhere.
+_LABEL_ABOVE_AXES = (-0.12, 1.03)
 
 
 def _check_resolution(resolution: Any) -> int:
@@ -175,9 +178,7 @@ class DecisionBoundary(Scene):
     """
 
     name = "decision_boundary"
-    # Above the axes' top left corner, clear of the centred title: inside the axes the loss label
-    # would sit on the coloured regions.
-    label_position = (-0.12, 1.03)
+    label_position = _LABEL_ABOVE_AXES
 
     def __init__(
         self,
@@ -627,9 +628,7 @@ class CurveFit(Scene):
     """
 
     name = "curve_fit"
-    # Above the axes' top left corner, clear of the centred title: inside the axes the loss label
-    # would sit on points somewhere.
-    label_position = (-0.12, 1.03)
+    label_position = _LABEL_ABOVE_AXES
 
     def __init__(
         self,
