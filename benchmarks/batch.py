@@ -99,8 +99,11 @@ def digests(folder: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 runs of 60 steps")
+    parser.add_argument("--steps", type=int, default=1000,
+                        help="training steps per run [default: 1000, about 2-3 s a run here: a short real experiment; "
+                             "with much shorter runs the fixed start-up of the processes dominates]")
     args = parser.parse_args()
-    seeds, steps = ("0-1", 60) if args.quick else ("0-5", 200)
+    seeds, steps = ("0-1", 60) if args.quick else ("0-5", args.steps)
     runs = 2 * (int(seeds.split("-")[1]) + 1)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
@@ -110,6 +113,13 @@ def main() -> None:
         folder = Path(tmp)
         (folder / "experiment.py").write_text(textwrap.dedent(EXPERIMENT.format(steps=steps)))
 
+        # The fixed cost of one batch command (imports, the pool's start-up): one run of 1 step, each way.
+        (folder / "fixed.py").write_text(textwrap.dedent(EXPERIMENT.format(steps=1)))
+        fixed1 = timed([*command(folder, "fixed1", "--jobs", "1", seeds="0")[:4], f"{folder}/fixed.py:train",
+                        *command(folder, "fixed1", "--jobs", "1", seeds="0")[5:]], env)
+        fixed2 = timed([*command(folder, "fixed2", "--jobs", "2", seeds="0-1")[:4], f"{folder}/fixed.py:train",
+                        *command(folder, "fixed2", "--jobs", "2", seeds="0-1")[5:]], env)
+        print(f"fixed cost of a batch command (runs of 1 step): --jobs 1 {fixed1:.1f} s, --jobs 2 {fixed2:.1f} s")
         one = timed(command(folder, "jobs1", "--jobs", "1", seeds=seeds), env)
         two = timed(command(folder, "jobs2", "--jobs", "2", seeds=seeds), env)
         print(f"--jobs 1: {one:6.1f} s ({60 * runs / one:5.1f} runs/min)")
