@@ -12,7 +12,7 @@ A grid is built in two steps so that the expensive one can run anywhere:
 Drawing each cell on its own keeps memory flat (a cell never needs the other runs' traces, which can
 be tens of megabytes each) and lets the cells be drawn in parallel; composing is a few array copies.
 
-``render_grid`` does both steps in this process for a list of traces.
+``convergence_anim.batch`` does both steps for many runs, the first in worker processes.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .scenes import Scene
     from .trace import Trace
 
-__all__ = ["CELL_SIZE", "CellRenderer", "cell_frames", "grid_shape", "message_cell", "render_grid", "write_grid"]
+__all__ = ["CELL_SIZE", "CellRenderer", "cell_frames", "grid_shape", "message_cell", "write_grid"]
 
 #: Default cell size in pixels: 100 cells in 10 columns make a 2000x1600 grid.
 CELL_SIZE = (200, 160)
@@ -288,55 +288,3 @@ def write_grid(
                 if progress is not None:
                     progress(1)
     return path
-
-
-def render_grid(
-    traces: Sequence["Trace"],
-    path: "str | os.PathLike[str]",
-    *,
-    labels: "Sequence[str] | None" = None,
-    cols: "int | None" = None,
-    cell_size: "tuple[int, int]" = CELL_SIZE,
-    fps: float = 10,
-    loop: int = 0,
-    theme: "str | Theme" = "light",
-    progress: "Callable[[int], None] | None" = None,
-) -> Path:
-    """Render ``traces`` as one synchronised grid animation, one cell per trace, in this process.
-
-    Parameters
-    ----------
-    traces:
-        The runs to show, in reading order.
-    path:
-        Output ``.gif`` or ``.mp4``; its folder must exist.
-    labels:
-        One label per cell; ``"run 1"``, ``"run 2"``, ... if None.
-    cols, cell_size, fps, loop, progress:
-        As for ``write_grid``.
-    theme:
-        Theme name or ``Theme``.
-
-    Returns
-    -------
-    Path
-        ``path``.
-
-    Raises
-    ------
-    UsageError
-        If the traces and labels do not match or an option is out of range.
-    EmptyTraceError
-        If a trace has no captures.
-    OutputError
-        If the file cannot be written.
-    """
-    traces = list(traces)
-    labels = [f"run {i + 1}" for i in range(len(traces))] if labels is None else list(labels)
-    if len(labels) != len(traces):
-        raise UsageError(f"{len(traces)} traces but {len(labels)} labels")
-    encoder_for(path)
-    grid_shape(len(traces), cols)
-    check_output_path(path)
-    cells = [cell_frames(trace, label, size=cell_size, theme=theme) for trace, label in zip(traces, labels)]
-    return write_grid(cells, path, cell_size=cell_size, cols=cols, fps=fps, loop=loop, progress=progress)
