@@ -97,15 +97,13 @@ def render(
 
     settings = RenderSettings.build(settings, **options)
     encoder_class = settings.check_output(path)
-    looks = dict(theme=settings.theme, size=settings.size, dpi=settings.dpi, loss_panel=settings.loss_panel,
-                 log_loss=settings.log_loss, loss_range=settings.loss_range, landscape=settings.landscape)
     if isinstance(trace, (list, tuple)):
         from .race import RaceRenderer, check_race, race_timeline
 
         labels = check_race(trace, labels)
         scene = scene_from_trace(trace[0]) if scene is None else scene
         chosen = pick_frames(len(race_timeline(trace)[0]), settings.max_frames, settings.spacing)
-        make_renderer = functools.partial(RaceRenderer, list(trace), labels, frames=chosen, scene=scene, **looks)
+        make_renderer = functools.partial(RaceRenderer, list(trace), labels, settings, frames=chosen, scene=scene)
     else:
         if labels is not None:
             raise UsageError("labels name the runs of a race; pass a list of traces to render a race")
@@ -114,7 +112,7 @@ def render(
         chosen = pick_frames(len(trace), settings.max_frames, settings.spacing)
         if len(chosen) != len(trace):
             trace = trace.select(chosen)
-        make_renderer = functools.partial(FrameRenderer, trace, scene=scene, **looks)
+        make_renderer = functools.partial(FrameRenderer, trace, settings, scene=scene)
     timing = plan_timing(len(chosen), settings)
     check_fps(timing.fps, encoder_class.max_fps, encoder_class.suffix)
     path = Path(path)

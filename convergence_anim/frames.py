@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -11,9 +11,10 @@ from ._exceptions import UsageError
 from .layout import Blitter, FrameLayout
 from .scenes import scene_from_trace
 from .scenes._base import format_number
-from .style import SIZES, Theme, get_theme
+from .style import SIZES, Theme
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .settings import RenderSettings
     from matplotlib.artist import Artist
 
     from .scenes import Scene
@@ -135,27 +136,22 @@ class FrameRenderer(LaidOutFrames):
     ----------
     trace:
         The captures to draw.
-    theme:
-        Theme name or ``Theme``.
-    size, dpi:
-        Frame size in pixels and resolution; the theme's defaults if None. With a size but no dpi
-        the dpi scales with the size, so the frame is the default picture, scaled.
-    loss_panel:
-        Draw the loss curve so far beside the main plot, the current point marked.
-    log_loss:
-        Use a log scale for the loss panel.
-    loss_range:
-        Loss values the panel's y-axis must include besides the trace's own (a shared scale across
-        several runs).
+    settings:
+        The look of the frames: ``RenderSettings`` fields ``theme``, ``size``, ``dpi``,
+        ``loss_panel``, ``log_loss``, ``loss_range`` and ``landscape`` (the others are ``render``'s).
+    **options:
+        Any ``RenderSettings`` field, replacing the one in ``settings``
+        (``FrameRenderer(trace, theme="dark", loss_panel=True)``).
     blit:
         Draw only what changes per frame (``Blitter``; the default) or redraw the whole figure;
         the pixels are the same, which the tests check.
     scene:
         The trace's scene, already built (``scene_from_trace(trace)`` if None): a render builds it
         once and hands it to every renderer.
-    landscape:
-        Draw the loss landscape beside the plot (and beside the loss panel): its contours once, in
-        the static background, and the path so far with the current point on each frame.
+
+    The loss panel draws the loss curve so far beside the main plot, the current point marked; the
+    landscape panel draws the loss landscape's contours once, in the static background, and the path
+    so far with the current point on each frame.
 
     Raises
     ------
@@ -168,23 +164,22 @@ class FrameRenderer(LaidOutFrames):
     def __init__(
         self,
         trace: "Trace",
+        settings: "RenderSettings | None" = None,
         *,
-        theme: "str | Theme" = "light",
-        size: "tuple[int, int] | None" = None,
-        dpi: "float | None" = None,
-        loss_panel: bool = False,
-        log_loss: bool = False,
-        loss_range: "tuple[float, float] | None" = None,
-        blit: bool = True,
         scene: "Scene | None" = None,
-        landscape: bool = False,
+        blit: bool = True,
+        **options: Any,
     ) -> None:
         from ._landscape_panel import setup_landscape_panel
         from .landscape import landscape_of
+        from .settings import RenderSettings
 
+        settings = RenderSettings.build(settings, **options)
+        size, dpi, loss_panel, log_loss = settings.size, settings.dpi, settings.loss_panel, settings.log_loss
+        loss_range, landscape = settings.loss_range, settings.landscape
         trace.require_frames()
         self.trace = trace
-        self.theme = get_theme(theme)
+        self.theme = settings.theme_object
         self.size, dpi = check_size(size, dpi, self.theme, loss_panel, landscape)
         view = landscape_of([trace]) if landscape else None  # fails here, before any figure, if there is none
         self._shown = shown_frames(trace)

@@ -283,7 +283,8 @@ def draw_frame(options: LiveView, trace: "Trace", wants: str) -> Any:
     from .frames import FrameRenderer
 
     o = options
-    renderer = FrameRenderer(trace, theme=o.theme, size=o.size, dpi=o.dpi, loss_panel=o.loss_panel, log_loss=o.log_loss)
+    renderer = FrameRenderer(trace, theme=o.theme, size=o.size, dpi=o.dpi, loss_panel=o.loss_panel,
+                             log_loss=o.log_loss)
     try:
         frame = renderer.render(len(trace) - 1)
     finally:

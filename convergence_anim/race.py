@@ -18,9 +18,10 @@ from .frames import LaidOutFrames, check_size, set_loss_axes, shown_frames
 from .layout import FrameLayout
 from .scenes import scene_from_trace
 from .scenes._base import format_number
-from .style import Theme, get_theme
+from .style import Theme
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .settings import RenderSettings
     from matplotlib.artist import Artist
 
     from .scenes import Scene
@@ -117,7 +118,7 @@ class RaceRenderer(LaidOutFrames):
         A name for each run, shown in the legend; by default from each run's optimizer and rate.
     frames:
         Which frames of ``race_timeline`` to draw, in order (all by default).
-    theme, size, dpi, loss_panel, log_loss, loss_range, landscape, blit, scene:
+    settings, options, blit, scene:
         As for ``FrameRenderer``; the loss panel draws every run's loss, the landscape every run's path.
 
     Raises
@@ -132,24 +133,23 @@ class RaceRenderer(LaidOutFrames):
         self,
         traces: Sequence["Trace"],
         labels: "Sequence[str] | None" = None,
+        settings: "RenderSettings | None" = None,
         *,
         frames: "Sequence[int] | None" = None,
-        theme: "str | Theme" = "light",
-        size: "tuple[int, int] | None" = None,
-        dpi: "float | None" = None,
-        loss_panel: bool = False,
-        log_loss: bool = False,
-        loss_range: "tuple[float, float] | None" = None,
-        landscape: bool = False,
-        blit: bool = True,
         scene: "Scene | None" = None,
+        blit: bool = True,
+        **options: Any,
     ) -> None:
         from ._landscape_panel import setup_landscape_panel
         from .landscape import landscape_of
+        from .settings import RenderSettings
 
+        settings = RenderSettings.build(settings, **options)
+        size, dpi, loss_panel, log_loss = settings.size, settings.dpi, settings.loss_panel, settings.log_loss
+        loss_range, landscape = settings.loss_range, settings.landscape
         self.traces = traces = list(traces)
         self.labels = check_race(traces, labels)
-        self.theme = get_theme(theme)
+        self.theme = settings.theme_object
         self.size, dpi = check_size(size, dpi, self.theme, loss_panel, landscape)
         view = landscape_of(traces) if landscape else None
         self._steps, self._indices, self._finished = race_timeline(traces)
