@@ -193,6 +193,29 @@ class Scene:
         """The title of frame ``index``."""
         return f"Iteration:{trace.steps[index]}"
 
+    def capture_later(self, state: Mapping[str, Any]) -> "Callable[[], dict[str, np.ndarray]] | None":
+        """Optionally put off the costly part of ``capture(state)``: return a function that does it later.
+
+        A recorder asks this for every capture after its first one (unless a live view draws the
+        captures as they come). Given a function, it stores that instead of the arrays and calls it
+        only if the capture is still held when the trace is built: captures that thinning drops are
+        never computed. The function must return exactly what ``capture(state)`` would return now,
+        so it must copy now whatever changes later (tensors are updated in place by training).
+
+        Parameters
+        ----------
+        state:
+            The keyword values given to ``Recorder.capture``, as for ``capture``.
+
+        Returns
+        -------
+        callable or None
+            A function of no arguments returning ``capture``'s dict; None (the default) to capture
+            now. Return None for anything ``capture`` would reject, so that its error is raised at
+            the capture.
+        """
+        return None
+
     def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
         """Draw the static parts on ``ax`` once; return the updater of every run's artists.
 
@@ -278,6 +301,29 @@ def require_module(model: Any) -> Any:
     return model
 
 
+def capture_model_later(scene: Any, state: Mapping[str, Any], cells: int) -> "Callable[[], dict[str, np.ndarray]] | None":
+    """``Scene.capture_later`` for a scene that evaluates ``model=`` on a grid of ``cells`` points.
+
+    A small model (no more parameter and buffer values than ``cells``: the snapshot is no bigger
+    than the evaluated capture) is copied now and evaluated later with ``scene.evaluate(model,
+    parameters=copy)``: the same eval-mode forward pass on the same grid, with the parameters and
+    buffers it had at this step. The function keeps the module itself until it is called (its
+    structure and any state outside parameters and buffers are read then). Anything else returns
+    None: a larger model, ``predict=`` (a callable closes over live state) or values ``capture``
+    rejects.
+    """
+    import torch
+
+    model = state.get("model")
+    if len(state) != 1 or not isinstance(model, torch.nn.Module):
+        return None
+    named = [*model.named_parameters(), *model.named_buffers()]
+    if sum(tensor.numel() for _, tensor in named) > cells:
+        return None
+    snapshot = {name: tensor.detach().clone() for name, tensor in named}
+    return lambda: scene.evaluate(model, parameters=snapshot)
+
+
 class EvaluationGrid:
     """Fixed input points that a scene evaluates a model (or any callable) on, capture after capture.
 
@@ -299,7 +345,7 @@ class EvaluationGrid:
         return self.inputs.shape[0]
 
     def evaluate(self, fn: Any, post: "Callable[[Any], Any] | None" = None, *, device: Any = None,
-                 dtype: Any = None) -> np.ndarray:
+                 dtype: Any = None, parameters: "Mapping[str, Any] | None" = None) -> np.ndarray:
         """Return ``post(fn(points))`` as a numpy array, leaving ``fn`` and torch's state as they were.
 
         Parameters
@@ -314,6 +360,11 @@ class EvaluationGrid:
             CaptureError (for example for a wrong output shape).
         device, dtype:
             Where to evaluate a callable that is not a module; ignored for modules.
+        parameters:
+            For a module only: tensors by name (``named_parameters`` then ``named_buffers``) to use
+            in place of the module's own, say a copy taken at an earlier step. The module is
+            called through ``torch.func.functional_call``, on the device and dtype of the first
+            parameter given; its own tensors are not touched.
 
         Returns
         -------
@@ -331,7 +382,10 @@ class EvaluationGrid:
 
         modes: list[tuple[Any, bool]] = []
         if isinstance(fn, torch.nn.Module):
-            first = next(iter(fn.parameters()), None)
+            if parameters is None:
+                first = next(iter(fn.parameters()), None)
+            else:  # where its first parameter was copied to, as fn.parameters() would say then
+                first = next((parameters[name] for name, _ in fn.named_parameters() if name in parameters), None)
             device = first.device if first is not None else torch.device("cpu")
             dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
             modes = [(module, module.training) for module in fn.modules()]
@@ -349,7 +403,10 @@ class EvaluationGrid:
             if modes:
                 fn.eval()
             with guard, torch.no_grad():
-                out = fn(points)
+                if parameters is None:
+                    out = fn(points)
+                else:
+                    out = torch.func.functional_call(fn, dict(parameters), (points,))
                 if post is not None:
                     out = post(out)
                 result = out.detach().cpu().numpy()
