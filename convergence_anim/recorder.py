@@ -56,9 +56,10 @@ class Recorder:
 
     Notes
     -----
-    Recording never changes training: values are copied out (``detach().cpu()``), no reference to a
-    live tensor is kept, ``.grad``, the autograd graph, RNG state and a module's train/eval mode are
-    left as they were.
+    Recording never changes training: values are copied out (``detach().cpu()``, or copies of a small
+    model's parameters, see below), no reference to a live tensor is kept, ``.grad``, the autograd
+    graph, RNG state and a module's train/eval mode are left as they were, by ``capture`` and by
+    ``trace``.
 
     **Thinning.** When a capture would make more than ``max_captures``, the recorder doubles its
     interval (``every``) and keeps only the captures whose step is a multiple of the new interval,

@@ -116,6 +116,8 @@ class Scene:
     - optionally ``title(trace, index)``, ``label_position``, ``loss_label`` and ``redraw``;
     - optionally ``setup_race(ax, traces, theme, colors)``: draw several runs of the scene on the same
       data in one frame, each in its colour (``render([trace_a, trace_b], ...)``).
+    - optionally ``capture_later(state)``: put off a costly capture (a model evaluated on a grid) until
+      the trace is built, so that captures the recorder's budget drops are never computed.
 
     The renderer draws the static parts once and, per frame, the artists ``update`` returns plus
     every artist of the same axes with a higher zorder, so the frames are pixel-identical to full
