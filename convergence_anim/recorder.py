@@ -72,8 +72,10 @@ class Recorder:
     it).
 
     **Deferred evaluation.** A scene may put off the costly part of a capture (``Scene.capture_later``):
-    ``DecisionBoundary`` and ``CurveFit`` do so for a ``model=`` with no more parameter and buffer
-    values than grid cells (the 16-unit MLP of a 200x200 boundary has 65, the grid 40,000). Such a
+    ``DecisionBoundary`` and ``CurveFit`` do so for a ``model=`` whose parameters and buffers take no
+    more bytes than the capture would (the 16-unit MLP of issue 15 has 65 float32 values, 260 bytes;
+    a capture of a 200x200 boundary is 40,000 bytes), so pending copies never take more memory than
+    the captures they stand for. Such a
     capture copies the parameters and buffers (``detach().clone()``, on the model's device) and
     the grid is evaluated, in eval mode as at capture time, only for the captures still held when
     ``trace`` is read; thinning drops the others unevaluated. So ``trace`` draws the module as it is

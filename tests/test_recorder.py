@@ -360,9 +360,9 @@ class _GridCounter:
 @pytest.mark.parametrize("scene_kind", ["boundary", "curve"])
 def test_deferred_captures_draw_what_an_evaluation_at_their_step_draws(scene_kind):
     points = torch.randn(30, 2)
-    if scene_kind == "boundary":  # 147 parameter and buffer values, 400 grid cells: deferred
-        model, scene = _classifier(), ca.scenes.DecisionBoundary(points, (points[:, 0] > 0).long(), resolution=20)
-    else:  # 2 -> 1 through a 1-input MLP with batch norm: 58 values, 200 x values
+    if scene_kind == "boundary":  # 592 bytes of parameters and buffers, 900 of capture: deferred
+        model, scene = _classifier(), ca.scenes.DecisionBoundary(points, (points[:, 0] > 0).long(), resolution=30)
+    else:  # 1 -> 1 through an MLP with batch norm: 236 bytes of parameters and buffers, 800 of capture
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.BatchNorm1d(8), torch.nn.Tanh(),
                                     torch.nn.Dropout(0.3), torch.nn.Linear(8, 1))
@@ -393,8 +393,8 @@ class _FirstFeature(torch.nn.Module):
 
 def test_only_the_captures_the_trace_keeps_are_evaluated():
     model = _classifier()
-    counter = _GridCounter(model, 400)
-    scene = ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=20)
+    counter = _GridCounter(model, 900)
+    scene = ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=30)
     rec, recorded = _train_recorded(model, scene, 40)
     assert counter.count == 1  # the first capture, at once; the others wait for the trace
     trace = rec.trace
@@ -404,7 +404,7 @@ def test_only_the_captures_the_trace_keeps_are_evaluated():
 
 
 def test_a_model_larger_than_the_grid_is_evaluated_at_each_capture():
-    model = _classifier()  # 147 values, more than the 10 x 10 grid
+    model = _classifier()  # 592 bytes, more than a capture of the 10 x 10 grid (100 bytes)
     counter = _GridCounter(model, 100)
     expected = {}
     scene = ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=10)
@@ -419,7 +419,7 @@ def test_a_model_larger_than_the_grid_is_evaluated_at_each_capture():
 
 def test_building_the_trace_leaves_the_model_and_rng_as_they_were():
     model = _classifier()
-    rec, _ = _train_recorded(model, ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=20), 12)
+    rec, _ = _train_recorded(model, ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=30), 12)
     model[1].eval()  # mixed modes must survive as they are
     modes = [m.training for m in model.modules()]
     tensors = {name: t.clone() for name, t in [*model.named_parameters(), *model.named_buffers()]}
@@ -439,7 +439,7 @@ def test_the_recorder_holds_the_model_only_until_the_trace_is_built():
     import weakref
 
     model = _classifier()
-    rec, _ = _train_recorded(model, ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=20), 12)
+    rec, _ = _train_recorded(model, ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=30), 12)
     alive = weakref.ref(model)
     del model
     gc.collect()

@@ -303,12 +303,12 @@ def require_module(model: Any) -> Any:
     return model
 
 
-def capture_model_later(scene: Any, state: Mapping[str, Any], cells: int) -> "Callable[[], dict[str, np.ndarray]] | None":
-    """``Scene.capture_later`` for a scene that evaluates ``model=`` on a grid of ``cells`` points.
+def capture_model_later(scene: Any, state: Mapping[str, Any], nbytes: int) -> "Callable[[], dict[str, np.ndarray]] | None":
+    """``Scene.capture_later`` for a scene that evaluates ``model=`` on a grid into ``nbytes`` per capture.
 
-    A small model (no more parameter and buffer values than ``cells``: the snapshot is no bigger
-    than the evaluated capture) is copied now and evaluated later with ``scene.evaluate(model,
-    parameters=copy)``: the same eval-mode forward pass on the same grid, with the parameters and
+    A small model (its parameters and buffers take at most ``nbytes``, so a pending copy is no
+    bigger than the capture it stands for, and the budget bounds memory as before) is copied now
+    and evaluated later with ``scene.evaluate(model, parameters=copy)``: the same eval-mode forward pass on the same grid, with the parameters and
     buffers it had at this step. The function keeps the module itself until it is called (its
     structure and any state outside parameters and buffers are read then). Anything else returns
     None: a larger model, ``predict=`` (a callable closes over live state) or values ``capture``
@@ -320,7 +320,7 @@ def capture_model_later(scene: Any, state: Mapping[str, Any], cells: int) -> "Ca
     if len(state) != 1 or not isinstance(model, torch.nn.Module):
         return None
     named = [*model.named_parameters(), *model.named_buffers()]
-    if sum(tensor.numel() for _, tensor in named) > cells:
+    if sum(tensor.numel() * tensor.element_size() for _, tensor in named) > nbytes:
         return None
     snapshot = {name: tensor.detach().clone() for name, tensor in named}
     return lambda: scene.evaluate(model, parameters=snapshot)

@@ -4,7 +4,7 @@ The recorder evaluates the model on a fixed grid over the data's range (a tensor
 model's device and dtype) and keeps only the grid output, in compact form: a classifier's
 probabilities as one byte per cell (see ``DecisionBoundary.decode``), a curve as float32. Axes and
 colour scales are fixed from the data and the whole trace before the first frame, so nothing jumps
-during the animation. For a small model (no more parameters than grid cells) a capture only copies
+during the animation. For a small model (parameters no bigger than a capture) a capture only copies
 the parameters, and the grid is evaluated for the captures the trace keeps (see ``Recorder``).
 """
 
@@ -286,9 +286,10 @@ class DecisionBoundary(Scene):
         return self.evaluate(require_module(state["model"]))
 
     def capture_later(self, state: Mapping[str, Any]) -> Any:
-        """For a ``model=`` with at most ``resolution**2`` parameter and buffer values: a copy of them
-        now, the grid evaluated only if the capture is kept (see ``Scene.capture_later``)."""
-        return capture_model_later(self, state, self.resolution**2)
+        """For a ``model=`` whose parameters and buffers are no bigger than a capture (1 byte per grid cell
+        for two classes, 2 for more): a copy of them now, the grid evaluated only if the capture is
+        kept (see ``Scene.capture_later``)."""
+        return capture_model_later(self, state, self.resolution**2 * (1 if self.classes == 2 else 2))
 
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
         """What one capture stores (see the class docstring), from a model or callable ``fn`` on the grid.
@@ -686,9 +687,10 @@ class CurveFit(Scene):
         return {"y_pred": values.reshape(-1).astype(np.float32)}
 
     def capture_later(self, state: Mapping[str, Any]) -> Any:
-        """For a ``model=`` with at most ``resolution`` parameter and buffer values: a copy of them
-        now, the curve evaluated only if the capture is kept (see ``Scene.capture_later``)."""
-        return capture_model_later(self, state, self.resolution)
+        """For a ``model=`` whose parameters and buffers are no bigger than a capture (4 bytes per x
+        value): a copy of them now, the curve evaluated only if the capture is kept (see
+        ``Scene.capture_later``)."""
+        return capture_model_later(self, state, self.resolution * 4)
 
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
         """What one capture stores, ``prediction``, from a model or callable ``fn`` on the x grid.
