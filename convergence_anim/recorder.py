@@ -56,9 +56,10 @@ class Recorder:
 
     Notes
     -----
-    Recording never changes training: values are copied out (``detach().cpu()``), no reference to a
-    live tensor is kept, ``.grad``, the autograd graph, RNG state and a module's train/eval mode are
-    left as they were.
+    Recording never changes training: values are copied out (``detach().cpu()``, or copies of a small
+    model's parameters, see below), no reference to a live tensor is kept, ``.grad``, the autograd
+    graph, RNG state and a module's train/eval mode are left as they were, by ``capture`` and by
+    ``trace``.
 
     **Thinning.** When a capture would make more than ``max_captures``, the recorder doubles its
     interval (``every``) and keeps only the captures whose step is a multiple of the new interval,
@@ -69,6 +70,21 @@ class Recorder:
     is still the newest. The first thinning warns once, in one line (a ``UserWarning`` whose message
     starts with ``"Recorder kept"``; ``warnings.filterwarnings("ignore", "Recorder kept")`` silences
     it).
+
+    **Deferred evaluation.** A scene may put off the costly part of a capture (``Scene.capture_later``):
+    ``DecisionBoundary`` and ``CurveFit`` do so for a ``model=`` whose parameters and buffers take no
+    more bytes than the capture would (the 16-unit MLP of issue 15 has 65 float32 values, 260 bytes;
+    a capture of a 200x200 boundary is 40,000 bytes), so pending copies never take more memory than
+    the captures they stand for. Such a
+    capture copies the parameters and buffers (``detach().clone()``, on the model's device) and
+    the grid is evaluated, in eval mode as at capture time, only for the captures still held when
+    ``trace`` is read; thinning drops the others unevaluated. So ``trace`` draws the module as it is
+    *then*: its parameters and buffers come from the copies, but its structure and any other state
+    its ``forward`` reads (a plain attribute changed during training, say) are the current ones,
+    and the module must still be usable. The recorder keeps a reference to the module only while
+    such captures are pending: reading ``trace`` evaluates them all and lets it go. The first
+    capture, captures with ``predict=`` or ``y_pred=``, larger models and a recorder with ``live``
+    evaluate at once, as before. The frames are the same either way.
 
     **The interval in the trace.** ``trace.meta["capture_every"]`` is the interval the recorder was
     capturing at when the trace was taken: ``every``, or what thinning made of it. The user's
@@ -113,11 +129,16 @@ class Recorder:
         # written in place (a trace is a snapshot), so the next such write copies first.
         self._shared = False
         self._trace: Trace | None = None
+        # Deferred captures (see the class notes): step -> the function that computes its values.
+        # Keyed by step, not row, because thinning moves rows; held only until the next trace.
+        self._pending: dict[int, Any] = {}
         self._live = None
         if live:
             from .live import start_live_view  # matplotlib and a thread only for those who ask
 
             self._live = start_live_view(live, scene, self._meta)
+        # A live view draws each capture as it comes, so it needs the values now.
+        self._capture_later = None if self._live is not None else getattr(scene, "capture_later", None)
 
     @property
     def every(self) -> int:
@@ -173,14 +194,16 @@ class Recorder:
             raise CaptureError(
                 f"capture step {step} is before the last captured step {last}; steps must not go backwards"
             )
-        values = self._scene.capture(state)
+        # The first capture is always evaluated: it shapes the arrays and shows any error here.
+        later = self._capture_later(state) if n and self._capture_later is not None else None
+        values = self._scene.capture(state) if later is None else {}
         if self._params:
             values = {**values, KEY_PARAMETERS: _parameters_of(state)}
         losses = (_loss_to_float(loss, "loss"), _loss_to_float(test_loss, "test_loss"))
         if n == 0:
             self._allocate(values)
         else:
-            self._check(values)
+            self._check(values, complete=later is None)
         if step == last:
             if self._shared:  # the row is in a trace handed out: keep that trace as it was
                 self._reallocate(np.arange(n), len(self._steps))
@@ -193,6 +216,9 @@ class Recorder:
         self._losses[row] = losses
         for name, value in values.items():
             self._state[name][row] = value
+        self._pending.pop(step, None)  # a capture of the same step replaces a pending one
+        if later is not None:
+            self._pending[step] = later
         self._trace = None
         if self._max is not None and self._n > self._max:
             self._thin()
@@ -206,8 +232,15 @@ class Recorder:
 
         The trace's per-capture arrays are read-only views of the recorder's own, not a copy, so
         asking for it costs no memory; ``meta["capture_every"]`` holds the current interval.
+        Deferred captures are evaluated here (see the class notes).
+
+        Raises
+        ------
+        CaptureError
+            If evaluating a deferred capture fails (the step is named).
         """
         if self._trace is None:
+            self._evaluate_pending()
             data, options = self._scene.to_data()
             n = self._n
             state = {}
@@ -246,14 +279,31 @@ class Recorder:
         """Empty arrays shaped after the first capture (nothing is held yet)."""
         self._state = {name: np.empty((0,) + np.shape(v), dtype=np.asarray(v).dtype) for name, v in values.items()}
 
-    def _check(self, values: dict[str, np.ndarray]) -> None:
-        if values.keys() != self._state.keys():
+    def _check(self, values: dict[str, np.ndarray], complete: bool = True) -> None:
+        """Raise CaptureError unless ``values`` has the names (all of them if ``complete``) and shapes held."""
+        if not (values.keys() == self._state.keys() if complete else values.keys() <= self._state.keys()):
             raise CaptureError(f"capture gave values {sorted(values)}, earlier captures gave {sorted(self._state)}")
         for name, value in values.items():
             if np.shape(value) != self._state[name].shape[1:]:
                 raise CaptureError(
                     f"capture value {name!r} has shape {np.shape(value)}, earlier captures had {self._state[name].shape[1:]}"
                 )
+
+    def _evaluate_pending(self) -> None:
+        """Compute the deferred captures still held into their rows; then nothing refers to the model."""
+        if not self._pending:
+            return
+        steps = self._steps[: self._n]  # strictly increasing: a repeated step replaces its row
+        for step, later in list(self._pending.items()):
+            try:
+                values = later()
+            except CaptureError as exc:
+                raise CaptureError(f"the capture of step {step}, evaluated for the trace: {exc}") from None
+            self._check(values, complete=False)
+            row = int(np.searchsorted(steps, step))
+            for name, value in values.items():
+                self._state[name][row] = value
+            del self._pending[step]
 
     def _reallocate(self, rows: np.ndarray, capacity: int) -> None:
         """Move ``rows`` (in order) into new arrays of ``capacity`` rows; the old ones are left to any trace."""
@@ -296,6 +346,9 @@ class Recorder:
                     if target != source:
                         array[target] = array[source]
             self._n = len(rows)
+        if self._pending:  # a dropped capture is never evaluated
+            kept = set(self._steps[: self._n].tolist())
+            self._pending = {step: later for step, later in self._pending.items() if step in kept}
         if not self._warned:
             self._warned = True
             warnings.warn(

@@ -309,3 +309,188 @@ def test_a_trace_of_2000_grid_captures_is_small_on_disk(tmp_path):
     assert size < 50e6, f"{size / 1e6:.1f} MB"
     loaded = ca.Trace.load(path)
     np.testing.assert_array_equal(loaded.state["probability"], trace.state["probability"])
+
+
+# -- deferred grid evaluation -------------------------------------------------------------------------
+
+
+def _classifier():
+    """2 -> 16 -> 2 with batch norm (buffers that change each step) and dropout (draws in training)."""
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.BatchNorm1d(16), torch.nn.Tanh(),
+                               torch.nn.Dropout(0.3), torch.nn.Linear(16, 2))
+
+
+def _train_recorded(model, scene, steps, *, max_captures=8, expected=None):
+    """Adam on a two-class problem, captured every step: the recorder and how many captures it recorded.
+
+    ``expected[step]`` is set to ``scene.evaluate(model)`` at each step: what an immediate capture stores.
+    """
+    torch.manual_seed(1)
+    points = torch.randn(64, 2)
+    labels = (points[:, 0] * points[:, 1] > 0).long()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    rec = ca.Recorder(scene, every=1, max_captures=max_captures)
+    recorded = 0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Recorder kept")
+        for step in range(steps):
+            optimizer.zero_grad()
+            out = model(points)
+            loss = torch.nn.functional.cross_entropy(out, labels) if out.shape[1] == 2 else out.square().mean()
+            loss.backward()
+            optimizer.step()
+            if expected is not None:
+                expected[step] = scene.evaluate(model)
+            recorded += rec.capture(step, loss=loss, model=model, force=step == steps - 1)
+    return rec, recorded
+
+
+class _GridCounter:
+    """Counts the forward passes of ``model`` on ``cells`` inputs (grid evaluations, not training steps)."""
+
+    def __init__(self, model, cells):
+        self.count = 0
+        model.register_forward_hook(lambda module, inputs, out: self._seen(inputs[0], cells))
+
+    def _seen(self, inputs, cells):
+        self.count += inputs.shape[0] == cells
+
+
+@pytest.mark.parametrize("scene_kind", ["boundary", "curve"])
+def test_deferred_captures_draw_what_an_evaluation_at_their_step_draws(scene_kind):
+    points = torch.randn(30, 2)
+    if scene_kind == "boundary":  # 592 bytes of parameters and buffers, 900 of capture: deferred
+        model, scene = _classifier(), ca.scenes.DecisionBoundary(points, (points[:, 0] > 0).long(), resolution=30)
+    else:  # 1 -> 1 through an MLP with batch norm: 236 bytes of parameters and buffers, 800 of capture
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.BatchNorm1d(8), torch.nn.Tanh(),
+                                    torch.nn.Dropout(0.3), torch.nn.Linear(8, 1))
+        model = _FirstFeature(model)
+        scene = ca.scenes.CurveFit(points[:, 0], points[:, 1])
+    expected = {}
+    rec, recorded = _train_recorded(model, scene, 40, expected=expected)
+    trace = rec.trace
+    assert len(trace) < recorded and trace.steps[0] == 0 and trace.steps[-1] == 39
+    for i, step in enumerate(trace.steps):
+        for name, value in expected[int(step)].items():
+            np.testing.assert_array_equal(trace.state[name][i], value, err_msg=f"{name} at step {step}")
+    # The run really changes what is drawn, so equal arrays are not equal by accident.
+    first, last = (next(iter(trace.state.values()))[i] for i in (0, -1))
+    assert not np.array_equal(first, last)
+
+
+class _FirstFeature(torch.nn.Module):
+    """Trains on 2-feature points but maps one x to one y, as CurveFit evaluates it."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x[:, :1])
+
+
+def test_only_the_captures_the_trace_keeps_are_evaluated():
+    model = _classifier()
+    counter = _GridCounter(model, 900)
+    scene = ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=30)
+    rec, recorded = _train_recorded(model, scene, 40)
+    assert counter.count == 1  # the first capture, at once; the others wait for the trace
+    trace = rec.trace
+    assert len(trace) < recorded and counter.count == len(trace)  # thinning dropped the others unevaluated
+    rec.trace
+    assert counter.count == len(trace)  # evaluated once
+
+
+def test_a_model_larger_than_the_grid_is_evaluated_at_each_capture():
+    model = _classifier()  # 592 bytes, more than a capture of the 10 x 10 grid (100 bytes)
+    counter = _GridCounter(model, 100)
+    expected = {}
+    scene = ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=10)
+    rec, recorded = _train_recorded(model, scene, 40, expected=expected)
+    # 40 evaluations by the test itself (expected), one per capture, none when the trace is built.
+    assert counter.count == 40 + recorded
+    trace = rec.trace
+    assert counter.count == 40 + recorded and len(trace) < recorded
+    for i, step in enumerate(trace.steps):
+        np.testing.assert_array_equal(trace.state["probability"][i], expected[int(step)]["probability"])
+
+
+def test_building_the_trace_leaves_the_model_and_rng_as_they_were():
+    model = _classifier()
+    rec, _ = _train_recorded(model, ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=30), 12)
+    model[1].eval()  # mixed modes must survive as they are
+    modes = [m.training for m in model.modules()]
+    tensors = {name: t.clone() for name, t in [*model.named_parameters(), *model.named_buffers()]}
+    grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    rng = torch.get_rng_state()
+    assert len(rec.trace) == 7
+    assert [m.training for m in model.modules()] == modes
+    assert torch.equal(torch.get_rng_state(), rng)
+    for name, t in [*model.named_parameters(), *model.named_buffers()]:
+        assert torch.equal(t, tensors[name]), name
+    for name, p in model.named_parameters():
+        assert torch.equal(p.grad, grads[name]), name
+
+
+def test_the_recorder_holds_the_model_only_until_the_trace_is_built():
+    import gc
+    import weakref
+
+    model = _classifier()
+    rec, _ = _train_recorded(model, ca.scenes.DecisionBoundary(torch.randn(30, 2), torch.arange(30) % 2, resolution=30), 12)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is not None  # pending captures still need it
+    trace = rec.trace
+    gc.collect()
+    assert alive() is None and len(trace) == 7
+
+
+def test_predict_captures_are_evaluated_at_once():
+    w = torch.zeros(1)
+    rec = ca.Recorder(ca.scenes.CurveFit([0.0, 1.0], [0.0, 1.0], resolution=5), every=1)
+    for step in range(3):
+        w.fill_(float(step))  # the callable closes over a tensor that training changes in place
+        rec.capture(step, predict=lambda x: x[:, 0] * w)
+    grid = np.linspace(-0.1, 1.1, 5, dtype=np.float32)
+    np.testing.assert_allclose(rec.trace.state["prediction"], [grid * 0, grid * 1, grid * 2], rtol=1e-6)
+
+
+def test_a_deferred_capture_that_fails_names_its_step():
+    class Breaks(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(1, 1)
+            self.broken = False
+
+        def forward(self, x):
+            if self.broken:
+                raise RuntimeError("broken on purpose")
+            return self.linear(x)
+
+    model = Breaks()
+    rec = ca.Recorder(ca.scenes.CurveFit([0.0, 1.0], [0.0, 1.0]), every=1)
+    rec.capture(0, model=model)
+    rec.capture(1, model=model)
+    model.broken = True  # the trace evaluates the module as it is when it is built
+    with pytest.raises(ca.CaptureError, match="capture of step 1.*broken on purpose"):
+        rec.trace
+
+
+def test_a_deferred_capture_of_the_same_step_keeps_the_newer_parameters():
+    model = torch.nn.Linear(1, 1)
+    scene = ca.scenes.CurveFit([0.0, 1.0], [0.0, 1.0], resolution=5)
+    rec = ca.Recorder(scene, every=1)
+    rec.capture(0, model=model)
+    with torch.no_grad():
+        model.weight.fill_(1.0), model.bias.fill_(0.0)
+        rec.capture(1, model=model)
+        model.weight.fill_(2.0)
+        rec.capture(1, model=model, force=True)
+        model.weight.fill_(3.0)  # after the last capture: not drawn
+    grid = np.linspace(-0.1, 1.1, 5, dtype=np.float32)
+    assert len(rec.trace) == 2
+    np.testing.assert_allclose(rec.trace.state["prediction"][1], 2 * grid, rtol=1e-6)

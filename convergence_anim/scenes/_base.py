@@ -116,6 +116,8 @@ class Scene:
     - optionally ``title(trace, index)``, ``label_position``, ``loss_label`` and ``redraw``;
     - optionally ``setup_race(ax, traces, theme, colors)``: draw several runs of the scene on the same
       data in one frame, each in its colour (``render([trace_a, trace_b], ...)``).
+    - optionally ``capture_later(state)``: put off a costly capture (a model evaluated on a grid) until
+      the trace is built, so that captures the recorder's budget drops are never computed.
 
     The renderer draws the static parts once and, per frame, the artists ``update`` returns plus
     every artist of the same axes with a higher zorder, so the frames are pixel-identical to full
@@ -192,6 +194,29 @@ class Scene:
     def title(self, trace: "Trace", index: int) -> str:
         """The title of frame ``index``."""
         return f"Iteration:{trace.steps[index]}"
+
+    def capture_later(self, state: Mapping[str, Any]) -> "Callable[[], dict[str, np.ndarray]] | None":
+        """Optionally put off the costly part of ``capture(state)``: return a function that does it later.
+
+        A recorder asks this for every capture after its first one (unless a live view draws the
+        captures as they come). Given a function, it stores that instead of the arrays and calls it
+        only if the capture is still held when the trace is built: captures that thinning drops are
+        never computed. The function must return exactly what ``capture(state)`` would return now,
+        so it must copy now whatever changes later (tensors are updated in place by training).
+
+        Parameters
+        ----------
+        state:
+            The keyword values given to ``Recorder.capture``, as for ``capture``.
+
+        Returns
+        -------
+        callable or None
+            A function of no arguments returning ``capture``'s dict; None (the default) to capture
+            now. Return None for anything ``capture`` would reject, so that its error is raised at
+            the capture.
+        """
+        return None
 
     def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
         """Draw the static parts on ``ax`` once; return the updater of every run's artists.
@@ -278,6 +303,29 @@ def require_module(model: Any) -> Any:
     return model
 
 
+def capture_model_later(scene: Any, state: Mapping[str, Any], nbytes: int) -> "Callable[[], dict[str, np.ndarray]] | None":
+    """``Scene.capture_later`` for a scene that evaluates ``model=`` on a grid into ``nbytes`` per capture.
+
+    A small model (its parameters and buffers take at most ``nbytes``, so a pending copy is no
+    bigger than the capture it stands for, and the budget bounds memory as before) is copied now
+    and evaluated later with ``scene.evaluate(model, parameters=copy)``: the same eval-mode forward pass on the same grid, with the parameters and
+    buffers it had at this step. The function keeps the module itself until it is called (its
+    structure and any state outside parameters and buffers are read then). Anything else returns
+    None: a larger model, ``predict=`` (a callable closes over live state) or values ``capture``
+    rejects.
+    """
+    import torch
+
+    model = state.get("model")
+    if len(state) != 1 or not isinstance(model, torch.nn.Module):
+        return None
+    named = [*model.named_parameters(), *model.named_buffers()]
+    if sum(tensor.numel() * tensor.element_size() for _, tensor in named) > nbytes:
+        return None
+    snapshot = {name: tensor.detach().clone() for name, tensor in named}
+    return lambda: scene.evaluate(model, parameters=snapshot)
+
+
 class EvaluationGrid:
     """Fixed input points that a scene evaluates a model (or any callable) on, capture after capture.
 
@@ -299,7 +347,7 @@ class EvaluationGrid:
         return self.inputs.shape[0]
 
     def evaluate(self, fn: Any, post: "Callable[[Any], Any] | None" = None, *, device: Any = None,
-                 dtype: Any = None) -> np.ndarray:
+                 dtype: Any = None, parameters: "Mapping[str, Any] | None" = None) -> np.ndarray:
         """Return ``post(fn(points))`` as a numpy array, leaving ``fn`` and torch's state as they were.
 
         Parameters
@@ -314,6 +362,11 @@ class EvaluationGrid:
             CaptureError (for example for a wrong output shape).
         device, dtype:
             Where to evaluate a callable that is not a module; ignored for modules.
+        parameters:
+            For a module only: tensors by name (``named_parameters`` then ``named_buffers``) to use
+            in place of the module's own, say a copy taken at an earlier step. The module is
+            called through ``torch.func.functional_call``, on the device and dtype of the first
+            parameter given; its own tensors are not touched.
 
         Returns
         -------
@@ -331,7 +384,10 @@ class EvaluationGrid:
 
         modes: list[tuple[Any, bool]] = []
         if isinstance(fn, torch.nn.Module):
-            first = next(iter(fn.parameters()), None)
+            if parameters is None:
+                first = next(iter(fn.parameters()), None)
+            else:  # where its first parameter was copied to, as fn.parameters() would say then
+                first = next((parameters[name] for name, _ in fn.named_parameters() if name in parameters), None)
             device = first.device if first is not None else torch.device("cpu")
             dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
             modes = [(module, module.training) for module in fn.modules()]
@@ -349,7 +405,10 @@ class EvaluationGrid:
             if modes:
                 fn.eval()
             with guard, torch.no_grad():
-                out = fn(points)
+                if parameters is None:
+                    out = fn(points)
+                else:
+                    out = torch.func.functional_call(fn, dict(parameters), (points,))
                 if post is not None:
                     out = post(out)
                 result = out.detach().cpu().numpy()

@@ -4,7 +4,8 @@ The recorder evaluates the model on a fixed grid over the data's range (a tensor
 model's device and dtype) and keeps only the grid output, in compact form: a classifier's
 probabilities as one byte per cell (see ``DecisionBoundary.decode``), a curve as float32. Axes and
 colour scales are fixed from the data and the whole trace before the first frame, so nothing jumps
-during the animation.
+during the animation. For a small model (parameters no bigger than a capture) a capture only copies
+the parameters, and the grid is evaluated for the captures the trace keeps (see ``Recorder``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ._base import (
     RaceUpdater,
     Scene,
     Updater,
+    capture_model_later,
     check_limits,
     check_names,
     evaluate_predict,
@@ -283,11 +285,18 @@ class DecisionBoundary(Scene):
             return evaluate_predict(self, state["predict"])
         return self.evaluate(require_module(state["model"]))
 
+    def capture_later(self, state: Mapping[str, Any]) -> Any:
+        """For a ``model=`` whose parameters and buffers are no bigger than a capture (1 byte per grid cell
+        for two classes, 2 for more): a copy of them now, the grid evaluated only if the capture is
+        kept (see ``Scene.capture_later``)."""
+        return capture_model_later(self, state, self.resolution**2 * (1 if self.classes == 2 else 2))
+
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
         """What one capture stores (see the class docstring), from a model or callable ``fn`` on the grid.
 
         ``fn`` is evaluated as ``EvaluationGrid.evaluate`` does (``where`` takes its ``device`` and
-        ``dtype`` for a callable); probabilities and codes are computed on ``fn``'s device.
+        ``dtype`` for a callable, ``parameters`` for a module); probabilities and codes are computed
+        on ``fn``'s device.
 
         Raises
         ------
@@ -677,11 +686,17 @@ class CurveFit(Scene):
                                f"got shape {values.shape}")
         return {"y_pred": values.reshape(-1).astype(np.float32)}
 
+    def capture_later(self, state: Mapping[str, Any]) -> Any:
+        """For a ``model=`` whose parameters and buffers are no bigger than a capture (4 bytes per x
+        value): a copy of them now, the curve evaluated only if the capture is kept (see
+        ``Scene.capture_later``)."""
+        return capture_model_later(self, state, self.resolution * 4)
+
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
         """What one capture stores, ``prediction``, from a model or callable ``fn`` on the x grid.
 
         ``fn`` is evaluated as ``EvaluationGrid.evaluate`` does (``where`` takes its ``device`` and
-        ``dtype`` for a callable).
+        ``dtype`` for a callable, ``parameters`` for a module).
 
         Raises
         ------
