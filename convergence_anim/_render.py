@@ -58,7 +58,8 @@ def render(
     Parameters
     ----------
     trace:
-        The captures to draw (``Recorder.trace`` or ``Trace.load(...)``), or a list of traces to race.
+        The captures to draw (``Recorder.trace``, the ``Recorder`` itself, or ``Trace.load(...)``), or a
+        list of them to race.
     path:
         Output file; its folder must exist.
     settings:
@@ -97,7 +98,8 @@ def render(
 
     settings = RenderSettings.build(settings, **options)
     encoder_class = settings.check_output(path)
-    if isinstance(trace, (list, tuple)):
+    trace = [_as_trace(t) for t in trace] if isinstance(trace, (list, tuple)) else _as_trace(trace)
+    if isinstance(trace, list):
         from .race import RaceRenderer, check_race, race_timeline
 
         labels = check_race(trace, labels)
@@ -147,6 +149,18 @@ def render(
     finally:
         renderer.close()
     return Animation(path)
+
+
+def _as_trace(obj: Any) -> Trace:
+    """``obj`` if it is a Trace, a Recorder's trace, else a UsageError saying what render takes."""
+    from .recorder import Recorder
+
+    if isinstance(obj, Recorder):
+        return obj.trace
+    if not isinstance(obj, Trace):
+        raise UsageError(f"render takes a Trace (rec.trace), a Recorder, or a list of them for a race; "
+                         f"got {type(obj).__name__}")
+    return obj
 
 
 def _save_filmstrip(renderer, path: Path, count: int) -> None:

@@ -280,14 +280,29 @@ class Recorder:
         self._state = {name: np.empty((0,) + np.shape(v), dtype=np.asarray(v).dtype) for name, v in values.items()}
 
     def _check(self, values: dict[str, np.ndarray], complete: bool = True) -> None:
-        """Raise CaptureError unless ``values`` has the names (all of them if ``complete``) and shapes held."""
+        """Raise CaptureError unless ``values`` has the names (all of them if ``complete``) and shapes held.
+
+        A value of a wider kind than earlier captures of its name (a float after ints, float64 after
+        float32) widens the held column, so nothing is cut to the first capture's kind.
+        """
         if not (values.keys() == self._state.keys() if complete else values.keys() <= self._state.keys()):
             raise CaptureError(f"capture gave values {sorted(values)}, earlier captures gave {sorted(self._state)}")
         for name, value in values.items():
-            if np.shape(value) != self._state[name].shape[1:]:
+            column = self._state[name]
+            if np.shape(value) != column.shape[1:]:
                 raise CaptureError(
-                    f"capture value {name!r} has shape {np.shape(value)}, earlier captures had {self._state[name].shape[1:]}"
+                    f"capture value {name!r} has shape {np.shape(value)}, earlier captures had {column.shape[1:]}"
                 )
+            kind = np.asarray(value).dtype
+            if not np.can_cast(kind, column.dtype, "safe"):
+                try:
+                    wider = np.result_type(column.dtype, kind)
+                except TypeError:
+                    wider = np.dtype(object)
+                if wider.kind not in "biuf":
+                    raise CaptureError(f"capture value {name!r} is {kind}, earlier captures were {column.dtype}")
+                # A new array: a trace handed out keeps viewing the old one, unchanged.
+                self._state[name] = column.astype(wider)
 
     def _evaluate_pending(self) -> None:
         """Compute the deferred captures still held into their rows; then nothing refers to the model."""

@@ -157,3 +157,13 @@ def test_model_scenes_race_each_run_in_its_colour(demo, tmp_path, memory_encoder
     last = memory_encoder.last.frames[-1]
     for colour in RACE_COLORS[:2]:
         assert _colour_pixels(last, colour) > 200, colour
+
+
+def test_race_command_refused_leaves_no_outputs_folder(run, tmp_path):
+    result = run("race", "linear", "--optimizers", "sgd,adam", "--fps", "500")
+    assert result.exit_code == 2 and "at most 50 fps" in result.output
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "outputs").write_text("a file where the folder would go")
+    result = run("race", "linear", "--optimizers", "sgd,adam", "--max-iter", "5")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("Error: ")

@@ -494,3 +494,22 @@ def test_a_deferred_capture_of_the_same_step_keeps_the_newer_parameters():
     grid = np.linspace(-0.1, 1.1, 5, dtype=np.float32)
     assert len(rec.trace) == 2
     np.testing.assert_allclose(rec.trace.state["prediction"][1], 2 * grid, rtol=1e-6)
+
+
+def test_a_value_captured_later_as_a_wider_kind_widens_and_is_not_cut(tmp_path):
+    import math
+
+    def draw(ax, frame):
+        ax.plot([0, 1], [0, float(frame["margin"])])
+
+    rec = ca.Recorder(ca.scenes.Plot(draw), every=1)
+    rec.capture(0, loss=1.0, margin=0, acc=np.float32(0.5), flag=True)
+    before = rec.trace
+    rec.capture(1, loss=1.0, margin=0.7, acc=0.123456789, flag=False)
+    rec.capture(2, loss=1.0, margin=float("nan"), acc=1e40, flag=3)
+    state = rec.trace.state
+    np.testing.assert_array_equal(state["margin"][:2], [0.0, 0.7])
+    assert math.isnan(state["margin"][2]) and rec.trace.diverged_at == 2
+    assert state["acc"].dtype == np.float64 and state["acc"][1] == 0.123456789 and state["acc"][2] == 1e40
+    assert state["flag"].dtype.kind == "i" and list(state["flag"]) == [1, 0, 3]
+    assert before.state["margin"].dtype.kind == "i" and list(before.state["margin"]) == [0]  # a snapshot

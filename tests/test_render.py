@@ -269,3 +269,16 @@ def test_renderers_draw_the_scene_they_are_given(linear_trace):
         own, given, other = make(), make(scene=built), make(scene=zoomed)
         np.testing.assert_array_equal(given.render_rgba(last), own.render_rgba(last))
         assert (other.render_rgba(last) != own.render_rgba(last)).any(axis=2).sum() > 1000
+
+
+def test_render_takes_a_recorder_and_refuses_what_is_not_a_trace(linear_trace, tmp_path, memory_encoder):
+    rec = ca.Recorder(ca.scenes.LineFit([0.0, 1.0], [0.0, 1.0]), every=1)
+    for step in range(3):
+        rec.capture(step, loss=1.0 / (step + 1), w=step, b=0.0)
+    ca.render(rec, tmp_path / "rec.frames")
+    assert len(memory_encoder.last.frames) == 3
+    with pytest.raises(ca.UsageError, match="render takes a Trace .* got dict"):
+        ca.render({"steps": [0]}, tmp_path / "x.gif")
+    with pytest.raises(ca.UsageError, match="got str"):
+        ca.render([linear_trace, "run.npz"], tmp_path / "x.gif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.frames"]

@@ -121,7 +121,7 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
             result["bytes"] = os.path.getsize(task["output"])
             result["sha256"] = sha256(task["output"])
         if task.get("cell") is not None:
-            result["cell"] = _cell(trace, task["cell"]["label"], scene if view is not None else None, task["cell"])
+            result["cell"] = _cell(trace, task["cell"]["label"], scene, task["cell"])
         result["status"] = "diverged" if diverged_at is not None else "rendered"
     except Exception as exc:  # one run failing must not stop the others: report it as data
         result.update(status="failed", error=one_line(exc))

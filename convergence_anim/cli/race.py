@@ -64,9 +64,7 @@ def race(name, optimizers, labels, seed, every, max_iter, fps, fmt, output, **op
     output = output_path(output, fmt, f"outputs/race-{name}")
     with errors(options["verbose"]):
         settings = settings_from(options, fps, spec.fps)
-        if default:
-            output.parent.mkdir(exist_ok=True)
-        check_before_training(output, None, settings)
+        check_before_training(output, None, settings, default_output=default)
         runs = [run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, optimizer=optimizer,
                          landscape=options["landscape"]) for optimizer, lr in optimizers]
         traces = [run.trace for run in runs]
