@@ -31,6 +31,7 @@ __all__ = [
     "render_with_progress",
     "report",
     "settings_from",
+    "train_and_render",
 ]
 
 POSITIVE_INT = click.IntRange(min=1)
@@ -143,6 +144,21 @@ def check_before_training(output: Path, save_trace: "Path | None", settings, def
         if save_trace.suffix.lower() != ".npz":
             raise UsageError(f"save_trace must end in .npz, got {str(save_trace)!r}")
         check_output_path(save_trace)
+
+
+def train_and_render(train, output: Path, save_trace: "Path | None", settings, *, options: dict, live: bool,
+                     default_output: bool = False) -> None:
+    """What ``demo`` and ``fit`` do once their options are parsed: check, train, save, render, report.
+
+    ``train(live)`` runs the training with the recorder's ``live=`` value and returns a ``DemoRun``.
+    Call it inside ``errors()``.
+    """
+    check_before_training(output, save_trace, settings, default_output=default_output)
+    run = train(live_view(live, settings))
+    if save_trace is not None:
+        run.trace.save(save_trace)
+    path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])
+    report(run.trace, path, settings, options["quiet"])
 
 
 def render_with_progress(trace, output: Path, settings, *, quiet: bool) -> Path:

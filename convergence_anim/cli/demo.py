@@ -7,20 +7,8 @@ from pathlib import Path
 import click
 
 from ..demos import DEMOS, OPTIMIZERS  # torch-free at import: demos import torch only when they run
-from ._common import (
-    FORMAT,
-    LIVE,
-    POSITIVE_FLOAT,
-    POSITIVE_INT,
-    check_before_training,
-    errors,
-    live_view,
-    output_path,
-    render_options,
-    render_with_progress,
-    report,
-    settings_from,
-)
+from ._common import (FORMAT, LIVE, POSITIVE_FLOAT, POSITIVE_INT, errors, output_path, render_options, settings_from,
+                      train_and_render)
 
 __all__ = ["demo"]
 
@@ -55,11 +43,9 @@ def demo(name, seed, every, optimizer, lr, max_iter, fps, fmt, output, save_trac
     default = output is None
     output = output_path(output, fmt, f"outputs/{name}-seed{seed}")
     with errors(options["verbose"]):
-        settings = settings_from(options, fps, spec.fps)
-        check_before_training(output, save_trace, settings, default_output=default)
-        run = run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, optimizer=optimizer,
-                       landscape=options["landscape"], live=live_view(live, settings))
-        if save_trace is not None:
-            run.trace.save(save_trace)
-        path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])
-    report(run.trace, path, settings, options["quiet"])
+        train_and_render(
+            lambda shown: run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, optimizer=optimizer,
+                                   landscape=options["landscape"], live=shown),
+            output, save_trace, settings_from(options, fps, spec.fps), options=options, live=live,
+            default_output=default,
+        )

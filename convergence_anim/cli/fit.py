@@ -7,18 +7,7 @@ from pathlib import Path
 import click
 
 from ..demos import MODELS
-from ._common import (
-    LIVE,
-    POSITIVE_FLOAT,
-    POSITIVE_INT,
-    check_before_training,
-    errors,
-    live_view,
-    render_options,
-    render_with_progress,
-    report,
-    settings_from,
-)
+from ._common import LIVE, POSITIVE_FLOAT, POSITIVE_INT, errors, render_options, settings_from, train_and_render
 
 __all__ = ["fit"]
 
@@ -101,10 +90,8 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
         default = output is None
         if default:
             output = Path("outputs") / f"{csv_file.stem}-{task}.gif"
-        check_before_training(output, save_trace, settings, default_output=default)
-        run = data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every, seed=seed,
-                       landscape=options["landscape"], view=view, live=live_view(live, settings))
-        if save_trace is not None:
-            run.trace.save(save_trace)
-        path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])
-    report(run.trace, path, settings, options["quiet"])
+        train_and_render(
+            lambda shown: data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every,
+                                   seed=seed, landscape=options["landscape"], view=view, live=shown),
+            output, save_trace, settings, options=options, live=live, default_output=default,
+        )
