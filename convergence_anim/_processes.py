@@ -77,6 +77,20 @@ def start_helper(module: str = "convergence_anim._worker") -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
 
+def start_fork_server(preload: Sequence[str] = ()) -> None:
+    """Start the fork server of ``local_pool`` now, importing ``preload``, without waiting for it.
+
+    Its imports (torch, matplotlib: seconds) then overlap with whatever this process does before
+    the pool's first task; a pool made later forks its workers from the same server.
+    """
+    import multiprocessing
+    import multiprocessing.forkserver
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
+        multiprocessing.forkserver.ensure_running()
+
+
 def local_pool(
     workers: int, preload: Sequence[str] = (), initializer: "Callable[[], None] | None" = None
 ) -> concurrent.futures.ProcessPoolExecutor:

@@ -15,7 +15,7 @@ from .._exceptions import ConvergenceAnimError, OutputError, UsageError
 from .._processes import available_cores
 from ..settings import DEFAULT_FPS, RenderSettings
 from . import manifest as mf
-from .executors import Inline, batch_pool, interrupt_workers
+from .executors import Inline, batch_pool, interrupt_workers, warm_batch_pool
 from .runs import BatchJob, TrainingFunction, format_value, parse_seeds, sweep
 from .task import one_line, run_task, sha256
 from .templates import template_outputs
@@ -169,6 +169,8 @@ def render_batch(
     from ..grid import CELL_SIZE, _check_cell_size, grid_shape
     from .summary import check_summary_path
 
+    if executor is None and workers != 1 and available_cores() > 1:
+        warm_batch_pool()  # its imports overlap with loading the user's function and the checks below
     fn = function if isinstance(function, TrainingFunction) else TrainingFunction(function)
     seeds = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
     params = dict(params or {})

@@ -8,11 +8,14 @@ a run that fails (the error is returned as data), except on Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import signal
 import time
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -63,6 +66,39 @@ def _cell(trace, label: str, scene, cell: Mapping[str, Any]) -> list[bytes]:
 _in_task = False
 _stopping = False
 
+# glibc's mallopt parameters: the trim threshold and the mmap threshold (their values while a run
+# is drawn, and the mmap threshold's static default, which a worker started with the variable has).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_RUN_TRIM_THRESHOLD, _RUN_MMAP_THRESHOLD, _DEFAULT_MMAP_THRESHOLD = 128 << 20, 32 << 20, 128 << 10
+
+
+@contextlib.contextmanager
+def _malloc_trim_relaxed() -> Iterator[None]:
+    """While a run trains and renders, let glibc keep freed memory instead of trimming it at once.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (to hand memory back to the
+    system early). Setting it also freezes glibc's mmap threshold at 128 KiB, so every frame buffer
+    (a megabyte or more) is mapped and unmapped afresh, and trimming follows each free: a run was
+    about 50% slower on a Dask worker than in a local pool (measured: 1.95 s against 1.29 s per run,
+    the same task). The worker's own settings are restored when the run ends. A worker started
+    without that variable, or not on glibc, is left alone.
+    """
+    worker_value = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    libc = None
+    if worker_value is not None and worker_value.isdigit() and int(worker_value) < _RUN_TRIM_THRESHOLD:
+        with contextlib.suppress(OSError, AttributeError, TypeError):
+            name = ctypes.util.find_library("c")
+            candidate = ctypes.CDLL(name) if name else None
+            if candidate is not None and candidate.mallopt(_M_TRIM_THRESHOLD, _RUN_TRIM_THRESHOLD) == 1:
+                libc = candidate
+                libc.mallopt(_M_MMAP_THRESHOLD, _RUN_MMAP_THRESHOLD)
+    try:
+        yield
+    finally:
+        if libc is not None:
+            libc.mallopt(_M_MMAP_THRESHOLD, _DEFAULT_MMAP_THRESHOLD)
+            libc.mallopt(_M_TRIM_THRESHOLD, int(worker_value))
+
 
 def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """Run one training run and render what ``task`` asks for; return plain data.
@@ -85,49 +121,50 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     _in_task = True
-    try:
-        from ..scenes import scene_from_trace
-        from ..settings import RenderSettings
-        from .runs import load_shipped
-        from .views import FixedView, view_limits
+    with _malloc_trim_relaxed():
+        try:
+            from ..scenes import scene_from_trace
+            from ..settings import RenderSettings
+            from .runs import load_shipped
+            from .views import FixedView, view_limits
 
-        function = load_shipped(task["function"])
-        trace = _trace_of(function(seed=task["seed"], **task["params"]), task["function"].get("ref", "the function"))
-        trace.require_frames()
-        diverged_at = trace.diverged_at
-        finite = trace.losses[np.isfinite(trace.losses)]
-        result.update(
-            scene=trace.scene,
-            iterations=int(trace.steps[-1]) + 1,
-            frames=len(trace),
-            final_loss=float(trace.losses[-1]) if np.isfinite(trace.losses[-1]) else None,
-            best_loss=float(finite.min()) if finite.size else None,
-            diverged_at=diverged_at,
-            curve={"steps": [int(s) for s in trace.steps], "losses": _curve(trace.losses)},
-        )
-        settings = RenderSettings.from_dict(task["settings"])
-        scene = scene_from_trace(trace)  # built once, for the measure, the animation and the cell
-        if task.get("measure"):
-            result["view"] = view_limits(trace, scene, settings.theme)
-        view = task.get("view")
-        if view is not None:
-            scene = FixedView(scene, view["xlim"], view["ylim"])
-            if view.get("loss"):
-                settings = RenderSettings.build(settings, loss_range=tuple(view["loss"]))
-        if task.get("output") is not None:
-            from .._render import render
+            function = load_shipped(task["function"])
+            trace = _trace_of(function(seed=task["seed"], **task["params"]), task["function"].get("ref", "the function"))
+            trace.require_frames()
+            diverged_at = trace.diverged_at
+            finite = trace.losses[np.isfinite(trace.losses)]
+            result.update(
+                scene=trace.scene,
+                iterations=int(trace.steps[-1]) + 1,
+                frames=len(trace),
+                final_loss=float(trace.losses[-1]) if np.isfinite(trace.losses[-1]) else None,
+                best_loss=float(finite.min()) if finite.size else None,
+                diverged_at=diverged_at,
+                curve={"steps": [int(s) for s in trace.steps], "losses": _curve(trace.losses)},
+            )
+            settings = RenderSettings.from_dict(task["settings"])
+            scene = scene_from_trace(trace)  # built once, for the measure, the animation and the cell
+            if task.get("measure"):
+                result["view"] = view_limits(trace, scene, settings.theme)
+            view = task.get("view")
+            if view is not None:
+                scene = FixedView(scene, view["xlim"], view["ylim"])
+                if view.get("loss"):
+                    settings = RenderSettings.build(settings, loss_range=tuple(view["loss"]))
+            if task.get("output") is not None:
+                from .._render import render
 
-            render(trace, task["output"], settings, scene=scene)
-            result["bytes"] = os.path.getsize(task["output"])
-            result["sha256"] = sha256(task["output"])
-        if task.get("cell") is not None:
-            result["cell"] = _cell(trace, task["cell"]["label"], scene, task["cell"])
-        result["status"] = "diverged" if diverged_at is not None else "rendered"
-    except Exception as exc:  # one run failing must not stop the others: report it as data
-        result.update(status="failed", error=one_line(exc))
-    finally:
-        _in_task = False
-        torch.set_num_threads(threads)
+                render(trace, task["output"], settings, scene=scene)
+                result["bytes"] = os.path.getsize(task["output"])
+                result["sha256"] = sha256(task["output"])
+            if task.get("cell") is not None:
+                result["cell"] = _cell(trace, task["cell"]["label"], scene, task["cell"])
+            result["status"] = "diverged" if diverged_at is not None else "rendered"
+        except Exception as exc:  # one run failing must not stop the others: report it as data
+            result.update(status="failed", error=one_line(exc))
+        finally:
+            _in_task = False
+            torch.set_num_threads(threads)
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
 

@@ -96,6 +96,12 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
             raise UsageError("--jobs sets local processes; with --scheduler the cluster's workers run the runs")
         params = parse_params(param_specs)
         seed_list = parse_seeds(seeds)
+        if scheduler is None and jobs != 1:
+            from .._processes import available_cores
+            from ..batch.executors import warm_batch_pool
+
+            if available_cores() > 1:
+                warm_batch_pool()  # the pool's imports overlap with loading the user's file
         fn = TrainingFunction(function)
         if template is None and grid is None and summary is None:
             name = fn.name.rsplit(".", 1)[-1]
