@@ -516,9 +516,9 @@ class _WindowScreen(_Screen):
         width, height = size
         dpi = 100
         self._fig = plt.figure("convergence_anim: live", figsize=(width / dpi, height / dpi), dpi=dpi)
-        ax = self._fig.add_axes((0, 0, 1, 1))
-        ax.set_axis_off()
-        self._image = ax.imshow(np.full((height, width, 3), 255, np.uint8), interpolation="nearest")
+        # The frame's own pixels, unscaled (an image in axes was resampled whenever the toolkit gave
+        # the canvas a few pixels more or less than asked, which blurred text and lines).
+        self._image = self._fig.figimage(np.full((height, width, 3), 255, np.uint8), origin="upper")
         self._fig.canvas.mpl_connect("close_event", self._on_close)
         self._lock = threading.Lock()
         self._ready: "np.ndarray | None" = None

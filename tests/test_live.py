@@ -133,14 +133,14 @@ def train(live, close_at=None):
         rec.capture(step, loss=loss, w=w, b=b, force=step == 299)
         time.sleep(0.005)  # a slower step, so the run lasts long enough for several updates
         if live and "convergence_anim: live" in plt.get_figlabels():
-            shown.add(plt.figure("convergence_anim: live").axes[0].images[0].get_array().tobytes())
+            shown.add(plt.figure("convergence_anim: live").images[0].get_array().tobytes())
         if step == close_at:
             plt.close("convergence_anim: live")
     return rec.trace, w.detach().clone(), shown
 
 trace, w, shown = train(True)
 assert plt.get_figlabels() == ["convergence_anim: live"], plt.get_figlabels()
-window = plt.figure("convergence_anim: live").axes[0].images[0].get_array()
+window = plt.figure("convergence_anim: live").images[0].get_array()
 last = FrameRenderer(trace).render(len(trace) - 1)
 print("captures", len(trace), "pictures shown", len(shown), "last frame shown", np.array_equal(window, last))
 print("identical", torch.equal(w, train(False)[1]))
