@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from ._checks import integer, number, optional
 from ._exceptions import UsageError
 from .demos import MODELS
 
@@ -345,14 +346,10 @@ def _check_fit_options(model: Any, hidden: Any, lr: Any, iterations: Any, every:
     hidden = tuple(hidden)
     if not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1024 for w in hidden) or len(hidden) > 8:
         raise UsageError(f"hidden must be up to 8 layer widths from 1 to 1024, got {hidden!r}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-        raise UsageError(f"lr must be a positive number, got {lr!r}")
-    for name, value, low in (("iterations", iterations, 1), ("every", every, 1), ("seed", seed, 0)):
-        if value is None and name == "every":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            kind = "a positive" if low else "a non-negative"
-            raise UsageError(f"{name} must be {kind} integer, got {value!r}")
+    number("lr", lr, positive=True)
+    integer("iterations", iterations, low=1)
+    optional(integer, "every", every, low=1)
+    integer("seed", seed, low=0)
     return hidden
 
 

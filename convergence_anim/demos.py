@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from ._checks import integer, number
 from ._exceptions import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -478,14 +479,9 @@ def run_demo(
     lr = demo.default_lr(optimizer) if lr is None else lr
     every = demo.every if every is None else every
     max_iter = demo.max_iter if max_iter is None else max_iter
-    if not (isinstance(lr, (int, float)) and lr > 0 and lr < float("inf")):
-        raise UsageError(f"lr must be a positive number, got {lr!r}")
-    if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
-        raise UsageError(f"every must be a positive integer, got {every!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter <= 0:
-        raise UsageError(f"max_iter must be a positive integer, got {max_iter!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
+    lr = number("lr", lr, positive=True)
+    every, max_iter = integer("every", every, low=1), integer("max_iter", max_iter, low=1)
+    seed = integer("seed", seed, low=0)
     if not isinstance(landscape, bool):
         raise UsageError(f"landscape must be True or False, got {landscape!r}")
     if live and not record:

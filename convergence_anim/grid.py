@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from ._atomic import atomic_output, check_output_path
+from ._checks import integer
 from ._exceptions import UsageError
 from .encoders import encoder_for
 from .frames import shown_frames
@@ -55,8 +56,7 @@ def grid_shape(cells: int, cols: "int | None" = None) -> tuple[int, int]:
         raise UsageError(f"a grid needs at least one cell, got {cells!r}")
     if cols is None:
         cols = math.ceil(math.sqrt(cells))
-    if isinstance(cols, bool) or not isinstance(cols, int) or cols <= 0:
-        raise UsageError(f"grid columns must be a positive integer, got {cols!r}")
+    cols = integer("grid columns", cols, low=1)
     cols = min(cols, cells)
     return math.ceil(cells / cols), cols
 

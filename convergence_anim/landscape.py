@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from ._checks import integer
 from ._exceptions import TraceError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -404,8 +405,7 @@ def model_landscape(
     UsageError
         As ``pca_plane`` and ``evaluate_on_plane`` do, or for a resolution outside 3..201.
     """
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 3 <= resolution <= 201:
-        raise UsageError(f"resolution must be an integer from 3 to 201, got {resolution!r}")
+    resolution = integer("resolution", resolution, 3, 201)
     plane = pca_plane(paths)
     projected = [plane.project(p) for p in paths]
     every = np.concatenate(projected)

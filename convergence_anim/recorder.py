@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import integer
 from ._exceptions import CaptureError, UsageError
 from .landscape import KEY_PARAMETERS, KEY_PATH, Plane, model_parameters
 from .trace import Trace
@@ -101,8 +102,7 @@ class Recorder:
         live: Any = False,
         params: bool = False,
     ) -> None:
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every <= 0:
-            raise UsageError(f"every must be a positive integer, got {every!r}")
+        integer("every", every, low=1)
         if max_captures is not None and (
             isinstance(max_captures, bool) or not isinstance(max_captures, (int, np.integer)) or max_captures < 2
         ):

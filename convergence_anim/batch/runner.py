@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .. import __version__
+from .._checks import integer, optional
 from .._exceptions import ConvergenceAnimError, OutputError, UsageError
 from .._processes import available_cores
 from ..settings import DEFAULT_FPS, RenderSettings
@@ -178,8 +179,7 @@ def render_batch(
     fn.check_call(params)
     if executor is not None and workers is not None:
         raise UsageError("give workers (local processes) or an executor, not both")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers <= 0):
-        raise UsageError(f"workers must be a positive integer, got {workers!r}")
+    optional(integer, "workers", workers, low=1)
 
     settings = RenderSettings.build(settings)
     if settings.still is not None or settings.filmstrip is not None:

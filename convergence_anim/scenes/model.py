@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from .._checks import integer
 from .._exceptions import CaptureError, UsageError
 from ._base import (
     EvaluationGrid,
@@ -60,9 +61,7 @@ _LABEL_ABOVE_AXES = (-0.12, 1.03)
 
 
 def _check_resolution(resolution: Any) -> int:
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 2 <= resolution <= 2000:
-        raise UsageError(f"resolution must be an integer between 2 and 2000, got {resolution!r}")
-    return int(resolution)
+    return integer("resolution", resolution, 2, 2000)
 
 
 # Probabilities and margins are stored as one byte per cell. The drawing reads them only where they
@@ -203,8 +202,7 @@ class DecisionBoundary(Scene):
         if not np.all((labels >= 0) & (labels == np.round(labels))):
             raise UsageError("labels must be class numbers 0, 1, 2, ...")
         k = int(labels.max()) + 1 if classes is None else classes
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= MAX_CLASSES:
-            raise UsageError(f"classes must be an integer from 2 to {MAX_CLASSES}, got {k!r}")
+        k = integer("classes", k, 2, MAX_CLASSES)
         if labels.max() >= k:
             raise UsageError(f"labels go up to {int(labels.max())}, beyond the {k} classes 0..{k - 1}")
         if class_names is not None:
