@@ -26,6 +26,7 @@ __all__ = [
     "TraceError",
     "TraceFormatError",
     "UsageError",
+    "one_line",
 ]
 
 
@@ -63,3 +64,15 @@ class OutputError(ConvergenceAnimError, OSError):
 
 class EncoderError(OutputError):
     """An encoder failed, or its backend (such as the ffmpeg binary) is missing."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: the project's own messages as they are, others after their type.
+
+    For messages that quote someone else's error (a user's ``draw``, a training function, a scene
+    package): whitespace and line breaks are folded, so the command line's error stays one line.
+    """
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ConvergenceAnimError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
-from ._exceptions import UsageError
+from ._exceptions import UsageError, one_line
 from ._processes import start_helper
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -142,7 +142,7 @@ def start_live_view(live: Any, scene: Any, meta: Mapping[str, Any]) -> "LiveSess
         try:
             return LiveSession(live, scene, meta, _WindowScreen(live.frame_size))
         except Exception as exc:  # a GUI toolkit that cannot start: say so, never stop training
-            reason = f"the window could not open ({_one_line(exc)})"
+            reason = f"the window could not open ({one_line(exc)})"
     print(f"convergence_anim: live view is off: {reason}; training and recording go on without it", file=sys.stderr)
     return None
 
@@ -264,7 +264,7 @@ class LiveSession:
 
     def _fail(self, exc: BaseException) -> None:
         if not self._off:
-            print(f"convergence_anim: live view stopped: {_one_line(exc)}; training and recording go on", file=sys.stderr)
+            print(f"convergence_anim: live view stopped: {one_line(exc)}; training and recording go on", file=sys.stderr)
         self._turn_off()
 
     def _turn_off(self) -> None:
@@ -399,7 +399,7 @@ def _child_main() -> None:
                 drawer = drawers[number] = _ThreadDrawer(options, fixed, wants)
             reply = ("frame", drawer.draw(rest[0]))
         except Exception as exc:
-            reply = ("error", _one_line(exc))
+            reply = ("error", one_line(exc))
         try:
             send(replies, reply)
         except BrokenPipeError:
@@ -594,11 +594,6 @@ def _no_window_reason() -> "str | None":
     if backend not in interactive or backend in _NOT_WINDOWS:
         return f"not in a notebook, and matplotlib's backend {backend!r} opens no window"
     return None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 if __name__ == "__main__":

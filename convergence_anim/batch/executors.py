@@ -75,7 +75,7 @@ def dask_executor(address: str, timeout: float = 10.0) -> Iterator[concurrent.fu
         raise UsageError(
             "--scheduler needs dask.distributed, an optional extra: pip install 'convergence-anim[distributed]'"
         ) from None
-    from .task import one_line
+    from .._exceptions import one_line
 
     try:
         client = Client(address, timeout=timeout, set_as_default=False)

@@ -12,13 +12,13 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .. import __version__
 from .._checks import integer, optional
-from .._exceptions import ConvergenceAnimError, OutputError, UsageError
+from .._exceptions import ConvergenceAnimError, OutputError, UsageError, one_line
 from .._processes import available_cores
 from ..settings import DEFAULT_FPS, RenderSettings
 from . import manifest as mf
 from .executors import Inline, batch_pool, interrupt_workers, warm_batch_pool
 from .runs import BatchJob, TrainingFunction, format_value, parse_seeds, sweep
-from .task import one_line, run_task, sha256
+from .task import run_task, sha256
 from .templates import template_outputs
 from .views import same_view, union_view
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .._exceptions import UsageError
+from .._exceptions import UsageError, one_line
 
 __all__ = [
     "MAX_RUNS",
@@ -310,7 +310,7 @@ class TrainingFunction:
             except ImportError as exc:
                 raise UsageError(f"cannot import module {where!r}: {exc}") from None
             except Exception as exc:
-                raise UsageError(f"importing {where!r} raised {type(exc).__name__}: {exc}") from None
+                raise UsageError(f"importing {where!r} raised {one_line(exc)}") from None
             self.ref = text
         function: Any = module
         for part in name.split("."):
@@ -429,8 +429,7 @@ def load_file(path: Path):
         spec.loader.exec_module(module)
     except Exception as exc:
         del sys.modules[module_name]
-        text = " ".join(str(exc).split())
-        raise UsageError(f"loading {path.name} raised {type(exc).__name__}: {text}") from None
+        raise UsageError(f"loading {path.name} raised {one_line(exc)}") from None
     return module
 
 

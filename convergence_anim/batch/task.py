@@ -19,17 +19,9 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from .._exceptions import ConvergenceAnimError
+from .._exceptions import ConvergenceAnimError, one_line
 
-__all__ = ["init_worker", "one_line", "run_task", "sha256"]
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one line: the project's own messages as they are, others with their type."""
-    text = " ".join(str(exc).split())
-    if isinstance(exc, ConvergenceAnimError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+__all__ = ["init_worker", "run_task", "sha256"]
 
 
 def sha256(path: "str | os.PathLike[str]") -> str:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from .._exceptions import CaptureError, TraceError, UsageError
+from .._exceptions import CaptureError, TraceError, UsageError, one_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
@@ -70,7 +70,7 @@ def _scene_class(name: str) -> type["Scene"]:
             loaded = point.load()
         except Exception as exc:  # their import failed: say which package, keep their message
             raise TraceError(f"scene {name!r} comes from {point.value!r} (entry point), which failed to load: "
-                             f"{type(exc).__name__}: {exc}") from None
+                             f"{one_line(exc)}") from None
         if not (isinstance(loaded, type) and issubclass(loaded, Scene) and getattr(loaded, "name", None) == name):
             raise TraceError(f"entry point {name!r} = {point.value!r} is not a Scene class named {name!r}")
         if name not in _SCENES:  # loading the module usually registered it already

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from .._exceptions import CaptureError, RenderError, TraceError, UsageError
+from .._exceptions import CaptureError, RenderError, TraceError, UsageError, one_line
 from ._base import Scene, Updater, check_limits, register_scene
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -209,7 +209,7 @@ class Plot(Scene):
             self.draw(ax, Frame(trace, index))
         except Exception as exc:  # the user's code: say where, keep their message
             raise RenderError(
-                f"draw failed at step {int(trace.steps[index])}: {type(exc).__name__}: {exc}"
+                f"draw failed at step {int(trace.steps[index])}: {one_line(exc)}"
             ) from None
 
     def _fixed_limits(self, ax: "Axes", trace: "Trace", theme: "Theme") -> tuple[Any, Any]:
