@@ -297,6 +297,33 @@ def test_the_python_api_refuses_what_cannot_work_before_any_run(tmp_path, experi
     assert sorted(os.listdir(tmp_path)) == ["experiment.py"]
 
 
+def test_a_local_pool_loads_the_users_file_in_its_workers_never_in_the_starting_process(tmp_path, experiment):
+    """The process that starts a batch stays small: the user's file (and torch) load only in the workers."""
+    import subprocess
+    import sys
+
+    marks = tmp_path / "marks.txt"
+    experiment.write_text(f"import os\nopen({str(marks)!r}, 'a').write(f'{{os.getpid()}}\\n')\n" + EXPERIMENT)
+    script = tmp_path / "start.py"
+    script.write_text(
+        "import os, sys\n"
+        "from convergence_anim.batch import render_batch\n"
+        "if __name__ == '__main__':\n"
+        f"    result = render_batch({str(experiment) + ':train'!r}, [0, 1], {{'lr': [0.01]}}, workers=2,\n"
+        f"                          output={str(tmp_path / 'out' / 's{seed}.gif')!r})\n"
+        "    print(os.getpid(), result.ok, 'torch' in sys.modules)\n"
+        f"    render_batch({str(experiment) + ':trian'!r}, [0, 1], output='never-{{seed}}.gif', workers=2)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(ca.__file__))})
+    pid, ok, torch_loaded = done.stdout.split()
+    assert (ok, torch_loaded) == ("True", "False"), done.stderr
+    loaded_in = set(marks.read_text().split())
+    assert loaded_in and pid not in loaded_in
+    # A function that is not there is still refused before any run, with the file's own listing.
+    assert "UsageError: experiment.py has no function 'trian'; it defines" in done.stderr.replace(str(tmp_path) + "/", "")
+    assert not (tmp_path / "never-0.gif").exists() and done.returncode == 1
+
+
 # -- failures and divergence -----------------------------------------------------------------------
 
 
@@ -443,6 +470,7 @@ def test_dask_runs_a_file_the_workers_never_saw_and_writes_the_same_bytes(run, t
     path = tmp_path / "gone" / "experiment.py"
     path.write_text(EXPERIMENT)
     fn = TrainingFunction(f"{path}:train")
+    fn.check_call(["lr"])  # loads it in this process
     path.unlink()
     with dask_executor(address) as executor:
         outcome = render_batch(fn, [0, 1], {"lr": [0.01]}, executor=executor, output=str(tmp_path / "d-{seed}.gif"),

@@ -17,7 +17,7 @@ from .._processes import available_cores
 from ..settings import DEFAULT_FPS, RenderSettings
 from . import manifest as mf
 from .executors import Inline, batch_pool, interrupt_workers, warm_batch_pool
-from .runs import BatchJob, TrainingFunction, format_value, parse_seeds, sweep
+from .runs import BatchJob, TrainingFunction, check_function, format_value, parse_seeds, sweep
 from .task import run_task, sha256
 from .templates import template_outputs
 from .views import same_view, union_view
@@ -171,12 +171,11 @@ def render_batch(
     from .summary import check_summary_path
 
     if executor is None and workers != 1 and available_cores() > 1:
-        warm_batch_pool()  # its imports overlap with loading the user's function and the checks below
+        warm_batch_pool()  # its imports overlap with the checks below
     fn = function if isinstance(function, TrainingFunction) else TrainingFunction(function)
     seeds = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
     params = dict(params or {})
     runs = sweep(seeds, params)
-    fn.check_call(params)
     if executor is not None and workers is not None:
         raise UsageError("give workers (local processes) or an executor, not both")
     optional(integer, "workers", workers, low=1)
@@ -221,27 +220,29 @@ def render_batch(
         raise UsageError(f"the manifest must end in .json, got {str(manifest_path)!r}")
     if {manifest_path, manifest_path.with_suffix(".csv")} & (seen | {grid_path, summary_path}):
         raise UsageError(f"the manifest {str(manifest_path)!r} (or its .csv) is also an output")
-    for folder in sorted({p.parent for p in named} | {manifest_path.parent}):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"cannot create the output folder {str(folder)!r}: {exc.strerror}") from None
-    checked = set()
-    for path in [p for p in outputs if p is not None] + ([grid_path] if grid_path else []):
-        if path.suffix.lower() not in checked:  # the encoder can run (e.g. ffmpeg is there) before any training
-            checked.add(path.suffix.lower())
-            RenderSettings.build(settings, fps=grid_fps if path == grid_path else settings.fps).check_output(path)
     everything = named + [manifest_path, manifest_path.with_suffix(".csv")]
-    mf.remove_partial_files(everything)  # left by a batch that was killed
 
     jobs = [BatchJob(seed, combo, None if out is None else str(out)) for (combo, seed), out in zip(runs, outputs)]
-    state = _Batch(fn, jobs, outputs, settings, manifest_path, progress)
     owned = None
     if executor is None:
         n = min(available_cores() if workers is None else workers, len(jobs))
         executor = owned = Inline() if n <= 1 else batch_pool(n)
     by_value = owned is None  # a foreign executor may run on machines without the user's file
     try:
+        code = _check_function(fn, list(params), None if isinstance(owned, Inline) else owned)
+        for folder in sorted({p.parent for p in named} | {manifest_path.parent}):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(f"cannot create the output folder {str(folder)!r}: {exc.strerror}") from None
+        checked = set()
+        for path in [p for p in outputs if p is not None] + ([grid_path] if grid_path else []):
+            if path.suffix.lower() not in checked:  # the encoder can run (e.g. ffmpeg is there) before any training
+                checked.add(path.suffix.lower())
+                RenderSettings.build(settings, fps=grid_fps if path == grid_path else settings.fps).check_output(path)
+        mf.remove_partial_files(everything)  # left by a batch that was killed
+
+        state = _Batch(fn, code, jobs, outputs, settings, manifest_path, progress)
         state.run(executor, owned, fn.shipped(by_value=by_value), shared_scale=shared_scale, grid_path=grid_path,
                   grid_cols=grid_cols, cell_size=cell_size, grid_fps=grid_fps, force=force)
         if summary_path is not None:
@@ -253,12 +254,40 @@ def render_batch(
     return state.result()
 
 
+def _check_function(fn: TrainingFunction, params: list[str], pool) -> "str | None":
+    """Load and check the training function before any run starts; the SHA-256 of its code.
+
+    With a local ``pool``, a worker loads it (and keeps it for its runs): this process never
+    imports the user's code, nor torch, which saves it seconds and hundreds of megabytes.
+
+    Raises
+    ------
+    UsageError
+        If it cannot be loaded or does not take ``seed`` and ``params``.
+    """
+    if pool is None or fn.loaded:
+        outcome = check_function(fn, params)
+    else:
+        future = pool.submit(check_function, fn, params)
+        try:
+            outcome = future.result()
+        except concurrent.futures.BrokenExecutor:
+            raise ConvergenceAnimError(f"the worker process loading {fn.ref} died; "
+                                       "run the batch with --jobs 1 to see why") from None
+        except BaseException:
+            interrupt_workers(pool)
+            raise
+    if outcome["error"] is not None:
+        raise UsageError(outcome["error"])
+    return outcome["code_sha256"]
+
+
 class _Batch:
     """The state of one ``render_batch`` call: entries, manifest, futures."""
 
-    def __init__(self, fn: TrainingFunction, jobs: list[BatchJob], outputs, settings: RenderSettings,
+    def __init__(self, fn: TrainingFunction, code: "str | None", jobs: list[BatchJob], outputs, settings: RenderSettings,
                  manifest_path: Path, progress) -> None:
-        self.fn, self.jobs, self.outputs, self.settings = fn, jobs, outputs, settings
+        self.fn, self.code, self.jobs, self.outputs, self.settings = fn, code, jobs, outputs, settings
         self.manifest_path, self.progress = manifest_path, progress
         self.manifest = mf.load_manifest(manifest_path)
         self.entries: list["dict[str, Any] | None"] = [None] * len(jobs)
@@ -344,7 +373,7 @@ class _Batch:
     def run(self, executor, owned, shipped: dict, *, shared_scale: bool, grid_path: "Path | None", grid_cols,
             cell_size, grid_fps: float, force: bool) -> None:
         jobs, n = self.jobs, len(self.jobs)
-        base = {"render": self.settings.to_dict(), "code": self.fn.code_sha256, "version": __version__}
+        base = {"render": self.settings.to_dict(), "code": self.code, "version": __version__}
         settings = [dict(base) for _ in jobs]
         render_dict = self.settings.to_dict()
 

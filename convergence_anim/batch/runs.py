@@ -40,6 +40,7 @@ __all__ = [
     "BatchJob",
     "DemoFunction",
     "TrainingFunction",
+    "check_function",
     "format_params",
     "format_value",
     "load_file",
@@ -254,7 +255,13 @@ _FILE_MODULE_PREFIX = "convergence_anim_experiment_"
 
 
 class TrainingFunction:
-    """The function a batch runs, resolved and checked before any run starts.
+    """The function a batch runs: named and checked at once, loaded when first needed.
+
+    Naming is checked when it is made (a valid ``FILE.py:NAME`` or ``module:NAME``, a file that
+    exists, a known demo). Loading (importing the file or module and finding the function in it)
+    happens on first use of ``function``; ``render_batch`` with a local pool does that in a worker
+    (``check_function``), so the process that starts a batch never imports the user's code or
+    what it imports (torch): it starts and exits faster and stays small.
 
     Parameters
     ----------
@@ -264,14 +271,17 @@ class TrainingFunction:
     Raises
     ------
     UsageError
-        If the file or module does not exist or fails to load, the function is not in it or not
-        callable.
+        If the name is malformed, the file does not exist or the demo is unknown. Loading raises
+        it too: the file or module fails to load, the function is not in it or not callable.
     """
 
     def __init__(self, target: "str | os.PathLike[str] | Callable[..., Any]") -> None:
         self.path: "Path | None" = None
+        self._where: "str | None" = None  # the file or module as the user wrote it, for messages
+        self._module: "str | None" = None  # of "module:function", imported when loaded
+        self._function: "Callable[..., Any] | None" = None
         if callable(target) and not isinstance(target, (str, os.PathLike)):
-            self.function = target
+            self._function = target
             module = getattr(target, "__module__", None) or "?"
             self.name = getattr(target, "__qualname__", None) or type(target).__name__
             self.ref = target.name if isinstance(target, DemoFunction) else f"{module}:{self.name}"
@@ -280,30 +290,52 @@ class TrainingFunction:
             if module.startswith(_FILE_MODULE_PREFIX) and file:
                 self.path = Path(file)
         elif isinstance(target, (str, os.PathLike)):
-            self._resolve(os.fspath(target))
+            self._parse(os.fspath(target))
         else:
             raise UsageError(f"the training function must be a callable or a name like experiment.py:train, got {type(target).__name__}")
-        if not callable(self.function):
-            raise UsageError(f"{self.ref} is a {type(self.function).__name__}, not a function")
 
-    def _resolve(self, text: str) -> None:
+    def _parse(self, text: str) -> None:
         from ..demos import DEMOS
 
         where, sep, name = text.rpartition(":")
         if not sep:
             if text in DEMOS:
-                self.function, self.name, self.ref = DemoFunction(text), text, text
+                self._function, self.name, self.ref = DemoFunction(text), text, text
                 return
             hint = f"name the function in it: {text}:train" if text.endswith(".py") else \
                 f"give a demo ({', '.join(DEMOS)}), FILE.py:FUNCTION or module:FUNCTION"
             raise UsageError(f"unknown training function {text!r}; {hint}")
         if not _NAME.fullmatch(name.split(".")[-1] if name else ""):
             raise UsageError(f"{text!r} does not end in a function name; write FILE.py:FUNCTION or module:FUNCTION")
-        self.name = name
+        self.name, self.ref, self._where = name, text, where
         if where.endswith(".py") or "/" in where or os.sep in where:
             self.path = Path(where).resolve()
+            _check_file(self.path)
+        else:
+            self._module = where
+
+    @property
+    def loaded(self) -> bool:
+        """Whether ``function`` is already in this process (a callable or a demo, or used once)."""
+        return self._function is not None
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        """The function itself, its file or module imported on first use.
+
+        Raises
+        ------
+        UsageError
+            If the file or module fails to load, or the function is not in it or not callable.
+        """
+        if self._function is None:
+            self._function = self._load()
+        return self._function
+
+    def _load(self) -> Callable[..., Any]:
+        where = self._where
+        if self.path is not None:
             module = load_file(self.path)
-            self.ref = f"{where}:{name}"
         else:
             try:
                 module = importlib.import_module(where)
@@ -311,25 +343,26 @@ class TrainingFunction:
                 raise UsageError(f"cannot import module {where!r}: {exc}") from None
             except Exception as exc:
                 raise UsageError(f"importing {where!r} raised {one_line(exc)}") from None
-            self.ref = text
         function: Any = module
-        for part in name.split("."):
+        for part in self.name.split("."):
             if not hasattr(function, part):
                 defined = sorted(n for n, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__)
                 listing = f"; it defines {', '.join(defined)}" if defined else ""
-                raise UsageError(f"{where} has no function {name!r}{listing}")
+                raise UsageError(f"{where} has no function {self.name!r}{listing}")
             function = getattr(function, part)
-        self.function = function
+        if not callable(function):
+            raise UsageError(f"{self.ref} is a {type(function).__name__}, not a function")
+        return function
 
     @property
     def default_fps(self) -> "float | None":
         """The frame rate a demo is shown at; None for other functions."""
-        return self.function.fps if isinstance(self.function, DemoFunction) else None
+        return self._function.fps if isinstance(self._function, DemoFunction) else None
 
     @property
     def code_sha256(self) -> "str | None":
         """SHA-256 of the file the function is defined in, so editing it makes outputs out of date."""
-        if isinstance(self.function, DemoFunction):
+        if isinstance(self._function, DemoFunction):
             return None  # the package version stands for the demos' code
         path = self.path
         if path is None:
@@ -343,15 +376,16 @@ class TrainingFunction:
             return None
 
     def check_call(self, params: Iterable[str]) -> None:
-        """Check that the function takes ``seed`` and every name in ``params`` as keywords.
+        """Load the function and check that it takes ``seed`` and every name in ``params`` as keywords.
 
         Raises
         ------
         UsageError
-            If it does not, or it requires an argument no parameter gives.
+            If it cannot be loaded, does not take them, or requires an argument no parameter gives.
         """
+        function = self.function  # loads it: a UsageError (a ValueError) of its own, not caught below
         try:
-            signature = inspect.signature(self.function)
+            signature = inspect.signature(function)
         except (TypeError, ValueError):
             return  # a builtin or C function: the call itself will tell
         names = {p.name: p for p in signature.parameters.values()}
@@ -371,33 +405,56 @@ class TrainingFunction:
     def shipped(self, by_value: bool) -> dict[str, Any]:
         """The function as plain data for a worker: a reference it loads, or (``by_value``) cloudpickled.
 
+        Only ``by_value`` (and a callable given as such) needs the function loaded in this process.
+
         Raises
         ------
         UsageError
             If the function cannot be sent (defined inside another function, and no cloudpickle).
         """
-        if isinstance(self.function, DemoFunction):
-            return {"demo": self.function.name}
+        if isinstance(self._function, DemoFunction):
+            return {"demo": self._function.name}
         if by_value:
             try:
                 import cloudpickle
             except ImportError:
                 by_value = False
             else:
-                module = sys.modules.get(getattr(self.function, "__module__", ""), None)
+                function = self.function
+                module = sys.modules.get(getattr(function, "__module__", ""), None)
                 if self.path is not None and module is not None:
                     # A file's module is not importable on the workers: send its code with the function.
                     cloudpickle.register_pickle_by_value(module)
-                return {"pickled": cloudpickle.dumps(self.function), "ref": self.ref}
+                return {"pickled": cloudpickle.dumps(function), "ref": self.ref}
         if self.path is not None:
             return {"file": str(self.path), "name": self.name, "ref": self.ref}
-        module = getattr(self.function, "__module__", None)
+        if self._module is not None:
+            return {"module": self._module, "name": self.name, "ref": self.ref}
+        module = getattr(self._function, "__module__", None)
         if module and "<locals>" not in self.name and module != "__main__":
             return {"module": module, "name": self.name, "ref": self.ref}
         if "<locals>" in self.name:
             raise UsageError(f"{self.ref} is defined inside another function, so worker processes cannot load it; "
                              "define it at the top level of a module")
-        return {"object": self.function, "ref": self.ref}  # __main__: multiprocessing re-imports the script
+        return {"object": self._function, "ref": self.ref}  # __main__: multiprocessing re-imports the script
+
+
+def check_function(fn: TrainingFunction, params: Sequence[str]) -> dict[str, Any]:
+    """Load ``fn`` and check its signature against ``params``: ``{"error": message or None, "code_sha256": ...}``.
+
+    ``render_batch`` runs this in a worker of its local pool (so its own process never imports the
+    user's code) or, with any other executor, in its own process. Plain data in and out.
+    """
+    try:
+        fn.check_call(params)
+    except UsageError as exc:
+        return {"error": str(exc), "code_sha256": None}
+    return {"error": None, "code_sha256": fn.code_sha256}
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise UsageError(f"no file {str(path)!r}" if not path.exists() else f"{str(path)!r} is not a file")
 
 
 def load_file(path: Path):
@@ -409,8 +466,7 @@ def load_file(path: Path):
         If the file does not exist or raises while it is imported.
     """
     path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"no file {str(path)!r}" if not path.exists() else f"{str(path)!r} is not a file")
+    _check_file(path)
     # One module name per path: the parent and every worker agree on it, and two files both called
     # experiment.py in different folders do not replace each other.
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:10]
