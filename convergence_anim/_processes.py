@@ -20,10 +20,18 @@ import types
 from pathlib import Path
 from typing import Callable, Sequence
 
-__all__ = ["PARALLEL_MIN_FRAMES", "auto_jobs", "available_cores", "local_pool", "start_helper", "why_not_sendable"]
+__all__ = ["BATCH_PRELOAD", "PARALLEL_MIN_FRAMES", "auto_jobs", "available_cores", "local_pool", "start_helper", "why_not_sendable"]
 
 #: Below this many frames, one process is faster than starting workers (measured, benchmarks/).
 PARALLEL_MIN_FRAMES = 150
+
+#: What every batch run imports, loaded once by the batch pool's fork server instead of by each worker
+#: (``torch._dynamo``: a torch.optim optimizer imports it when the first one is made, about a second).
+#: Here, not in ``batch``, so that ``convergence-anim batch`` can start the server before it imports
+#: anything else.
+BATCH_PRELOAD = ["convergence_anim.batch.task", "convergence_anim.batch.runs", "convergence_anim._render",
+                 "convergence_anim.grid", "torch", "torch._dynamo", "matplotlib.figure",
+                 "matplotlib.backends.backend_agg", "PIL.Image"]
 
 
 def available_cores() -> int:

@@ -9,28 +9,21 @@ import signal
 from typing import Iterator
 
 from .._exceptions import ConvergenceAnimError, UsageError
-from .._processes import local_pool, start_fork_server
+from .._processes import BATCH_PRELOAD, local_pool, start_fork_server
 
-__all__ = ["PRELOAD", "Inline", "batch_pool", "dask_executor", "interrupt_workers", "warm_batch_pool"]
-
-
-#: What every run imports, loaded once by the pool's fork server instead of by each worker
-#: (``torch._dynamo``: a torch.optim optimizer imports it when the first one is made, about a second).
-PRELOAD = ["convergence_anim.batch.task", "convergence_anim.batch.runs", "convergence_anim._render",
-           "convergence_anim.grid", "torch", "torch._dynamo", "matplotlib.figure", "matplotlib.backends.backend_agg",
-           "PIL.Image"]
+__all__ = ["Inline", "batch_pool", "dask_executor", "interrupt_workers", "warm_batch_pool"]
 
 
 def warm_batch_pool() -> None:
-    """Start the pool's fork server (and its imports) now, while this process loads the user's code."""
-    start_fork_server(PRELOAD)
+    """Start the pool's fork server (and its imports) now, while this process checks its arguments."""
+    start_fork_server(BATCH_PRELOAD)
 
 
 def batch_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     """A local pool for runs, its fork server preloaded with what every run imports."""
     from .task import init_worker
 
-    return local_pool(workers, preload=PRELOAD, initializer=init_worker)
+    return local_pool(workers, preload=BATCH_PRELOAD, initializer=init_worker)
 
 
 class Inline(concurrent.futures.Executor):

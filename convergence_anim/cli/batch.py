@@ -88,6 +88,12 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
     convergence_anim and the libraries the file imports, and must see the output folder.
     """
     with errors():
+        from .._processes import BATCH_PRELOAD, available_cores, start_fork_server
+
+        if scheduler is None and jobs != 1 and available_cores() > 1:
+            # First of all: the pool's imports (torch, seconds) then overlap with everything this
+            # process does before the first run.
+            start_fork_server(BATCH_PRELOAD)
         from .._exceptions import UsageError
         from ..batch import TrainingFunction, dask_executor, parse_params, parse_seeds, render_batch
         from ..settings import RenderSettings
@@ -96,12 +102,6 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
             raise UsageError("--jobs sets local processes; with --scheduler the cluster's workers run the runs")
         params = parse_params(param_specs)
         seed_list = parse_seeds(seeds)
-        if scheduler is None and jobs != 1:
-            from .._processes import available_cores
-            from ..batch.executors import warm_batch_pool
-
-            if available_cores() > 1:
-                warm_batch_pool()  # the pool's imports overlap with loading the user's file
         fn = TrainingFunction(function)
         if template is None and grid is None and summary is None:
             name = fn.name.rsplit(".", 1)[-1]
