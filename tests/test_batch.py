@@ -324,6 +324,19 @@ def test_a_local_pool_loads_the_users_file_in_its_workers_never_in_the_starting_
     assert not (tmp_path / "never-0.gif").exists() and done.returncode == 1
 
 
+@pytest.mark.parametrize("jobs, first_line, text", [
+    ("1", "import sys; sys.exit(3)", "loading experiment.py raised SystemExit: 3"),
+    ("2", "import sys; sys.exit(3)", "loading experiment.py raised SystemExit: 3"),
+    ("2", "import os; os._exit(3)", "loading experiment.py:train ended the worker process that imported it"),
+])
+def test_a_file_that_exits_as_it_loads_is_refused_in_one_line(run, tmp_path, experiment, jobs, first_line, text):
+    experiment.write_text(first_line + "\n" + EXPERIMENT)
+    result = run("batch", "experiment.py:train", "--seeds", "0-1", "--jobs", jobs, "-o", "x-{seed}.gif")
+    assert result.exit_code == 2, result.output
+    assert text in result.output and "Traceback" not in result.output
+    assert sorted(os.listdir(tmp_path)) == ["experiment.py"]
+
+
 # -- failures and divergence -----------------------------------------------------------------------
 
 

@@ -271,9 +271,8 @@ def _check_function(fn: TrainingFunction, params: list[str], pool) -> "str | Non
         future = pool.submit(check_function, fn, params)
         try:
             outcome = future.result()
-        except concurrent.futures.BrokenExecutor:
-            raise ConvergenceAnimError(f"the worker process loading {fn.ref} died; "
-                                       "run the batch with --jobs 1 to see why") from None
+        except concurrent.futures.BrokenExecutor:  # the file ended the process (os._exit, a crash) as it loaded
+            raise UsageError(f"loading {fn.ref} ended the worker process that imported it") from None
         except BaseException:
             interrupt_workers(pool)
             raise

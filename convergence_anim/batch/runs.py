@@ -483,7 +483,7 @@ def load_file(path: Path):
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() at import time, too: report it, do not exit
         del sys.modules[module_name]
         raise UsageError(f"loading {path.name} raised {one_line(exc)}") from None
     return module
