@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import gc
 import hashlib
 import os
 import signal
@@ -172,5 +173,12 @@ def _worker_sigint(signum, frame) -> None:
 
 
 def init_worker() -> None:
-    """Initializer of a local pool worker: Ctrl-C handling as described in ``_worker_sigint``."""
+    """Initializer of a local pool worker: Ctrl-C handling as described in ``_worker_sigint``.
+
+    Everything the worker inherited from the fork server (torch, matplotlib: a third of a million
+    objects) lives as long as the worker, so it is moved out of the garbage collector's way
+    (``gc.freeze``): the full collections a run triggers then skip it (measured: 0.14 s each, about
+    one every four runs) and do not write to, and so copy, the pages the workers share.
+    """
+    gc.freeze()
     signal.signal(signal.SIGINT, _worker_sigint)
