@@ -241,6 +241,11 @@ def test_a_users_sweep_renders_outputs_manifest_csv_grid_and_summary(run, tmp_pa
     # The grid: one row per learning rate, one column per seed, cells wide enough for "lr=0.001 s0".
     grid = iio.imread(tmp_path / "runs" / "grid.gif", index=None)
     assert grid.shape == (4, 320, 2 * 200, 3)
+    # A parameter given one value is the same in every cell: it is not in the labels, nor widens them.
+    one_value = run("batch", "experiment.py:train", "--seeds", "0,1", "--param", "lr=0.01,0.001", "--param", "steps=30",
+                    "--jobs", "1", "--grid", "again/grid.gif", *SMALL)
+    assert one_value.exit_code == 0, one_value.output
+    assert iio.imread(tmp_path / "again" / "grid.gif", index=None).shape == grid.shape
     assert all(red_pixels(grid[-1][r * 160:(r + 1) * 160, c * 200:(c + 1) * 200]) > 20 for r in (0, 1) for c in (0, 1))
     summary = iio.imread(tmp_path / "runs" / "summary.png")
     assert summary.shape[:2] == (420, 1000) and summary[..., :3].std() > 20

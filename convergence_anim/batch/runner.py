@@ -131,8 +131,8 @@ def render_batch(
         Draw every run with the same axis limits (the union of each run's own), so the clips compare
         side by side. Every run is trained first to find them.
     grid:
-        Also write one synchronised animation of all runs, one cell each labelled with its
-        parameters and seed, to this ``.gif`` or ``.mp4``; a run that stopped early holds its last
+        Also write one synchronised animation of all runs, one cell each labelled with its seed
+        and the parameters that vary (not those given one value), to this ``.gif`` or ``.mp4``; a run that stopped early holds its last
         frame. Every run must return a trace of the same scene.
     grid_cols:
         Columns of the grid; by default one row per parameter combination and one column per seed
@@ -193,10 +193,12 @@ def render_batch(
         if settings.fps is not None:
             check_fps(settings.fps, encoder.max_fps, encoder.suffix)
     grid_path = None if grid is None else Path(os.path.abspath(grid))
+    varying = [name for name, values in params.items() if len(values) > 1]  # what a cell's label shows
     if cell_size is None:
-        # Wide enough that the longest label ("lr=0.01 hidden=16 s3") clears the loss on its right.
-        longest = max(len(_cell_label(BatchJob(seed, combo, None))) for combo, seed in runs)
-        cell_size = (min(400, max(CELL_SIZE[0], 2 * math.ceil((7.5 * longest + 80) / 2))), CELL_SIZE[1])
+        # Wide enough that the longest label ("lr=0.05 hidden=16 s3": bold 12 px, 7.3 px a character
+        # measured) clears the loss on its right ("loss 0.0007373": 86 px) and the margins.
+        longest = max(len(_cell_label(BatchJob(seed, combo, None), varying)) for combo, seed in runs)
+        cell_size = (min(400, max(CELL_SIZE[0], 2 * math.ceil((7.5 * longest + 110) / 2))), CELL_SIZE[1])
     cell_size = _check_cell_size(cell_size)
     combos = len(runs) // len(seeds)
     if grid_cols is None and combos > 1:
@@ -242,7 +244,7 @@ def render_batch(
                 RenderSettings.build(settings, fps=grid_fps if path == grid_path else settings.fps).check_output(path)
         mf.remove_partial_files(everything)  # left by a batch that was killed
 
-        state = _Batch(fn, code, jobs, outputs, settings, manifest_path, progress)
+        state = _Batch(fn, code, jobs, outputs, settings, manifest_path, progress, varying)
         state.run(executor, owned, fn.shipped(by_value=by_value), shared_scale=shared_scale, grid_path=grid_path,
                   grid_cols=grid_cols, cell_size=cell_size, grid_fps=grid_fps, force=force)
         if summary_path is not None:
@@ -285,8 +287,9 @@ class _Batch:
     """The state of one ``render_batch`` call: entries, manifest, futures."""
 
     def __init__(self, fn: TrainingFunction, code: "str | None", jobs: list[BatchJob], outputs, settings: RenderSettings,
-                 manifest_path: Path, progress) -> None:
+                 manifest_path: Path, progress, varying: list[str]) -> None:
         self.fn, self.code, self.jobs, self.outputs, self.settings = fn, code, jobs, outputs, settings
+        self.varying = varying
         self.manifest_path, self.progress = manifest_path, progress
         self.manifest = mf.load_manifest(manifest_path)
         self.entries: list["dict[str, Any] | None"] = [None] * len(jobs)
@@ -426,7 +429,7 @@ class _Batch:
                 if not render_output:
                     self.entries[i] = {**old, "status": "up to date"}
                 if render_output or grid_needed:
-                    cell = {"label": _cell_label(jobs[i]), "size": list(cell_size), "theme": theme} if grid_needed else None
+                    cell = {"label": _cell_label(jobs[i], self.varying), "size": list(cell_size), "theme": theme} if grid_needed else None
                     tasks[i] = task(i, output=str(self.outputs[i]) if render_output and self.outputs[i] else None,
                                     view=views[i], cell=cell)
 
@@ -465,8 +468,8 @@ class _Batch:
         for i, job in enumerate(self.jobs):
             cell = self.cells[i]
             if cell is None:
-                failed.append(_cell_label(job))
-                cell = message_cell(_cell_label(job), "failed", size=cell_size, theme=theme)
+                failed.append(_cell_label(job, self.varying))
+                cell = message_cell(_cell_label(job, self.varying), "failed", size=cell_size, theme=theme)
             cells.append(cell)
         n_frames = max(len(c) for c in cells)
         entry = {"output": self._relative(grid_path), "settings": grid_settings, "status": "failed", "error": None,
@@ -515,7 +518,8 @@ def _result_of(future: concurrent.futures.Future) -> dict[str, Any]:
         return {"status": "failed", "error": one_line(exc)}
 
 
-def _cell_label(job: BatchJob) -> str:
-    params = " ".join(f"{name}={format_value(value)}" for name, value in job.params.items())
+def _cell_label(job: BatchJob, varying: Sequence[str]) -> str:
+    """A grid cell's label: the seed and the parameters that differ between runs (not those given one value)."""
+    params = " ".join(f"{name}={format_value(value)}" for name, value in job.params.items() if name in varying)
     return f"{params} s{job.seed}" if params else f"seed {job.seed}"
 
