@@ -10,7 +10,6 @@ import torch
 
 import convergence_anim as ca
 from convergence_anim.scenes import CurveFit, DecisionBoundary
-from tests.pixels import red_pixels
 
 
 def polynomial_tutorial(steps=2000, capture=None):

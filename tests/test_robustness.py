@@ -1,8 +1,6 @@
 """Divergence, interruption, failing encoders, full disks, memory: nothing crashes, nothing half-written."""
 
-import errno
 import gc
-import os
 import signal
 import subprocess
 import sys
