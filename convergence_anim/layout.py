@@ -27,8 +27,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Blitter", "FrameLayout"]
 
-#: Width of the main axes against each side panel's.
+#: Width of the main axes against each side panel's: 3 to 2 beside one panel; beside more, the main
+#: axes keeps half the width (the plot is what the frame is about; a loss curve reads when narrow).
 _MAIN_RATIO, _PANEL_RATIO = 3, 2
+
+
+def _width_ratios(panels: int) -> list[float]:
+    main = _MAIN_RATIO if panels <= 1 else _PANEL_RATIO * panels
+    return [main] + [_PANEL_RATIO] * panels
 #: Space between the main axes and the panels, as a fraction of the mean axes width (classic margins).
 _PANEL_SPACE = 0.28
 #: Fitted margins: the padding around each axes' labels, in inches (scales with dpi, as fonts do), and
@@ -178,7 +184,7 @@ class FrameLayout:
                 self.main = self.fig.add_axes(list(main_rect))
             elif panels or fit:
                 grid = self.fig.add_gridspec(
-                    1, 1 + len(panels), width_ratios=[_MAIN_RATIO] + [_PANEL_RATIO] * len(panels),
+                    1, 1 + len(panels), width_ratios=_width_ratios(len(panels)),
                     wspace=None if fit else _PANEL_SPACE,
                 )
                 self.main = self.fig.add_subplot(grid[0, 0])
