@@ -165,7 +165,8 @@ def test_expand_template_fills_params_and_literal_braces():
         ("{seed.gif", "malformed"),
         ("out-{seed}.gif", "gives several runs the file 'out-0.gif'; put {lr} in it"),
         ("out-{lr}.gif", "put {seed} in it"),
-        ("out-{seed}-{lr}", "not a known format"),
+        ("out-{seed}-{lr}", "must end in a format's suffix: .gif, .mp4"),  # not read as the suffix ".01"
+        ("out-{seed}-{lr}.png", "not a known format"),
     ],
 )
 def test_bad_templates_fail_before_training(run, tmp_path, experiment, template, text):
@@ -194,8 +195,8 @@ def test_bad_templates_fail_before_training(run, tmp_path, experiment, template,
 def test_bad_input_exits_2_with_one_line(run, tmp_path, experiment, target, args, text):
     result = run("batch", target, "--seeds", "0-1", *args)
     assert result.exit_code == 2, result.output
-    assert text in " ".join(result.output.split())
-    assert "Traceback" not in result.output
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+    assert text in result.output
     assert sorted(os.listdir(tmp_path)) == ["experiment.py"]
 
 
@@ -332,7 +333,7 @@ def test_a_local_pool_loads_the_users_file_in_its_workers_never_in_the_starting_
 @pytest.mark.parametrize("jobs, first_line, text", [
     ("1", "import sys; sys.exit(3)", "loading experiment.py raised SystemExit: 3"),
     ("2", "import sys; sys.exit(3)", "loading experiment.py raised SystemExit: 3"),
-    ("2", "import os; os._exit(3)", "loading experiment.py:train ended the worker process that imported it"),
+    ("2", "import os; os._exit(3)", "a worker process ended while loading experiment.py:train"),
 ])
 def test_a_file_that_exits_as_it_loads_is_refused_in_one_line(run, tmp_path, experiment, jobs, first_line, text):
     experiment.write_text(first_line + "\n" + EXPERIMENT)
@@ -364,6 +365,21 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(run, tmp_path, experimen
     result = run(*args)  # a rerun retries the failed run only
     assert result.exit_code == 1
     assert "0 rendered, 2 up to date, 1 failed" in result.output
+
+
+def test_force_renders_runs_that_write_no_file_of_their_own_again(run, tmp_path, experiment):
+    args = ["batch", "experiment.py:train", "--seeds", "0,1", "--jobs", "1", "--summary", "s.png", *SMALL]
+    assert "2 runs: 2 rendered, 0 up to date" in run(*args).output
+    assert "2 runs: 0 rendered, 2 up to date" in run(*args).output
+    assert "2 runs: 2 rendered, 0 up to date" in run(*args, "--force").output
+    assert {e["status"] for e in _manifest(tmp_path / "batch.json")["runs"]} == {"rendered"}
+
+
+def test_no_grid_is_written_when_every_run_failed(run, tmp_path, experiment):
+    result = run("batch", "experiment.py:not_a_trace", "--seeds", "0,1", "--jobs", "1", "--grid", "g.gif")
+    assert result.exit_code == 1
+    assert "the grid could not be written: every run failed" in result.output
+    assert not (tmp_path / "g.gif").exists()
 
 
 def test_what_a_run_returns_and_which_scene_are_checked(run, tmp_path, experiment):

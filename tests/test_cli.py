@@ -10,6 +10,9 @@ def _one_line_error(result, code, text):
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
     assert text in result.output
+    # The message is one line, the last; only click's own option errors put its usage line first.
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and text in last, result.output
 
 
 def test_demo_linear_default_output(run, tmp_path):

@@ -274,7 +274,8 @@ def _check_function(fn: TrainingFunction, params: list[str], pool) -> "str | Non
         try:
             outcome = future.result()
         except concurrent.futures.BrokenExecutor:  # the file ended the process (os._exit, a crash) as it loaded
-            raise UsageError(f"loading {fn.ref} ended the worker process that imported it") from None
+            raise UsageError(f"a worker process ended while loading {fn.ref}: in a script, call render_batch under "
+                             "`if __name__ == \"__main__\":`; else the file ends its process as it loads") from None
         except BaseException:
             interrupt_workers(pool)
             raise
@@ -423,7 +424,8 @@ class _Batch:
                     continue
                 old = self._old_entry(i)
                 if self.outputs[i] is None:
-                    render_output = old is None or old.get("status") == "failed" or not mf.same(old.get("settings"), settings[i])
+                    render_output = (force or old is None or old.get("status") == "failed"
+                                     or not mf.same(old.get("settings"), settings[i]))
                 else:
                     render_output = force or not mf.up_to_date(old, settings[i], self.outputs[i])
                 if not render_output:
@@ -474,6 +476,10 @@ class _Batch:
         n_frames = max(len(c) for c in cells)
         entry = {"output": self._relative(grid_path), "settings": grid_settings, "status": "failed", "error": None,
                  "frames": n_frames, "failed_cells": failed, "bytes": None, "sha256": None}
+        if len(failed) == len(self.jobs):  # a grid of "failed" labels shows nothing the manifest does not
+            self.cells = [None] * len(self.jobs)
+            self.grid_entry = {**entry, "frames": 0, "error": "every run failed", "seconds": 0.0}
+            return
         self.cells = [None] * len(self.jobs)  # the grid is written: let the frames go
         started = time.perf_counter()
         try:

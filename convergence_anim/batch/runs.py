@@ -78,8 +78,9 @@ def parse_seeds(spec: str) -> list[int]:
         item = item.strip()
         match = _SEED_ITEM.fullmatch(item)
         if not match:
-            what = "an empty item" if not item else repr(item)
-            raise UsageError(f"seeds {spec!r} hold {what}; write non-negative whole numbers and ranges like 0-99 or 1,2,5-9")
+            what = "an empty item" if not item else f"{item!r}, not a number or a range"
+            where = f"seeds {spec!r}: " if "," in spec else "seeds: "
+            raise UsageError(f"{where}{what}; write non-negative whole numbers and ranges like 0-99 or 1,2,5-9")
         start = int(match.group(1))
         end = start if match.group(2) is None else int(match.group(2))
         if end < start:
@@ -351,7 +352,7 @@ class TrainingFunction:
                 raise UsageError(f"{where} has no function {self.name!r}{listing}")
             function = getattr(function, part)
         if not callable(function):
-            raise UsageError(f"{self.ref} is a {type(function).__name__}, not a function")
+            raise UsageError(f"{self.ref} is not a function but a value of type {type(function).__name__}")
         return function
 
     @property

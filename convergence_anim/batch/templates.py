@@ -8,6 +8,7 @@ conversions, format specs, attribute and index access are refused.
 from __future__ import annotations
 
 import string
+from pathlib import PurePath
 from typing import Any, Iterable, Mapping, Sequence
 
 from .._exceptions import UsageError
@@ -73,7 +74,12 @@ def template_outputs(template: str, runs: Sequence[tuple[Mapping[str, Any], int]
         field to add).
     """
     names = list(runs[0][0]) if runs else []
-    parse_template(template, ["seed", *names])
+    pairs = parse_template(template, ["seed", *names])
+    tail = pairs[-1][0] if pairs and pairs[-1][1] is None else ""  # the text after the last field
+    if not PurePath("x" + tail).suffix:  # else a value's decimal point would pass for one: "lr0.01-s0"
+        from ..encoders import ENCODERS
+
+        raise UsageError(f"output template {template!r} must end in a format's suffix: {', '.join(ENCODERS)}")
     outputs: list[str] = []
     seen: dict[str, int] = {}
     for i, (params, seed) in enumerate(runs):

@@ -40,6 +40,16 @@ SECONDS = click.FloatRange(min=0, max=math.inf, max_open=True)
 FORMAT = click.Choice(formats())
 
 
+class _BadInput(click.ClickException):
+    """Bad input found by the command itself: ``Error: ...`` in one line and exit code 2.
+
+    (click's own ``UsageError`` would add the usage line and a "Try --help" line: that fits an
+    option click could not parse, not a function missing from a file or a template that is unsafe.)
+    """
+
+    exit_code = 2
+
+
 @contextlib.contextmanager
 def errors(verbose: bool = False) -> Iterator[None]:
     """Map the project's exceptions to click's: UsageError exits 2, the rest exit 1, one line each."""
@@ -48,7 +58,7 @@ def errors(verbose: bool = False) -> Iterator[None]:
     try:
         yield
     except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise _BadInput(str(exc)) from None
     except ConvergenceAnimError as exc:
         if verbose and exc.__cause__ is not None:
             click.echo(str(exc.__cause__), err=True)

@@ -107,7 +107,7 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
             name = fn.name.rsplit(".", 1)[-1]
             template = "outputs/" + "-".join([name, *(f"{p}{{{p}}}" for p in params), "seed{seed}"]) + ".gif"
         settings = RenderSettings(fps=fps, theme=theme, size=size, loss_panel=loss_panel or log_loss, log_loss=log_loss)
-        bars = None if quiet else _Bars()
+        bars = None if quiet or not sys.stderr.isatty() else _Bars()  # a bar in a log file is only noise
         kwargs = dict(output=template, settings=settings, shared_scale=shared_scale, grid=grid, grid_cols=grid_cols,
                       summary=summary, manifest=manifest, force=force, progress=bars)
         try:
