@@ -31,15 +31,16 @@ __all__ = ["Blitter", "FrameLayout"]
 #: axes keeps half the width (the plot is what the frame is about; a loss curve reads when narrow).
 _MAIN_RATIO, _PANEL_RATIO = 3, 2
 
-
-def _width_ratios(panels: int) -> list[float]:
-    main = _MAIN_RATIO if panels <= 1 else _PANEL_RATIO * panels
-    return [main] + [_PANEL_RATIO] * panels
 #: Space between the main axes and the panels, as a fraction of the mean axes width (classic margins).
 _PANEL_SPACE = 0.28
 #: Fitted margins: the padding around each axes' labels, in inches (scales with dpi, as fonts do), and
 #: the space between the columns beyond their labels, as a fraction of the frame's width.
 _FIT_PAD, _FIT_SPACE = 6 / 72, 0.03
+
+
+def _width_ratios(panels: int) -> list[int]:
+    main = _MAIN_RATIO if panels <= 1 else _PANEL_RATIO * panels
+    return [main] + [_PANEL_RATIO] * panels
 
 
 class Blitter:

@@ -23,3 +23,13 @@ def slow(seed, marks):
         pass
     time.sleep(1.0)
     return quadratic(seed)
+
+
+class Experiment:
+    """A user's experiment as a class; its bound ``train`` is the training function."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def train(self, seed):
+        return quadratic(seed, self.scale)

@@ -5,6 +5,7 @@ import csv
 import hashlib
 import json
 import os
+import sys
 
 import time
 
@@ -286,7 +287,7 @@ def test_the_python_api_takes_a_function_and_a_params_mapping(tmp_path):
     assert len(iio.imread(tmp_path / "q2.5-1.gif", index=None)) == 3
 
 
-def test_the_python_api_refuses_what_cannot_work_before_any_run(tmp_path, experiment):
+def test_the_python_api_refuses_what_cannot_work_before_any_run(tmp_path, experiment, monkeypatch):
     target = f"{experiment}:train"
     with pytest.raises(ca.UsageError, match="nothing to write"):
         render_batch(target, [0])
@@ -298,9 +299,36 @@ def test_the_python_api_refuses_what_cannot_work_before_any_run(tmp_path, experi
     def local(seed):
         return None
 
-    with pytest.raises(ca.UsageError, match="defined inside another function"):
-        render_batch(local, [0, 1], output=str(tmp_path / "{seed}.gif"), workers=2)
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, "cloudpickle", None)  # without it, a closure cannot reach a worker
+        with pytest.raises(ca.UsageError, match="local cannot be sent to worker processes .*define it with def"):
+            render_batch(local, [0, 1], output=str(tmp_path / "{seed}.gif"), workers=2)
     assert sorted(os.listdir(tmp_path)) == ["experiment.py"]
+
+
+def test_a_pool_runs_partials_bound_methods_lambdas_and_parameter_iterators(tmp_path):
+    import functools
+
+    from tests import batch_experiment
+
+    def local(seed):  # a closure: sent by value (cloudpickle)
+        return batch_experiment.quadratic(seed, 3.0)
+
+    functions = {"partial": functools.partial(batch_experiment.quadratic, scale=3.0),
+                 "method": batch_experiment.Experiment(3.0).train,
+                 "lambda": lambda seed: batch_experiment.quadratic(seed, 3.0),
+                 "local": local}
+    expected = [3.0 * (seed + 1) / 3 for seed in (0, 1)]  # the last capture's loss
+    for name, function in functions.items():
+        result = render_batch(function, [0, 1], output=str(tmp_path / name / "s{seed}.gif"), workers=2)
+        assert result.ok, (name, result.failed)
+        assert [e["final_loss"] for e in result.entries] == pytest.approx(expected), name
+    assert render_batch(functions["partial"], [0], output=str(tmp_path / "p.gif")).entries[0]["function"] == \
+        "tests.batch_experiment:quadratic (partial)"
+    # Parameter values may come as any iterable, a generator too.
+    result = render_batch(batch_experiment.quadratic, [0], {"scale": (v for v in (1.0, 2.0))}, workers=1,
+                          output=str(tmp_path / "g" / "s{seed}-{scale}.gif"), grid=str(tmp_path / "g" / "grid.gif"))
+    assert result.ok and [e["params"] for e in result.entries] == [{"scale": 1.0}, {"scale": 2.0}]
 
 
 def test_a_local_pool_loads_the_users_file_in_its_workers_never_in_the_starting_process(tmp_path, experiment):

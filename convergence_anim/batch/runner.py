@@ -18,7 +18,7 @@ from ..settings import DEFAULT_FPS, RenderSettings
 from . import manifest as mf
 from .executors import Inline, batch_pool, interrupt_workers, warm_batch_pool
 from .runs import BatchJob, TrainingFunction, check_function, format_value, parse_seeds, sweep
-from .task import run_task, sha256
+from .task import check_in_worker, run_task, sha256
 from .templates import template_outputs
 from .views import same_view, union_view
 
@@ -131,9 +131,10 @@ def render_batch(
         Draw every run with the same axis limits (the union of each run's own), so the clips compare
         side by side. Every run is trained first to find them.
     grid:
-        Also write one synchronised animation of all runs, one cell each labelled with its seed
-        and the parameters that vary (not those given one value), to this ``.gif`` or ``.mp4``; a run that stopped early holds its last
-        frame. Every run must return a trace of the same scene.
+        Also write one synchronised animation of all runs to this ``.gif`` or ``.mp4``, one
+        cell each labelled with its seed and the parameters that vary (not those given one
+        value); a run that stopped early holds its last frame. Every run must return a trace of
+        the same scene.
     grid_cols:
         Columns of the grid; by default one row per parameter combination and one column per seed
         (near-square when nothing is swept).
@@ -193,10 +194,11 @@ def render_batch(
         if settings.fps is not None:
             check_fps(settings.fps, encoder.max_fps, encoder.suffix)
     grid_path = None if grid is None else Path(os.path.abspath(grid))
-    varying = [name for name, values in params.items() if len(values) > 1]  # what a cell's label shows
+    # What a cell's label shows: the parameters with more than one value (params may hold iterators, used up).
+    varying = [name for name in params if len({format_value(combo[name]) for combo, _ in runs}) > 1]
     if cell_size is None:
         # Wide enough that the longest label ("lr=0.05 hidden=16 s3": bold 12 px, 7.3 px a character
-        # measured) clears the loss on its right ("loss 0.0007373": 86 px) and the margins.
+        # measured, 7.5 counted) clears the loss on its right ("loss 0.0007373": 86 px) and the margins.
         longest = max(len(_cell_label(BatchJob(seed, combo, None), varying)) for combo, seed in runs)
         cell_size = (min(400, max(CELL_SIZE[0], 2 * math.ceil((7.5 * longest + 110) / 2))), CELL_SIZE[1])
     cell_size = _check_cell_size(cell_size)
@@ -259,8 +261,8 @@ def render_batch(
 def _check_function(fn: TrainingFunction, params: list[str], pool) -> "str | None":
     """Load and check the training function before any run starts; the SHA-256 of its code.
 
-    With a local ``pool``, a worker loads it (and keeps it for its runs): this process never
-    imports the user's code, nor torch, which saves it seconds and hundreds of megabytes.
+    With a local ``pool``, a worker loads it (and keeps the module for the runs it gets): this
+    process never imports the user's code, nor torch, which saves it seconds and hundreds of megabytes.
 
     Raises
     ------
@@ -270,18 +272,31 @@ def _check_function(fn: TrainingFunction, params: list[str], pool) -> "str | Non
     if pool is None or fn.loaded:
         outcome = check_function(fn, params)
     else:
-        future = pool.submit(check_function, fn, params)
+        future = pool.submit(check_in_worker, fn, params)
         try:
             outcome = future.result()
-        except concurrent.futures.BrokenExecutor:  # the file ended the process (os._exit, a crash) as it loaded
-            raise UsageError(f"a worker process ended while loading {fn.ref}: in a script, call render_batch under "
-                             "`if __name__ == \"__main__\":`; else the file ends its process as it loads") from None
+        except concurrent.futures.BrokenExecutor:  # before the check ran, or the file ended the process as it loaded
+            hint = "the file ends its process as it loads, or it ran out of memory"
+            if _main_is_a_users_script():
+                hint = f"in a script, call render_batch under `if __name__ == \"__main__\":`; else {hint}"
+            raise UsageError(f"a worker process ended while loading {fn.ref}: {hint}") from None
         except BaseException:
             interrupt_workers(pool)
             raise
     if outcome["error"] is not None:
         raise UsageError(outcome["error"])
     return outcome["code_sha256"]
+
+
+def _main_is_a_users_script() -> bool:
+    """Whether this process runs a script of the user's, which the pool's workers import again."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(getattr(main, "__spec__", None), "name", "").startswith("convergence_anim."):
+        return False
+    return Path(path).name != "convergence-anim"  # the installed command's own script is guarded
 
 
 class _Batch:

@@ -18,6 +18,7 @@ the libraries the file imports, not the file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -283,9 +284,12 @@ class TrainingFunction:
         self._function: "Callable[..., Any] | None" = None
         if callable(target) and not isinstance(target, (str, os.PathLike)):
             self._function = target
-            module = getattr(target, "__module__", None) or "?"
-            self.name = getattr(target, "__qualname__", None) or type(target).__name__
+            inner = _inner(target)
+            module = getattr(inner, "__module__", None) or "?"
+            self.name = getattr(inner, "__qualname__", None) or type(inner).__name__
             self.ref = target.name if isinstance(target, DemoFunction) else f"{module}:{self.name}"
+            if inner is not target:
+                self.ref += " (partial)"
             loaded = sys.modules.get(module)
             file = getattr(loaded, "__file__", None)
             if module.startswith(_FILE_MODULE_PREFIX) and file:
@@ -368,7 +372,7 @@ class TrainingFunction:
         path = self.path
         if path is None:
             try:
-                path = Path(inspect.getsourcefile(self.function) or "")
+                path = Path(inspect.getsourcefile(_inner(self.function)) or "")
             except TypeError:
                 return None
         try:
@@ -427,17 +431,38 @@ class TrainingFunction:
                     # A file's module is not importable on the workers: send its code with the function.
                     cloudpickle.register_pickle_by_value(module)
                 return {"pickled": cloudpickle.dumps(function), "ref": self.ref}
-        if self.path is not None:
+        function = self._function
+        named = function is None or self._where is not None  # named as FILE.py:NAME or module:NAME
+        plain = named or (inspect.isfunction(function) and "<locals>" not in self.name)
+        if self.path is not None and plain:
             return {"file": str(self.path), "name": self.name, "ref": self.ref}
         if self._module is not None:
             return {"module": self._module, "name": self.name, "ref": self.ref}
-        module = getattr(self._function, "__module__", None)
-        if module and "<locals>" not in self.name and module != "__main__":
+        module = getattr(function, "__module__", None)
+        if plain and module and module != "__main__":
             return {"module": module, "name": self.name, "ref": self.ref}
-        if "<locals>" in self.name:
-            raise UsageError(f"{self.ref} is defined inside another function, so worker processes cannot load it; "
-                             "define it at the top level of a module")
-        return {"object": self._function, "ref": self.ref}  # __main__: multiprocessing re-imports the script
+        # A function of the script being run (multiprocessing re-imports it in the workers), a bound
+        # method, a functools.partial: pickled by reference. A lambda or a function defined inside
+        # another: only by value.
+        import pickle
+
+        try:
+            pickle.dumps(function)
+        except Exception as exc:
+            try:
+                import cloudpickle
+            except ImportError:
+                raise UsageError(f"{self.ref} cannot be sent to worker processes ({one_line(exc)}); define it with "
+                                 "def at the top level of a module, or install cloudpickle") from None
+            return {"pickled": cloudpickle.dumps(function), "ref": self.ref}
+        return {"object": function, "ref": self.ref}
+
+
+def _inner(function: Any) -> Any:
+    """The function a ``functools.partial`` (or a partial of one) wraps; anything else as it is."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    return function
 
 
 def check_function(fn: TrainingFunction, params: Sequence[str]) -> dict[str, Any]:

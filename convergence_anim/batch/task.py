@@ -22,7 +22,7 @@ import numpy as np
 
 from .._exceptions import ConvergenceAnimError, one_line
 
-__all__ = ["init_worker", "run_task", "sha256"]
+__all__ = ["check_in_worker", "init_worker", "run_task", "sha256"]
 
 
 def sha256(path: "str | os.PathLike[str]") -> str:
@@ -160,6 +160,20 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
             torch.set_num_threads(threads)
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
+
+
+def check_in_worker(fn, params) -> dict[str, Any]:
+    """``runs.check_function`` in a pool worker, interruptible by Ctrl-C like a run (the user's file may load for long)."""
+    global _in_task
+    from .runs import check_function
+
+    if _stopping:
+        raise KeyboardInterrupt
+    _in_task = True
+    try:
+        return check_function(fn, params)
+    finally:
+        _in_task = False
 
 
 def _worker_sigint(signum, frame) -> None:
