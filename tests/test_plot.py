@@ -183,3 +183,24 @@ def test_cli_render_of_a_saved_plot_trace_says_how_in_one_line(run, tmp_path):
     assert "a trace keeps the captured values, not the code: render it with render(trace, path, " \
            "scene=Plot(blog_draw))" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "out.gif").exists()
+
+
+def test_margins_fit_the_labels_and_ticks_draw_sets():
+    """A panel makes the layout fit its margins: to the axis labels and the wide ticks of the user's draw."""
+    from convergence_anim.frames import FrameRenderer
+
+    def draw(ax, frame):
+        ax.scatter(*frame["c"].T)
+        ax.set_xlabel("first principal component of the latent code")
+        ax.set_ylabel("second component (units)")
+
+    rec = ca.Recorder(Plot(draw), every=1)
+    for step in range(4):
+        rec.capture(step, loss=1 / (step + 1), c=np.random.default_rng(step).normal(size=(5, 2)) * 1000)
+    renderer = FrameRenderer(rec.trace, loss_panel=True)
+    renderer.render(0)
+    fig = renderer.figure
+    ax = fig.axes[0]
+    texts = [ax.yaxis.label, ax.xaxis.label, *ax.get_yticklabels()]
+    boxes = [t.get_window_extent(fig.canvas.get_renderer()) for t in texts if t.get_text()]
+    assert len(boxes) > 3 and min(b.x0 for b in boxes) >= 0 and min(b.y0 for b in boxes) >= 0

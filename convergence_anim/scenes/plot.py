@@ -202,6 +202,9 @@ class Plot(Scene):
             self._title = ax.get_title()
             return []  # the whole figure is redrawn (``redraw``)
 
+        # The margins are fitted to what is on the axes when setup returns: draw a frame now, so
+        # that its axis labels and tick labels (at the fixed limits: the same in every frame) count.
+        update(len(trace) - 1, False)
         return update
 
     def _call(self, ax: "Axes", trace: "Trace", index: int) -> None:
