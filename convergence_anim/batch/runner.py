@@ -491,11 +491,10 @@ class _Batch:
         n_frames = max(len(c) for c in cells)
         entry = {"output": self._relative(grid_path), "settings": grid_settings, "status": "failed", "error": None,
                  "frames": n_frames, "failed_cells": failed, "bytes": None, "sha256": None}
+        self.cells = [None] * len(self.jobs)  # the frames are in cells now: let these go
         if len(failed) == len(self.jobs):  # a grid of "failed" labels shows nothing the manifest does not
-            self.cells = [None] * len(self.jobs)
             self.grid_entry = {**entry, "frames": 0, "error": "every run failed", "seconds": 0.0}
             return
-        self.cells = [None] * len(self.jobs)  # the grid is written: let the frames go
         started = time.perf_counter()
         try:
             self._tick("grid", 0, n_frames)

@@ -101,9 +101,32 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     or None), ``measure`` (return the scene's own limits) and ``cell`` (None, or the label, size and
     theme of the run's grid cell).
     """
+    with _interruptible():
+        return _run(task)
+
+
+def check_in_worker(fn, params) -> dict[str, Any]:
+    """``runs.check_function`` in a pool worker, interruptible by Ctrl-C like a run (the user's file may load for long)."""
+    from .runs import check_function
+
+    with _interruptible():
+        return check_function(fn, params)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """A task in a pool worker: Ctrl-C interrupts it, and after one, queued tasks do not start (``_worker_sigint``)."""
     global _in_task
-    if _stopping:  # Ctrl-C reached this worker: runs already queued for it do not start
+    if _stopping:
         raise KeyboardInterrupt
+    _in_task = True
+    try:
+        yield
+    finally:
+        _in_task = False
+
+
+def _run(task: Mapping[str, Any]) -> dict[str, Any]:
     import torch
 
     started = time.perf_counter()
@@ -113,7 +136,6 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     # count, so the files stay byte-identical to a run alone.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    _in_task = True
     with _malloc_trim_relaxed():
         try:
             from ..scenes import scene_from_trace
@@ -156,24 +178,9 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
         except Exception as exc:  # one run failing must not stop the others: report it as data
             result.update(status="failed", error=one_line(exc))
         finally:
-            _in_task = False
             torch.set_num_threads(threads)
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
-
-
-def check_in_worker(fn, params) -> dict[str, Any]:
-    """``runs.check_function`` in a pool worker, interruptible by Ctrl-C like a run (the user's file may load for long)."""
-    global _in_task
-    from .runs import check_function
-
-    if _stopping:
-        raise KeyboardInterrupt
-    _in_task = True
-    try:
-        return check_function(fn, params)
-    finally:
-        _in_task = False
 
 
 def _worker_sigint(signum, frame) -> None:
