@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 from ._exceptions import OutputError
 
-__all__ = ["atomic_output", "check_output_path"]
+__all__ = ["atomic_output", "check_output_path", "target_of"]
 
 
 def check_output_path(path: str | os.PathLike[str]) -> Path:
@@ -62,3 +63,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def target_of(tmp: "str | os.PathLike[str]") -> Path:
+    """The final path an ``atomic_output`` temporary path will be renamed to (``tmp`` itself if it is not one).
+
+    For writers that refer to their final name inside the file, such as a LaTeX snippet naming the
+    frames beside it.
+    """
+    tmp = Path(tmp)
+    # mkstemp's random part is letters, digits and underscores: the stem is what comes before it.
+    found = re.fullmatch(r"\.(?P<stem>.+)\.[A-Za-z0-9_]+\.part(?P<suffix>.*)", tmp.name)
+    return tmp.with_name(found["stem"] + found["suffix"]) if found else tmp

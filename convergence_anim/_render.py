@@ -29,10 +29,31 @@ class Animation(type(Path())):  # type: ignore[misc]
     """The path of a rendered animation; shows itself inline in a Jupyter notebook."""
 
     def _repr_html_(self) -> str:
+        import html
+
+        suffix = self.suffix.lower()
+        if suffix == ".tex":  # a beamer snippet: its text, to paste into slides
+            return f"<pre>{html.escape(self.read_text(encoding='utf-8'))}</pre>"
+        if suffix == ".html":
+            # The player is a page of its own: a frame keeps its script and ids apart from the notebook's.
+            text = self.read_text(encoding="utf-8")
+            width, height = _player_size(text)
+            return (f'<iframe srcdoc="{html.escape(text, quote=True)}" sandbox="allow-scripts" '
+                    f'style="border:0;width:{width + 20}px;max-width:100%;height:{height + 80}px" '
+                    f'title="{html.escape(self.name)}"></iframe>')
         data = base64.b64encode(self.read_bytes()).decode("ascii")
-        if self.suffix.lower() == ".mp4":
-            return f'<video controls autoplay loop muted playsinline src="data:video/mp4;base64,{data}"></video>'
-        return f'<img src="data:image/gif;base64,{data}" alt="{self.name}"/>'
+        if suffix in (".mp4", ".webm"):
+            return (f'<video controls autoplay loop muted playsinline src="data:video/{suffix[1:]};base64,{data}">'
+                    f'</video>')
+        return f'<img src="data:image/{suffix[1:]};base64,{data}" alt="{self.name}"/>'
+
+
+def _player_size(page: str) -> tuple[int, int]:
+    """The video size an HTML player page declares (640x480 if it cannot be read)."""
+    import re
+
+    found = re.search(r'<video id="ca-video"[^>]*?width="(\d+)" height="(\d+)"', page[:5000])
+    return (int(found.group(1)), int(found.group(2))) if found else (640, 480)
 
 
 def render(
@@ -51,7 +72,8 @@ def render(
     each in its own colour with a legend (see ``convergence_anim.race``); frames follow the steps of
     all runs together, and a run that stopped earlier holds its last state, marked as finished.
 
-    The format follows the suffix (``.gif``, ``.mp4``). Frames are streamed to the encoder as they
+    The format follows the suffix (``.gif``, ``.mp4``, ``.webp``, ``.webm``, ``.html``, ``.tex``; see
+    the docs' formats page). Frames are streamed to the encoder as they
     are drawn, into a temporary file that replaces ``path`` only when complete; an existing file at
     ``path`` is overwritten.
 
@@ -74,7 +96,7 @@ def render(
     **options:
         Any field of ``RenderSettings``: ``fps``, ``duration``, ``hold``, ``hold_first``, ``loop``,
         ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``, ``landscape``, ``loss_range``, ``max_frames``,
-        ``spacing``, ``still``, ``filmstrip``, ``filmstrip_frames``, ``jobs``.
+        ``spacing``, ``still``, ``filmstrip``, ``filmstrip_frames``, ``jobs``, ``quality``, ``frames_format``.
 
     Returns
     -------
@@ -136,11 +158,16 @@ def render(
                       f"the scene ({reason}); define it at the top level of an importable module", file=sys.stderr)
                 jobs = 1
         with atomic_output(path) as tmp:
-            encoder = encoder_class(tmp, size=renderer.size, fps=timing.fps, loop=settings.loop, samples=samples)
+            encoder = encoder_class(tmp, size=renderer.size, fps=timing.fps, loop=settings.loop, samples=samples,
+                                    **encoder_class.options_from(settings))
             with encoder:
-                frames = prepared_frames(
-                    make_renderer, range(n), encoder.preparer(), jobs, modules=[scene_module], renderer=renderer
-                )
+                encoder.describe_frames(_frame_table(trace, chosen, labels))
+                if encoder.draws_pages:  # vector frames: the figure saves itself, in this process
+                    frames = (functools.partial(renderer.save_still, i) for i in range(n))
+                else:
+                    frames = prepared_frames(
+                        make_renderer, range(n), encoder.preparer(), jobs, modules=[scene_module], renderer=renderer
+                    )
                 for index, payload in enumerate(frames):
                     repeat = 1 + (timing.hold_first if index == 0 else 0) + (timing.hold_last if index == n - 1 else 0)
                     encoder.write_prepared(payload, repeat)
@@ -149,6 +176,20 @@ def render(
     finally:
         renderer.close()
     return Animation(path)
+
+
+def _frame_table(trace: "Trace | list[Trace]", chosen: np.ndarray, labels) -> list[dict]:
+    """What each frame shows (iteration and loss, or each run's loss in a race), for ``describe_frames``."""
+    def loss(value) -> "float | None":
+        return float(value) if np.isfinite(value) else None
+
+    if not isinstance(trace, list):  # already reduced to the chosen captures
+        return [{"iteration": int(step), "loss": loss(value)} for step, value in zip(trace.steps, trace.losses)]
+    from .race import race_timeline
+
+    steps, indices, _ = race_timeline(trace)
+    return [{"iteration": int(steps[f]), "losses": {label: loss(t.losses[i]) for label, t, i in zip(labels, trace, indices[f])}}
+            for f in chosen]
 
 
 def _as_trace(obj: Any) -> Trace:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .encoders import Encoder
     from .style import Theme
 
-__all__ = ["DEFAULT_FPS", "FILMSTRIP_SUFFIXES", "SPACINGS", "STILL_SUFFIXES", "RenderSettings"]
+__all__ = ["DEFAULT_FPS", "FILMSTRIP_SUFFIXES", "FRAMES_FORMATS", "SPACINGS", "STILL_SUFFIXES", "RenderSettings"]
 
 #: Frames per second when neither ``fps`` nor ``duration`` is given.
 DEFAULT_FPS = 10.0
@@ -29,6 +29,8 @@ DEFAULT_FPS = 10.0
 SPACINGS = ("uniform", "log")
 STILL_SUFFIXES = (".png", ".svg", ".pdf")
 FILMSTRIP_SUFFIXES = (".png",)
+#: How a beamer snippet's frames are stored: vector PDF pages, or PNG images.
+FRAMES_FORMATS = ("pdf", "png")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,12 @@ class RenderSettings:
     jobs:
         Processes drawing frames: None (default) uses every core for long animations and one
         process for short ones; the pixels are the same either way.
+    quality:
+        For formats that offer it (``.webp``): None (default) for lossless frames, or 1 to 100 for
+        smaller lossy ones.
+    frames_format:
+        For a beamer snippet (``.tex``): its frames as ``"pdf"`` pages (vector, the default) or
+        ``"png"`` images.
 
     Raises
     ------
@@ -112,6 +120,8 @@ class RenderSettings:
     filmstrip: "Path | None" = None
     filmstrip_frames: int = 5
     jobs: "int | None" = None
+    quality: "int | None" = None
+    frames_format: str = "pdf"
 
     def __post_init__(self) -> None:
         from .frames import check_size
@@ -134,6 +144,8 @@ class RenderSettings:
             "filmstrip": _extra_path("filmstrip", self.filmstrip, FILMSTRIP_SUFFIXES),
             "filmstrip_frames": _checks.integer("filmstrip_frames", self.filmstrip_frames, 1, 50),
             "jobs": _checks.optional(_checks.integer, "jobs", self.jobs, low=1),
+            "quality": _checks.optional(_checks.integer, "quality", self.quality, 1, 100),
+            "frames_format": _checks.choice("frames_format", self.frames_format, FRAMES_FORMATS),
         }
         if fields["fps"] is not None and fields["duration"] is not None:
             raise UsageError("give either fps or duration, not both")
@@ -216,7 +228,8 @@ class RenderSettings:
         Raises
         ------
         UsageError
-            If the suffix is not a known format or the frame rate is too high for it.
+            If the suffix is not a known format, the frame rate is too high for it, or ``quality``
+            is given for a format without it.
         EncoderError
             If the encoder cannot run here.
         """
@@ -226,6 +239,8 @@ class RenderSettings:
         encoder = encoder_for(path)
         if self.fps is not None:
             check_fps(self.fps, encoder.max_fps, encoder.suffix)
+        if self.quality is not None and not encoder.takes_quality:
+            raise UsageError(f"quality applies to lossy formats such as .webp, not {encoder.suffix}")
         encoder.check_available()
         return encoder
 

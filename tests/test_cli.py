@@ -59,7 +59,7 @@ def test_diverging_run_warns_and_still_renders(run, tmp_path):
         (["demo", "linear", "-o", "x.gif", "--fps", "100"], "at most 50 fps"),
         (["demo", "nonsense"], "Invalid value"),
         (["render", "t.npz"], "Missing option"),
-        (["render", "t.npz", "-o", "x.webm"], "not a known format"),
+        (["render", "t.npz", "-o", "x.mkv"], "not a known format"),
     ],
 )
 def test_usage_errors_exit_2(run, args, text):

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import click
 
 from ..encoders import formats
-from ..settings import SPACINGS
+from ..settings import FRAMES_FORMATS, SPACINGS
 from ..style import SIZES, THEMES
 
 __all__ = [
@@ -103,6 +103,8 @@ def render_options(command):
         click.option("--filmstrip", type=click.Path(path_type=Path), default=None, help="Also save key frames side by side as one .png."),
         click.option("--filmstrip-frames", type=click.IntRange(1, 50), default=5, help="Frames in the filmstrip."),
         click.option("--jobs", type=POSITIVE_INT, default=None, help="Processes drawing frames [default: all cores for long animations]."),
+        click.option("--quality", type=click.IntRange(1, 100), default=None, help="Lossy WebP at this quality, 1-100 [default: lossless]."),
+        click.option("--frames-format", type=click.Choice(FRAMES_FORMATS), default="pdf", help="Frames of a beamer .tex: vector PDF pages or PNG images."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),
         click.option("-v", "--verbose", is_flag=True, help="Show details of encoder failures (ffmpeg's own output)."),
     ]

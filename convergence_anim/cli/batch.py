@@ -50,9 +50,9 @@ class _Bars:
               help="Sweep a keyword argument of FUNCTION over these values (numbers or text); repeatable. "
                    "Every combination runs with every seed.")
 @click.option("-o", "--output", "template", default=None,
-              help="Output per run (.gif or .mp4), from the fields {seed} and every --param name "
+              help="Output per run (.gif, .mp4, .webp, .webm, .html or .tex), from the fields {seed} and every --param name "
                    "[default: outputs/NAME-{param}...-seed{seed}.gif; none if --grid or --summary is given].")
-@click.option("--grid", type=click.Path(path_type=Path), default=None, help="Also render all runs as one grid animation (.gif or .mp4): a row per parameter combination, a column per seed.")
+@click.option("--grid", type=click.Path(path_type=Path), default=None, help="Also render all runs as one grid animation (.gif, .mp4, .webp, .webm, .html or .tex): a row per parameter combination, a column per seed.")
 @click.option("--grid-cols", type=POSITIVE_INT, default=None, help="Columns of the grid [default: one per seed; near-square without --param].")
 @click.option("--summary", type=click.Path(path_type=Path), default=None, help="Also draw every run's loss curve and final loss in one figure (.png, .svg or .pdf).")
 @click.option("--shared-scale", is_flag=True, help="Draw every run with the same axis limits, so clips compare side by side.")

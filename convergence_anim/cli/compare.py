@@ -49,7 +49,7 @@ def render_race(traces, output: Path, settings, labels, *, quiet: bool) -> Path:
 
 @click.command(context_settings={"show_default": True})
 @click.argument("trace_files", metavar="TRACE.npz...", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output .gif or .mp4, overwritten if it exists.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output animation (.gif, .mp4, .webp, .webm, .html or beamer .tex), overwritten if it exists.")
 @labels_option
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 10].")
 @render_options

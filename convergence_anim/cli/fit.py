@@ -52,7 +52,7 @@ def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "
               help="With more than two features, the plane drawn: the first two principal components (pca), or "
                    "two features, the others held at their median [default: pca].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Output .gif or .mp4, overwritten if it exists [default: outputs/<csv name>-<task>.gif, creating outputs/].")
+              help="Output animation (.gif, .mp4, .webp, .webm, .html or beamer .tex), overwritten if it exists [default: outputs/<csv name>-<task>.gif, creating outputs/].")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 15].")
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 @LIVE

@@ -13,7 +13,7 @@ __all__ = ["render_command"]
 
 @click.command(name="render", context_settings={"show_default": True})
 @click.argument("trace_file", metavar="TRACE.npz", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output .gif or .mp4, overwritten if it exists.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output animation (.gif, .mp4, .webp, .webm, .html or beamer .tex), overwritten if it exists.")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 10].")
 @render_options
 def render_command(trace_file, output, fps, **options) -> None:

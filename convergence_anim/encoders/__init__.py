@@ -22,6 +22,10 @@ __all__ = ["ENCODERS", "Encoder", "encoder_for", "formats"]
 ENCODERS: dict[str, tuple[str, str]] = {
     ".gif": (".gif", "GifEncoder"),
     ".mp4": (".mp4", "Mp4Encoder"),
+    ".webp": (".webp", "WebpEncoder"),
+    ".webm": (".webm", "WebmEncoder"),
+    ".html": (".html", "HtmlEncoder"),
+    ".tex": (".beamer", "BeamerEncoder"),
 }
 
 
@@ -36,7 +40,7 @@ def __getattr__(name: str) -> Any:
 
 
 def formats() -> list[str]:
-    """The format names that can be written, from the registry: ``["gif", "mp4"]``."""
+    """The format names that can be written, from the registry: ``["gif", "mp4", ...]``."""
     return [suffix.lstrip(".") for suffix in ENCODERS]
 
 

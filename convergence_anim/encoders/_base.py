@@ -53,6 +53,16 @@ class Encoder:
     needs_samples: ClassVar[bool] = False
     #: Cores the encoder keeps busy in a process of its own, left free when drawing in parallel.
     external_cores: ClassVar[int] = 0
+    #: Whether the encoder takes a ``quality`` keyword (1-100, lossy; None: its lossless default).
+    takes_quality: ClassVar[bool] = False
+    #: True if ``write_prepared`` takes a function that saves the frame to a path (``.pdf``/``.png``)
+    #: instead of pixels: vector frames, drawn by the figure in the rendering process.
+    draws_pages: bool = False
+
+    @classmethod
+    def options_from(cls, settings) -> dict:
+        """The keywords this encoder takes from a ``RenderSettings`` (``quality``, say); none by default."""
+        return {}
 
     @classmethod
     def check_available(cls) -> None:
@@ -76,6 +86,15 @@ class Encoder:
         self.fps = check_fps(fps, type(self).max_fps, self.suffix)
         self.loop = integer("loop", loop, low=0)
         self.frames_written = 0
+
+    def describe_frames(self, frames: "Sequence[dict]") -> None:
+        """Learn what each frame shows before it is written, for formats that display it (HTML).
+
+        ``frames`` holds one dict per frame to be written, in order: ``{"iteration": int,
+        "loss": float or None}`` for one run, ``{"iteration": int, "losses": {label: float or
+        None}}`` for a race. The renderer calls it once, before the first frame; other encoders
+        ignore it.
+        """
 
     def write(self, frame: np.ndarray, repeat: int = 1) -> None:
         """Append ``frame``, shown for ``repeat`` frame intervals (1/fps seconds each)."""

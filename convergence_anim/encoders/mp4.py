@@ -8,21 +8,9 @@ import numpy as np
 
 from .._exceptions import EncoderError, UsageError
 from ._base import Encoder
+from ._ffmpeg import ffmpeg_exe, require_ffmpeg_encoder
 
-__all__ = ["Mp4Encoder", "ffmpeg_exe"]
-
-
-def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary, or EncoderError saying how to get one."""
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        raise EncoderError(
-            "cannot write MP4: the ffmpeg binary was not found (pip install imageio-ffmpeg, or set "
-            "IMAGEIO_FFMPEG_EXE); write a .gif instead"
-        ) from None
+__all__ = ["Mp4Encoder", "ffmpeg_exe", "mp4_structure_problem"]
 
 
 class Mp4Encoder(Encoder):
@@ -40,15 +28,16 @@ class Mp4Encoder(Encoder):
     max_fps = 240.0
     external_cores = 1  # ffmpeg
 
+    #: The ffmpeg encoder this format needs, checked before any work.
+    codec = "libx264"
+
     @classmethod
     def check_available(cls) -> None:
-        exe = ffmpeg_exe()
-        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-            raise EncoderError(f"ffmpeg could not start ({exe}): no such executable file; write a .gif instead")
+        require_ffmpeg_encoder(cls.codec, cls.suffix)
 
     def __init__(self, path, *, size, fps, loop=0, samples=(), crf: int = 23, verbose: bool = False) -> None:
         super().__init__(path, size=size, fps=fps, loop=loop, samples=samples)
-        self._exe = ffmpeg_exe()
+        self._exe = ffmpeg_exe(self.suffix)
         self._crf = crf
         self._verbose = verbose
         self._writer = None  # started by the first frame, whose channel count sets the input format
@@ -64,21 +53,29 @@ class Mp4Encoder(Encoder):
             str(self.path),
             (width + self._pad[1], height + self._pad[0]),
             fps=self.fps,
-            codec="libx264",
+            codec=self.codec,
             pix_fmt_in="rgba" if channels == 4 else "rgb24",
             pix_fmt_out="yuv420p",
             quality=None,
             macro_block_size=1,
             ffmpeg_log_level="info" if self._verbose else "error",
             ffmpeg_timeout=0,
-            # A fixed thread count: x264's output depends on it, and the same trace must give the same
-            # bytes on every machine (batch runs compare files by hash).
-            output_params=["-crf", str(self._crf), "-preset", "medium", "-threads", "2", "-movflags", "+faststart"],
+            output_params=self._output_params(),
         )
         try:
             self._writer.send(None)  # starts ffmpeg
         except (OSError, RuntimeError) as exc:
             raise EncoderError(f"ffmpeg could not start ({self._exe}): {_first_line(exc)}; write a .gif instead") from exc
+
+    def _output_params(self) -> list[str]:
+        """ffmpeg's options after the input: the codec's settings and the container's."""
+        # A fixed thread count: x264's output depends on it, and the same trace must give the same
+        # bytes on every machine (batch runs compare files by hash).
+        return ["-crf", str(self._crf), "-preset", "medium", "-threads", "2", "-movflags", "+faststart"]
+
+    def _structure_problem(self) -> "str | None":
+        """What is wrong with the finished file, or None (see ``mp4_structure_problem``)."""
+        return mp4_structure_problem(self.path)
 
     def write_prepared(self, frame: np.ndarray, repeat: int = 1) -> None:
         frame = np.asarray(frame)
@@ -105,7 +102,7 @@ class Mp4Encoder(Encoder):
             self._writer.close()
         except (OSError, RuntimeError) as exc:
             raise EncoderError(f"ffmpeg failed while finishing the file: {_first_line(exc)}; write a .gif instead") from exc
-        problem = mp4_structure_problem(self.path)
+        problem = self._structure_problem()
         if problem:
             # ffmpeg can exit 0 after a failed write (seen with a file-size limit: "Error writing
             # trailer"), which would move a truncated video into place.
