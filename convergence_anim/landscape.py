@@ -32,7 +32,9 @@ __all__ = [
     "DEFAULT_LOSS",
     "LOSSES",
     "Landscape",
+    "PROGRESS_AFTER",
     "Plane",
+    "Progress",
     "contour_levels",
     "evaluate_on_plane",
     "landscape_of",
@@ -40,6 +42,7 @@ __all__ = [
     "pca_plane",
     "share_landscape",
     "path_window",
+    "terminal_progress",
     "two_parameter_landscape",
     "two_parameter_loss",
 ]
@@ -70,6 +73,13 @@ LEVELS = 14
 MIN_ASPECT = 0.5
 #: Values above this many grid cells times data points are evaluated in chunks, to bound memory.
 _CHUNK = 1 << 22
+#: A model landscape evaluates at most this many grid points in one batched forward pass, and fewer
+#: when a batch's parameters or inputs (one copy per point) would exceed ``_BATCH_VALUES`` values:
+#: past a few dozen points a batch is no faster, only bigger.
+_BATCH_POINTS = 64
+_BATCH_VALUES = 1 << 22
+#: Called as ``progress(done, total)`` while a model landscape is evaluated: grid points so far, of all.
+Progress = Callable[[int, int], None]
 # Keys of a model landscape in a trace; with the plane's origin and directions a new path (another
 # run) can be projected onto it later.
 KEYS_DATA = ("landscape_loss", "landscape_x", "landscape_y", "landscape_origin", "landscape_directions",
@@ -309,6 +319,8 @@ def evaluate_on_plane(
     plane: Plane,
     xs: np.ndarray,
     ys: np.ndarray,
+    *,
+    progress: "Progress | None" = None,
 ) -> np.ndarray:
     """The loss ``loss_fn(model(inputs), targets)`` at every point of a grid on ``plane``.
 
@@ -317,6 +329,12 @@ def evaluate_on_plane(
     deterministic loss), under ``torch.no_grad()`` and with torch's RNG state forked, and each
     module's train/eval mode is restored after. Parameters, modes, ``.grad`` and the RNG are left
     exactly as they were.
+
+    Grid points are evaluated in batches, one forward pass for many parameter vectors
+    (``torch.func.vmap``): a few large operations instead of thousands of small ones, which is what
+    a shared machine's thread pool handles well. A model or loss that cannot be batched (one that
+    calls ``.item()``, writes in place, or branches on values) is evaluated one point at a time,
+    with the same results.
 
     Parameters
     ----------
@@ -330,6 +348,9 @@ def evaluate_on_plane(
         The plane (see ``pca_plane``).
     xs, ys:
         The grid's coordinates along the plane's two directions.
+    progress:
+        Optional ``progress(done, total)``, called with the grid points evaluated so far as the work
+        goes on (see ``Progress``).
 
     Returns
     -------
@@ -342,32 +363,45 @@ def evaluate_on_plane(
         If the model's parameters do not fit the plane, or the model or loss fails on the data.
     """
     import torch
-    from torch.func import functional_call
 
     named = list(model.named_parameters())
     sizes = [p.numel() for _, p in named]
     if sum(sizes) != plane.origin.size:
         raise UsageError(f"the model has {sum(sizes)} parameters but the plane lies in {plane.origin.size} dimensions")
-    first = named[0][1]
-    device = first.device
+    device = named[0][1].device
     inputs = torch.as_tensor(inputs, device=device)
     targets = torch.as_tensor(targets, device=device)
+    gx, gy = np.meshgrid(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+    coords = np.column_stack([gx.ravel(), gy.ravel()])  # [y, x] order, as the result is laid out
+    total = len(coords)
+    values = np.full(total, np.nan)
+    batch = max(1, min(_BATCH_POINTS, _BATCH_VALUES // max(plane.origin.size, inputs.numel())))
     modes = [(module, module.training) for module in model.modules()]
-    out = np.full((len(ys), len(xs)), np.nan)
     forked = [device] if device.type == "cuda" else []
     try:
         model.eval()
         with torch.random.fork_rng(devices=forked), torch.no_grad():
-            for j, b in enumerate(ys):
-                for i, a in enumerate(xs):
-                    vector = plane.point(float(a), float(b))
-                    params, offset = {}, 0
-                    for (name, p), n in zip(named, sizes):
-                        chunk = torch.as_tensor(vector[offset : offset + n], dtype=p.dtype, device=device)
-                        params[name] = chunk.reshape(p.shape)
-                        offset += n
-                    value = float(loss_fn(functional_call(model, params, (inputs,)), targets))
-                    out[j, i] = value if np.isfinite(value) else np.nan
+            batched = _batched_loss(model, loss_fn, inputs, targets)
+            done = 0
+            while done < total:
+                chunk = coords[done : done + (batch if batched else 1)]
+                params = _parameters_at(plane, chunk, named, sizes, device)
+                if batched:
+                    try:
+                        losses = batched(params)
+                        if tuple(losses.shape) != (len(chunk),):
+                            raise ValueError("the loss is not one number per parameter vector")
+                    except Exception:  # cannot be batched: evaluate as written, one point at a time
+                        batched = None
+                        continue
+                    found = losses.detach().to(torch.float64).cpu().numpy()
+                else:
+                    single = {name: tensor[0] for name, tensor in params.items()}
+                    found = np.array([float(loss_fn(torch.func.functional_call(model, single, (inputs,)), targets))])
+                values[done : done + len(chunk)] = found
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
     except UsageError:
         raise
     except Exception as exc:  # the user's model or loss failed on the plane: say where, keep their message
@@ -375,7 +409,35 @@ def evaluate_on_plane(
     finally:
         for module, training in modes:
             module.training = training
-    return out
+    values[~np.isfinite(values)] = np.nan
+    return values.reshape(len(ys), len(xs))
+
+
+def _parameters_at(plane: Plane, coords: np.ndarray, named: list, sizes: list[int], device: Any) -> dict[str, Any]:
+    """The model's parameters at plane points ``coords`` (``(B, 2)``): each of shape ``(B, *p.shape)``.
+
+    The vectors are computed in float64 as ``Plane.point`` does, then cast to each parameter's dtype,
+    so a batch holds exactly the values a one-at-a-time evaluation would use.
+    """
+    import torch
+
+    vectors = plane.origin + coords[:, :1] * plane.directions[0] + coords[:, 1:] * plane.directions[1]
+    params, offset = {}, 0
+    for (name, p), n in zip(named, sizes):
+        chunk = torch.as_tensor(vectors[:, offset : offset + n], dtype=p.dtype, device=device)
+        params[name] = chunk.reshape((len(coords),) + tuple(p.shape))
+        offset += n
+    return params
+
+
+def _batched_loss(model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any) -> Any:
+    """``params -> losses``: the loss for each of a batch of parameter sets, in one forward pass."""
+    from torch.func import functional_call, vmap
+
+    def loss_at(params: dict[str, Any]) -> Any:
+        return loss_fn(functional_call(model, params, (inputs,)), targets)
+
+    return vmap(loss_at)
 
 
 def model_landscape(
@@ -386,12 +448,15 @@ def model_landscape(
     targets: Any,
     *,
     resolution: int = 41,
+    progress: "Progress | bool" = False,
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
     """Evaluate the loss on the principal-component plane of ``paths``; return its arrays and the projected paths.
 
     One path gives the plane through its final parameters (Li et al. 2018); several give one plane
     shared by all (through the mean of their final parameters, along the principal components of
-    all their points), so races are drawn on one map.
+    all their points), so races are drawn on one map. ``progress`` is a ``Progress`` callback, True
+    for one updating line on standard error when it is a terminal and the work lasts over
+    ``PROGRESS_AFTER`` seconds, or False (default) for none.
 
     Returns
     -------
@@ -411,7 +476,11 @@ def model_landscape(
     every = np.concatenate(projected)
     xrange, yrange = path_window(every[:, 0], every[:, 1], min_aspect=MIN_ASPECT)
     xs, ys = np.linspace(*xrange, resolution), np.linspace(*yrange, resolution)
-    loss = evaluate_on_plane(model, loss_fn, inputs, targets, plane, xs, ys)
+    if not (isinstance(progress, bool) or callable(progress)):
+        raise UsageError(f"progress must be True, False or a function progress(done, total), got {type(progress).__name__}")
+    if progress is True:
+        progress = terminal_progress("loss landscape")
+    loss = evaluate_on_plane(model, loss_fn, inputs, targets, plane, xs, ys, progress=progress or None)
     data = {
         "landscape_loss": loss,
         "landscape_x": xs,
@@ -431,12 +500,13 @@ def share_landscape(
     targets: Any,
     *,
     resolution: int = 41,
+    progress: "Progress | bool" = False,
 ) -> list["Trace"]:
     """The traces again, all on one landscape plane: the principal components of all their paths.
 
     Each trace must hold its recorded parameters (``Recorder(..., params=True)``); ``model`` is any
     model of the same architecture (its parameters are never written, see ``evaluate_on_plane``).
-    This is how a race of model runs is drawn on one map.
+    This is how a race of model runs is drawn on one map. ``progress`` is ``model_landscape``'s.
 
     Raises
     ------
@@ -449,12 +519,47 @@ def share_landscape(
         if KEY_PARAMETERS not in trace.state:
             raise UsageError(f"run {number} recorded no parameters; record it with Recorder(scene, params=True)")
     data, projected = model_landscape([t.state[KEY_PARAMETERS] for t in traces], model, loss_fn, inputs, targets,
-                                      resolution=resolution)
+                                      resolution=resolution, progress=progress)
     return [
         Trace(scene=t.scene, data={**t.data, **data}, options=t.options, steps=t.steps, losses=t.losses,
               state={**t.state, KEY_PATH: path}, meta=t.meta, test_losses=t.test_losses)
         for t, path in zip(traces, projected)
     ]
+
+
+#: A terminal progress line appears only once the work has lasted this many seconds: quick work
+#: stays silent.
+PROGRESS_AFTER = 1.0
+
+
+def terminal_progress(label: str) -> "Progress | None":
+    """A ``Progress`` writing one line on standard error, rewritten in place: None if it is not a terminal.
+
+    The line (``"loss landscape: 840/1681 points (50%)"``) appears once the work has lasted
+    ``PROGRESS_AFTER`` seconds and ends with the time taken; a log file or a pipe gets nothing.
+    """
+    import sys
+    import time
+
+    stream = sys.stderr
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    start = time.monotonic()
+    shown = [0.0]  # when the line was last written; 0 while nothing is shown
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        finished = done >= total
+        if now - start < PROGRESS_AFTER or (not finished and now - shown[0] < 0.1):
+            return  # too early, or written a moment ago
+        if finished:
+            stream.write(f"\r{label}: {total}/{total} points in {now - start:.1f} s\n")
+        else:
+            stream.write(f"\r{label}: {done}/{total} points ({100 * done // total}%)")
+        stream.flush()
+        shown[0] = now
+
+    return report
 
 
 # -- what the drawing needs -------------------------------------------------------------------------

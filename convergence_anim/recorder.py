@@ -373,7 +373,8 @@ class Recorder:
                 stacklevel=3,
             )
 
-    def add_landscape(self, model: Any, loss_fn: Any, inputs: Any, targets: Any, *, resolution: int = 41) -> None:
+    def add_landscape(self, model: Any, loss_fn: Any, inputs: Any, targets: Any, *, resolution: int = 41,
+                      progress: Any = True) -> None:
         """Evaluate the loss landscape around the recorded path, once, after training.
 
         The plane passes through the last captured parameters and is spanned by the first two
@@ -396,6 +397,10 @@ class Recorder:
             The training data (the whole set, or a fixed batch of it).
         resolution:
             Grid cells per side, 3 to 201 (41 by default: 1681 evaluations of the loss).
+        progress:
+            True (default): on a terminal, work lasting over a second shows one updating line on
+            standard error (nothing in a log file or a notebook's captured stream); False: none; or
+            a function called as ``progress(done, total)`` with the grid points evaluated so far.
 
         Raises
         ------
@@ -410,7 +415,8 @@ class Recorder:
         if not self._n:
             raise UsageError("add_landscape needs captures: call it after training")
         path = self._state[KEY_PARAMETERS][: self._n]
-        self._landscape, _ = model_landscape([path], model, loss_fn, inputs, targets, resolution=resolution)
+        self._landscape, _ = model_landscape([path], model, loss_fn, inputs, targets, resolution=resolution,
+                                              progress=progress)
         self._trace = None
 
 

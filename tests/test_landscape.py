@@ -149,6 +149,70 @@ def test_add_landscape_leaves_the_model_exactly_as_it_was_and_ends_the_path_at_t
         assert loss[5, 2] == pytest.approx(float(loss_fn(probe(x), y)), rel=1e-5)
 
 
+def _plane_and_grid(net, x):
+    vectors = np.stack([L.model_parameters(net) + 0.3 * k * np.linspace(-1, 1, 17) for k in (0, 1, 2)])
+    vectors[2, ::3] += 0.5  # the path bends: two real directions
+    plane = L.pca_plane([vectors])
+    return plane, np.linspace(-2, 2, 5), np.linspace(-1, 1, 4)
+
+
+def _one_point_at_a_time(net, loss_fn, x, y, plane, xs, ys):
+    """The landscape as written in the docstring: the loss with each grid point's parameters, in eval mode."""
+    probe = _Net().eval()
+    out = np.empty((len(ys), len(xs)))
+    for j, b in enumerate(ys):
+        for i, a in enumerate(xs):
+            torch.nn.utils.vector_to_parameters(torch.as_tensor(plane.point(a, b), dtype=torch.float32),
+                                                probe.parameters())
+            with torch.no_grad():
+                out[j, i] = float(loss_fn(probe(x), y))
+    return out
+
+
+def test_batched_landscape_matches_the_loss_at_each_point_and_so_does_an_unbatchable_loss():
+    torch.manual_seed(1)
+    net, x, y = _Net(), torch.randn(40, 2), torch.randn(40, 1)
+    plane, xs, ys = _plane_and_grid(net, x)
+    expected = _one_point_at_a_time(net, torch.nn.functional.mse_loss, x, y, plane, xs, ys)
+    batched = L.evaluate_on_plane(net, torch.nn.functional.mse_loss, x, y, plane, xs, ys)
+    np.testing.assert_allclose(batched, expected, rtol=1e-5)
+
+    def python_float_loss(out, target):  # .item() cannot run inside a batched forward pass
+        return torch.tensor(torch.nn.functional.mse_loss(out, target).item())
+
+    np.testing.assert_allclose(L.evaluate_on_plane(net, python_float_loss, x, y, plane, xs, ys), expected, rtol=1e-5)
+
+
+def test_a_model_that_fails_on_the_plane_is_one_usage_error_naming_the_cause():
+    net, x, y = _Net(), torch.randn(8, 2), torch.randn(8, 1)
+    plane, xs, ys = _plane_and_grid(net, x)
+    with pytest.raises(ca.UsageError, match="landscape plane failed: .*shapes cannot be multiplied"):
+        L.evaluate_on_plane(net, torch.nn.functional.mse_loss, torch.randn(8, 3), y, plane, xs, ys)
+
+
+def test_add_landscape_reports_progress_to_a_callback_and_a_terminal_but_not_to_a_log(monkeypatch):
+    import io
+
+    net, rec, loss_fn, x, y = _train_recorded(True)
+    seen = []
+    rec.add_landscape(net, loss_fn, x, y, resolution=9, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (81, 81) and all(a[0] < b[0] for a, b in zip(seen, seen[1:]))
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(L, "PROGRESS_AFTER", 0.0)  # as if the work were long
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr("sys.stderr", stream)
+        rec.add_landscape(net, loss_fn, x, y, resolution=9)
+        text = stream.getvalue()
+        assert (text.startswith("\rloss landscape: ") and text.endswith(" s\n") and "81/81 points in " in text) == shown
+        assert text == "" or shown
+    with pytest.raises(ca.UsageError, match="progress must be True, False or a function"):
+        rec.add_landscape(net, loss_fn, x, y, resolution=9, progress="yes")
+
+
 def test_landscape_survives_save_and_load(tmp_path):
     net, rec, loss_fn, x, y = _train_recorded(True)
     rec.add_landscape(net, loss_fn, x, y, resolution=5)

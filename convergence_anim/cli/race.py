@@ -71,5 +71,5 @@ def race(name, optimizers, labels, seed, every, max_iter, fps, fmt, output, **op
         if options["landscape"] and runs[0].problem is not None:
             from ..landscape import share_landscape
 
-            traces = share_landscape(traces, *runs[0].problem)
+            traces = share_landscape(traces, *runs[0].problem, progress=not options["quiet"])
         render_race(traces, output, settings, labels, quiet=options["quiet"])
