@@ -41,9 +41,11 @@ class Dataset:
     that order; for regression ``labels`` is None and ``classes`` empty. ``columns`` are the names
     of the x, y (and label) columns, ``name`` the file's stem.
 
-    ``features`` holds every input column, shape ``(n, d)``: ``x`` and ``y`` (d = 2) unless
-    ``load_csv`` was given more ``features``, whose names are ``feature_names``; then ``x`` and ``y``
-    are the first two of them and ``columns`` lists them all (and the label column).
+    ``features`` holds every input column, shape ``(n, d)``, named by ``feature_names``. For
+    classification: ``x`` and ``y`` (d = 2) unless ``load_csv`` was given more ``features``; then
+    ``x`` and ``y`` are the first two of them and ``columns`` lists them all (and the label column).
+    For regression: ``x`` alone (d = 1) unless ``load_csv`` was given ``features``; then ``x`` is
+    the first of them, ``y`` the target and ``columns`` lists the features and the target's column.
     """
 
     x: np.ndarray
@@ -57,8 +59,9 @@ class Dataset:
 
     def __post_init__(self) -> None:
         if self.features is None:
-            object.__setattr__(self, "features", np.column_stack([self.x, self.y]))
-            object.__setattr__(self, "feature_names", tuple(self.columns[:2]))
+            inputs = [self.x, self.y] if self.labels is not None else [self.x]
+            object.__setattr__(self, "features", np.column_stack(inputs))
+            object.__setattr__(self, "feature_names", tuple(self.columns[: len(inputs)]))
 
     @property
     def task(self) -> str:
@@ -87,10 +90,11 @@ def load_csv(
     x_column:
         The column holding the numbers x.
     y_column:
-        The column holding the numbers y.
+        The column holding the numbers y (for regression, the value to predict).
     features:
-        For classification with more than two inputs, the names of all input columns (two or
-        more, each holding numbers), instead of ``x_column`` and ``y_column``.
+        The names of all input columns, each holding numbers: for classification two or more,
+        instead of ``x_column`` and ``y_column``; for regression one or more, instead of
+        ``x_column`` (``y_column`` stays the value to predict).
     label_column:
         For classification, the column holding each point's class: numbers or names, 2 to
         ``max_classes`` distinct values. None (default) reads no labels: regression.
@@ -124,12 +128,17 @@ def load_csv(
     except OSError as exc:
         raise UsageError(f"cannot read {where!r}: {exc.strerror or exc}") from None
 
+    regress_features = features is not None and label_column is None
     inputs = [x_column, y_column] if features is None else [str(f) for f in features]
-    if len(inputs) < 2 or len(set(inputs)) != len(inputs):
-        raise UsageError(f"features must name two or more different columns, got {', '.join(inputs) or 'none'}")
+    fewest = 1 if regress_features else 2
+    if len(inputs) < fewest or len(set(inputs)) != len(inputs):
+        raise UsageError(f"features must name {'one' if fewest == 1 else 'two'} or more different columns, "
+                         f"got {', '.join(inputs) or 'none'}")
     if label_column in inputs:
         raise UsageError(f"column {label_column!r} cannot be both a feature and the label")
-    wanted = inputs + ([label_column] if label_column is not None else [])
+    if regress_features and y_column in inputs:
+        raise UsageError(f"column {y_column!r} cannot be both a feature and the value to predict")
+    wanted = inputs + ([label_column] if label_column is not None else []) + ([y_column] if regress_features else [])
     index = {}
     for name in wanted:
         hits = [i for i, column in enumerate(header) if column == name]
@@ -144,6 +153,11 @@ def load_csv(
     labels, classes = None, ()
     if label_column is not None:
         labels, classes = _classes(rows, index[label_column], label_column, where, max_classes)
+    if regress_features:
+        target = _numbers(rows, index[y_column], y_column, where)
+        return Dataset(columns[:, 0], target, None, (), tuple(wanted), path.stem, columns, tuple(inputs))
+    if label_column is None:  # x and y: the one input, and the value to predict
+        return Dataset(columns[:, 0], columns[:, 1], None, (), tuple(wanted), path.stem)
     return Dataset(columns[:, 0], columns[:, 1], labels, classes, tuple(wanted), path.stem, columns, tuple(inputs))
 
 
@@ -247,7 +261,7 @@ def fit(
 
     Classification trains on cross-entropy and records a ``DecisionBoundary``; regression trains on
     the mean squared error of the standardised y (1.0 is as good as predicting the mean) and records
-    a ``CurveFit``. The model sees standardised inputs (a fixed first layer does it), so the default
+    a ``CurveFit``: the curve over x for one feature, predicted against actual for several. The model sees standardised inputs (a fixed first layer does it), so the default
     learning rate suits data of any scale; the recorded model maps the data's own units.
 
     Parameters
@@ -302,9 +316,9 @@ def fit(
         raise UsageError("live shows what is recorded; it needs record=True")
     every = every or max(1, iterations // 100)
     torch.manual_seed(seed)
-    if data.task == "regress" and (view is not None or data.features.shape[1] > 2):
-        raise UsageError("regression draws y against one x column; several features (and a view) are for classification")
-    inputs = data.features if data.task == "classify" else data.x[:, None]
+    if data.task == "regress" and view is not None:
+        raise UsageError("view is for classification; regression with several features draws predicted against actual")
+    inputs = data.features
     outputs = 1 if data.task == "regress" or len(data.classes) == 2 else len(data.classes)
     net = torch.nn.Linear(inputs.shape[1], outputs) if model == "linear" else mlp(inputs.shape[1], hidden, outputs)
     mean, std = inputs.mean(axis=0), _spread(inputs)
@@ -312,7 +326,7 @@ def fit(
     xlabel, ylabel = data.columns[:2]
     meta = {"data": data.name, "task": data.task, "model": model, "hidden": list(hidden), "lr": lr,
             "iterations": iterations, "every": every, "seed": seed}
-    if data.task == "classify" and data.features.shape[1] > 2:
+    if data.features.shape[1] > (2 if data.task == "classify" else 1):
         meta["features"] = list(data.feature_names)
     if data.task == "classify":
         targets = torch.as_tensor(data.labels)
@@ -328,7 +342,10 @@ def fit(
         def loss_fn(prediction: Any, target: Any) -> Any:
             return torch.nn.functional.mse_loss(prediction / y_std, target / y_std)
 
-        scene = CurveFit(data.x, data.y, xlabel=xlabel, ylabel=ylabel, resolution=resolution)
+        if inputs.shape[1] == 1:
+            scene = CurveFit(data.x, data.y, xlabel=xlabel, ylabel=ylabel, resolution=resolution)
+        else:  # predicted against actual: the axes are the target's, actual and predicted
+            scene = CurveFit(inputs, data.y, ylabel=data.columns[-1], resolution=resolution)
     return train_model(torch.nn.Sequential(*layers), torch.as_tensor(inputs, dtype=torch.float32), targets, loss_fn,
                        scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta, live=live,
                        landscape=bool(landscape))

@@ -74,8 +74,8 @@ def test_bad_views_are_one_clear_error():
         DecisionBoundary(points, data.labels, view="tsne")
     with pytest.raises(ca.UsageError, match=r"points must have shape \(n, d\) with d >= 2 features, got \(150, 1\)"):
         DecisionBoundary(points[:, :1], data.labels)
-    with pytest.raises(ca.UsageError, match="CurveFit draws y against one x"):
-        ca.scenes.CurveFit(points[:, :3], data.labels)
+    with pytest.raises(ca.UsageError, match="x and y must hold the same number of values, got 450 and 149"):
+        ca.scenes.CurveFit(points[:, :3], data.labels[1:])  # not one row per y: neither a curve nor predicted-actual
 
 
 def test_a_saved_pca_trace_renders_on_the_plane_it_was_captured_on(tmp_path, memory_encoder):
@@ -151,6 +151,27 @@ def test_fit_cli_non_numeric_feature_column(run, tmp_path):
     assert not Path("out.gif").exists()
 
 
-def test_features_are_for_classification_only(run):
-    result = run("fit", DATA / "iris_like.csv", "--task", "regress", "--features", IRIS_FEATURES, "-q")
-    assert result.exit_code == 2 and "regression draws y against one x column" in result.output
+def test_a_view_is_for_classification_only(run):
+    result = run("fit", DATA / "iris_like.csv", "--task", "regress", "--features", IRIS_FEATURES, "--y-column",
+                 "petal_width", "--view", "pca", "-q")
+    assert result.exit_code == 2 and "only applies to --task classify" in result.output
+
+
+def test_fit_cli_regresses_on_several_features_drawing_predicted_against_actual(run, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    price = X @ np.array([2.0, -3.4, 0.5]) + 4.2
+    table = tmp_path / "houses.csv"
+    rows = "\n".join(",".join(f"{v:.5f}" for v in (*row, p)) for row, p in zip(X, price))
+    table.write_text("rooms,age,floor,price\n" + rows + "\n")
+    result = run("fit", table, "--task", "regress", "--features", "rooms,age,floor", "--y-column", "price",
+                 "--model", "linear", "--lr", "0.05", "--iterations", "200", "--every", "50", "--size", "320x240",
+                 "-q", "-o", "houses.gif", "--save-trace", "houses.npz")
+    assert result.exit_code == 0, result.output
+    trace = ca.Trace.load("houses.npz")
+    assert trace.data["x"].shape == (120, 3) and trace.meta["features"] == ["rooms", "age", "floor"]
+    error = np.abs(trace.state["y_pred"] - price).mean(axis=1)
+    assert error[-1] < 0.1 * error[0]
+    assert trace.options["ylabel"] == "price" and Path("houses.gif").stat().st_size > 0
+    bad = run("fit", table, "--task", "regress", "--features", "rooms,price", "--y-column", "price", "-q", "-o", "bad.gif")
+    assert bad.exit_code == 2 and "cannot be both a feature and the value to predict" in bad.output

@@ -119,7 +119,7 @@ def test_decision_boundary_with_a_plain_tensor_classifier():
      "predict=<lambda>: CurveFit needs a model with one output per input, got shape (200, 2)"),
     (CurveFit([0.0, 1.0], [0.0, 1.0]), {"predict": 3.0}, "predict must be a function of an input tensor, got float"),
     (CurveFit([0.0, 1.0, 2.0], [0.0, 1.0, 2.0]), {"y_pred": torch.zeros(3, 2)},
-     "y_pred must hold one prediction per data point, shape (3,) or (3, 1); got shape (3, 2)"),
+     "y_pred has 6 values but x has 3 points; give one prediction per point, shape (3,) or (3, 1)"),
     (CurveFit([0.0, 1.0], [0.0, 1.0]), {"y_pred": 1.0, "model": None}, "captures (model=) or (y_pred=) or (predict=)"),
     (DecisionBoundary([[0.0, 0.0], [1.0, 1.0]], [0, 1], resolution=10), {"predict": lambda P: P @ torch.ones(3, 1)},
      "predict=<lambda>: evaluating the model on 100 points failed"),

@@ -47,7 +47,8 @@ def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "
 @click.option("--y-column", default="y", help="Column holding y.")
 @click.option("--label-column", default=None, help="Column holding the class, for --task classify [default: label].")
 @click.option("--features", callback=_names, default=None, metavar="A,B,...",
-              help="Input columns for --task classify, two or more; inputs are standardised [default: x,y].")
+              help="Input columns, standardised: for classify two or more [default: x,y]; for regress one or more, "
+                   "predicting --y-column (several are drawn as predicted against actual) [default: x].")
 @click.option("--view", callback=_names, default=None, metavar="pca|A,B",
               help="With more than two features, the plane drawn: the first two principal components (pca), or "
                    "two features, the others held at their median [default: pca].")
@@ -62,16 +63,18 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
     """Fit a small model to your own points and render how it converges.
 
     DATA.csv has a header line and columns x,y (and label, for classify); name other columns with
-    --x-column, --y-column and --label-column, or several input columns with --features.
+    --x-column, --y-column and --label-column, or several input columns with --features (for
+    regress, --y-column is then the value to predict).
     """
     if task == "regress" and label_column is not None:
         raise click.BadParameter("only applies to --task classify", param_hint="'--label-column'")
-    for given, hint in ((features, "'--features'"), (view, "'--view'")):
-        if task == "regress" and given is not None:
-            raise click.BadParameter("only applies to --task classify: regression draws y against one x column",
-                                     param_hint=hint)
-    if features is not None and (x_column, y_column) != ("x", "y"):
-        raise click.BadParameter("give the input columns either with --features or with --x-column/--y-column",
+    if task == "regress" and view is not None:
+        raise click.BadParameter("only applies to --task classify: regression with several features draws predicted "
+                                 "against actual", param_hint="'--view'")
+    named = (x_column, y_column) != ("x", "y") if task == "classify" else x_column != "x"
+    if features is not None and named:
+        also = "--x-column/--y-column" if task == "classify" else "--x-column (--y-column names the value to predict)"
+        raise click.BadParameter(f"give the input columns either with --features or with {also}",
                                  param_hint="'--features'")
     if view is not None and view != ("pca",) and len(view) != 2:
         raise click.BadParameter(f"must be pca or two feature names such as a,b; got {','.join(view)!r}",

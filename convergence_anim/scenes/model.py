@@ -594,13 +594,16 @@ def _pale(name: str):
 
 @register_scene
 class CurveFit(Scene):
-    """Regression with any model: the data as a scatter, the model's prediction curve over it.
+    """Regression with any model: the data and the model's predictions, as a curve over x or against the truth.
 
-    Capture with one of:
+    **One feature** (``x`` of shape ``(n,)`` or ``(n, 1)``): the data as a scatter, the model's
+    prediction curve over it. Capture with one of:
 
     - ``y_pred=`` the predictions your loop already computes at the data's own x, shape ``(n,)`` or
-      ``(n, 1)``; drawn as a line through the points in order of x. Stored as ``y_pred``, shape
-      ``(n,)``, float32.
+      ``(n, 1)``, in the order of ``x``; drawn as a line through the points in order of x. Stored
+      as ``y_pred``, shape ``(n,)``, float32. Predictions that cannot come from x alone (another
+      length, different values at the same x, or values that jump up and down like noise in order
+      of x, as the predictions of a model of several features do) are refused with a CaptureError.
     - ``model=<nn.Module>`` mapping ``(m, 1)`` inputs to ``(m, 1)`` (or ``(m,)``) outputs, or
       ``predict=<callable>`` doing the same for an ``(m, 1)`` float32 CPU tensor (plain tensors,
       ``lambda x: a + b * x + c * x**2``), called under ``torch.no_grad()`` with torch's RNG state
@@ -608,25 +611,36 @@ class CurveFit(Scene):
       curve is smooth between and beyond the points; each capture stores ``prediction`` of shape
       ``(resolution,)``, as float32 (800 bytes at the default resolution).
 
-    One run captures one kind throughout. The model sees one input: regression against several
-    features is not drawn (classification is, see ``DecisionBoundary``).
+    **Several features** (``x`` of shape ``(n, d)``, ``d >= 2``, one row per value of ``y``): no
+    curve can be drawn over d inputs, so the picture is predicted against actual: each point at
+    (its true y, its prediction), the line y = x where a perfect model puts every point, and each
+    point's residual as a vertical segment from the point to that line. As the model learns, the
+    points move up or down onto the diagonal and the segments shrink; the frame's corner shows
+    R^2. Capture with ``y_pred=`` (shape ``(n,)`` or ``(n, 1)``, in the order of the rows),
+    ``model=`` or ``predict=`` (evaluated on the ``(n, d)`` data itself); each capture stores
+    ``y_pred``, shape ``(n,)``, float32.
+
+    One run captures one kind throughout.
 
     Parameters
     ----------
     x, y:
-        The data, any shape with the same number of values (tensors or arrays).
+        The data: ``x`` one value per ``y`` (any shape with as many values), or one row of ``d``
+        features per ``y`` (shape ``(n, d)``); tensors or arrays.
     xlim:
-        The x range the model is evaluated on, which is also the axes' x limits; by default the
-        data's range with a 10% margin.
+        One feature only: the x range the model is evaluated on, which is also the axes' x limits;
+        by default the data's range with a 10% margin.
     ylim:
-        Fixed y limits. By default the data's range joined with every finite prediction of the whole
-        trace over the data's x range, but never more than half the data's y range beyond it on
-        either side (so one wild early frame cannot squash the plot), with a 10% margin. A curve that
-        leaves these limits runs off the plot.
+        Fixed y limits (with several features, the limits of both axes: actual and predicted y).
+        By default the data's range joined with every finite prediction of the whole trace (over
+        the data's x range), but never more than half the data's y range beyond it on either side
+        (so one wild early frame cannot squash the plot), with a 10% margin. A curve or a point
+        that leaves these limits runs off the plot.
     xlabel, ylabel:
-        Optional axis labels (say, the names of the data's columns).
+        Optional axis labels (say, the names of the data's columns). With several features
+        ``xlabel`` does not apply and the axes are "actual <ylabel>" and "predicted <ylabel>".
     resolution:
-        Number of x values the model is evaluated on (default 200).
+        One feature only: number of x values the model is evaluated on (default 200).
 
     Raises
     ------
@@ -650,25 +664,36 @@ class CurveFit(Scene):
     ) -> None:
         x = to_array("x", x)
         y = to_array("y", y).reshape(-1)
-        if x.ndim == 2 and x.shape[1] > 1 and x.shape[0] == y.size:
-            raise UsageError(f"CurveFit draws y against one x, but x has {x.shape[1]} features (shape {x.shape}); pick "
-                             f"one column (DecisionBoundary takes several, for classification)")
-        x = x.reshape(-1)
+        several = x.ndim == 2 and x.shape[1] > 1 and x.shape[0] == y.size
+        if several:
+            for name, value in (("xlim", xlim), ("xlabel", xlabel)):
+                if value is not None:
+                    raise UsageError(f"{name} is for one feature; x has {x.shape[1]} features, so the axes show actual "
+                                     f"and predicted y (ylim and ylabel set them)")
+        else:
+            x = x.reshape(-1)
         if x.size == 0:
             raise UsageError("x is empty; a scene needs at least one point")
-        if x.shape != y.shape:
+        if not several and x.shape != y.shape:
             raise UsageError(f"x and y must hold the same number of values, got {x.size} and {y.size}")
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise UsageError("x or y holds NaN or infinite values")
         self.x, self.y = x, y
-        self.xlim = check_limits("xlim", xlim) or finite_range(x)
+        self.xlim = None if several else (check_limits("xlim", xlim) or finite_range(x))
         self.ylim = check_limits("ylim", ylim)
         self.xlabel, self.ylabel = _text(xlabel), _text(ylabel)
         self.resolution = _check_resolution(resolution)
 
     @property
+    def features(self) -> int:
+        """The number of input features: 1 for a curve over x, ``d`` for predicted against actual."""
+        return 1 if self.x.ndim == 1 else self.x.shape[1]
+
+    @property
     def grid(self) -> np.ndarray:
-        """The x values the model is evaluated on, shape ``(resolution,)``."""
+        """The x values the model is evaluated on, shape ``(resolution,)`` (one feature only)."""
+        if self.features > 1:
+            raise UsageError("CurveFit with several features evaluates the model on the data, not on a grid")
         return np.linspace(*self.xlim, self.resolution)
 
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -678,20 +703,72 @@ class CurveFit(Scene):
         if "model" in state:
             return self.evaluate(require_module(state["model"]))
         values = to_array("y_pred", state["y_pred"])
-        n = self.x.size
+        n = self.x.shape[0]
         if values.size != n or values.ndim > 2 or (values.ndim == 2 and values.shape[1] != 1):
-            raise CaptureError(f"y_pred must hold one prediction per data point, shape ({n},) or ({n}, 1); "
-                               f"got shape {values.shape}")
-        return {"y_pred": values.reshape(-1).astype(np.float32)}
+            raise CaptureError(self._length_message(values))
+        values = values.reshape(-1)
+        if self.features == 1:
+            self._check_follows_x(values)
+        return {"y_pred": values.astype(np.float32)}
+
+    def _length_message(self, values: np.ndarray) -> str:
+        n = self.x.shape[0]
+        what = "points" if self.features == 1 else "rows"
+        if values.size != n:
+            message = f"y_pred has {values.size} values but x has {n} {what}"
+        else:
+            message = f"y_pred has shape {values.shape}"
+        message += f"; give one prediction per point, shape ({n},) or ({n}, 1)"
+        if self.features == 1:
+            message += ", for a model of several features with CurveFit(X, y) on all of them"
+        return message
+
+    def _check_follows_x(self, values: np.ndarray) -> None:
+        """Refuse one-feature predictions that cannot be a function of x given in the order of x.
+
+        Two tests, both on what was given: the same x with different predictions (exact), and
+        predictions that, taken in order of x, turn up or down at over half the points. A curve
+        from x alone turns only at its own bends (a handful, however many points); values that
+        follow another input too (a model of several features, or predictions in another order)
+        turn at about two points in three, as noise does. Needs 20 points or more to judge.
+        """
+        finite = np.isfinite(values)
+        if finite.sum() < 20:
+            return
+        if getattr(self, "_order", None) is None:
+            self._order = np.argsort(self.x, kind="stable")
+        x, v = self.x[self._order], values[self._order].astype(np.float64)
+        keep = np.isfinite(v)
+        x, v = x[keep], v[keep]
+        # Float32 rounding wobbles a flat curve by a few units in the last place: not a turn.
+        tolerance = 1e-5 * max(float(np.abs(v).max()), 1e-30)
+        same = x[1:] == x[:-1]
+        differ = same & (np.abs(v[1:] - v[:-1]) > tolerance)
+        advice = ("for a model of several features give CurveFit all of them, CurveFit(X, y), to draw predicted "
+                  "against actual; else pass predictions in the order of x")
+        if differ.any():
+            i = int(np.argmax(differ))
+            raise CaptureError(f"y_pred differs at the same x (x = {x[i]:g}: {v[i]:g} and {v[i + 1]:g}), so it is "
+                               f"not a curve over x; {advice}")
+        steps = np.diff(v[np.concatenate([[True], ~same])])
+        steps = steps[np.abs(steps) > tolerance]
+        if steps.size < 19:
+            return
+        turns = float(np.mean(np.sign(steps[1:]) != np.sign(steps[:-1])))
+        if turns > 0.5:
+            raise CaptureError(f"y_pred zig-zags in order of x (it turns up or down at {100 * turns:.0f}% of the points, "
+                               f"like noise; a curve over x turns only at its bends), so it does not come from x "
+                               f"alone; {advice}")
 
     def capture_later(self, state: Mapping[str, Any]) -> Any:
         """For a ``model=`` whose parameters and buffers are no bigger than a capture (4 bytes per x
-        value): a copy of them now, the curve evaluated only if the capture is kept (see
-        ``Scene.capture_later``)."""
-        return capture_model_later(self, state, self.resolution * 4)
+        value, or per data point with several features): a copy of them now, the predictions
+        evaluated only if the capture is kept (see ``Scene.capture_later``)."""
+        return capture_model_later(self, state, (self.resolution if self.features == 1 else self.x.shape[0]) * 4)
 
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
-        """What one capture stores, ``prediction``, from a model or callable ``fn`` on the x grid.
+        """What one capture stores from a model or callable ``fn``: ``prediction`` on the x grid (one
+        feature), or ``y_pred`` on the data's rows (several).
 
         ``fn`` is evaluated as ``EvaluationGrid.evaluate`` does (``where`` takes its ``device`` and
         ``dtype`` for a callable, ``parameters`` for a module).
@@ -702,21 +779,30 @@ class CurveFit(Scene):
             If ``fn`` fails or does not give one output per input.
         """
         if getattr(self, "_points", None) is None:
-            self._points = EvaluationGrid(self.grid[:, None])
-        return {"prediction": self._points.evaluate(fn, self._prediction, **where)}
+            self._points = EvaluationGrid(self.grid[:, None] if self.features == 1 else self.x)
+        if self.features > 1:
+            return {"y_pred": self._points.evaluate(fn, self._prediction, **where)}
+        try:
+            return {"prediction": self._points.evaluate(fn, self._prediction, **where)}
+        except CaptureError as exc:
+            if "failed" not in str(exc):
+                raise
+            raise CaptureError(f"{exc} (CurveFit gives the model one input column, x; for a model of several features "
+                               f"give CurveFit all of them, CurveFit(X, y))") from None
 
     def _prediction(self, out: Any) -> Any:
         import torch
 
-        if out.numel() != self.resolution:
+        wanted = len(self._points)
+        if out.numel() != wanted:
             raise CaptureError(
-                f"CurveFit needs a model with one output per input, got shape {tuple(out.shape)} for {self.resolution} inputs"
+                f"CurveFit needs a model with one output per input, got shape {tuple(out.shape)} for {wanted} inputs"
             )
         return out.reshape(-1).to(torch.float32)
 
     def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         options = {
-            "xlim": list(self.xlim),
+            "xlim": list(self.xlim) if self.xlim else None,
             "ylim": list(self.ylim) if self.ylim else None,
             "xlabel": self.xlabel,
             "ylabel": self.ylabel,
@@ -729,7 +815,7 @@ class CurveFit(Scene):
         return cls(
             data["x"],
             data["y"],
-            xlim=options["xlim"],
+            xlim=options.get("xlim"),
             ylim=options.get("ylim"),
             xlabel=options.get("xlabel"),
             ylabel=options.get("ylabel"),
@@ -742,9 +828,12 @@ class CurveFit(Scene):
             return self.ylim
         lo, hi = float(self.y.min()), float(self.y.max())
         span = hi - lo if hi > lo else max(abs(lo), 1.0)
-        xs, curves = self._curves(trace)
-        inside = (xs >= self.x.min()) & (xs <= self.x.max())
-        predicted = curves[:, inside].astype(np.float64)
+        if self.features == 1:
+            xs, curves = self._curves(trace)
+            inside = (xs >= self.x.min()) & (xs <= self.x.max())
+            predicted = curves[:, inside].astype(np.float64)
+        else:
+            predicted = trace.state["y_pred"].astype(np.float64)
         predicted = predicted[np.isfinite(predicted)]
         if predicted.size:
             lo = max(min(lo, float(predicted.min())), lo - span / 2)
@@ -759,12 +848,15 @@ class CurveFit(Scene):
         return self.grid, trace.state["prediction"]
 
     def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
-        """Each run's curve in its colour over the points; the y limits hold every run's curves."""
+        """Each run's curve (or predicted points) in its colour over the data; the limits hold every run."""
+        limits = np.array([self._y_limits(trace) for trace in traces])
+        limits = (limits[:, 0].min(), limits[:, 1].max())
+        if self.features > 1:
+            return self._setup_race_against_actual(ax, traces, theme, colors, limits)
         curves = [self._curves(trace) for trace in traces]
         xs = curves[0][0]
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
-        limits = np.array([self._y_limits(trace) for trace in traces])
-        _set_axes(ax, self.xlim, (limits[:, 0].min(), limits[:, 1].max()), self.xlabel, self.ylabel)
+        _set_axes(ax, self.xlim, limits, self.xlabel, self.ylabel)
         lines = [ax.plot(xs, np.zeros_like(xs), "-", color=c, lw=theme.line_width * 0.5, zorder=2.6)[0] for c in colors]
 
         def update(indices: Sequence[int], diverged: Sequence[bool]) -> list:
@@ -776,6 +868,8 @@ class CurveFit(Scene):
         return update
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        if self.features > 1:
+            return self._setup_against_actual(ax, trace, theme)
         xs, prediction = self._curves(trace)
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
         _set_axes(ax, self.xlim, self._y_limits(trace), self.xlabel, self.ylabel)
@@ -785,5 +879,71 @@ class CurveFit(Scene):
             line.set_ydata(prediction[index])
             line.set_alpha(0.3 if diverged else 1.0)
             return [line]
+
+        return update
+
+    # -- several features: predicted against actual ---------------------------------------------
+
+    def _against_actual_axes(self, ax: "Axes", limits: tuple[float, float], theme: "Theme",
+                             residuals: bool) -> None:
+        """Both axes over ``limits``, labelled, with the y = x line where a perfect model puts every point."""
+        from matplotlib.lines import Line2D
+
+        what = self.ylabel or "y"
+        _set_axes(ax, limits, limits, f"actual {what}", f"predicted {what}")
+        ax.plot(limits, limits, "--", color="#555555", lw=1.2, zorder=1.5)
+        handles = [Line2D([], [], ls="--", color="#555555", label="y = x: perfect prediction")]
+        if residuals:
+            handles.append(Line2D([], [], color=theme.line_color, lw=1.5, label="residual"))
+        # Upper left: points sit there only while the model predicts far too high for the lowest values.
+        ax.legend(handles=handles, loc="upper left", fontsize="small", framealpha=0.85)
+
+    def _setup_against_actual(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        """Predicted against actual: the points, their residuals to the diagonal, R^2 in a corner."""
+        from matplotlib.collections import LineCollection
+
+        limits = self._y_limits(trace)
+        self._against_actual_axes(ax, limits, theme, residuals=True)
+        predictions = trace.state["y_pred"].astype(np.float64)
+        actual = self.y
+        variance = float(np.sum((actual - actual.mean()) ** 2))
+        size = 18 * theme.marker_scale**2 if actual.size <= 300 else 9 * theme.marker_scale**2
+        # Fainter the more points there are: a thousand segments stay a shaded band, not a solid wedge.
+        faint = float(np.clip(8 / np.sqrt(actual.size), 0.15, 0.6))
+        residuals = LineCollection([], colors=theme.line_color, linewidths=0.8, alpha=faint, zorder=2.0)
+        ax.add_collection(residuals)
+        points = ax.scatter(actual, actual, s=size, color=theme.point_color, edgecolors="white", linewidths=0.3,
+                            zorder=2.5)
+        score = ax.text(0.97, 0.04, "", transform=ax.transAxes, ha="right", va="bottom", fontsize="small",
+                        zorder=3, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none",
+                                        "alpha": 0.8})
+
+        def update(index: int, diverged: bool) -> list:
+            predicted = predictions[index]
+            shown = np.where(np.isfinite(predicted), predicted, np.nan)
+            points.set_offsets(np.column_stack([actual, shown]))
+            residuals.set_segments(np.stack([np.column_stack([actual, shown]), np.column_stack([actual, actual])], 1))
+            ok = np.isfinite(predicted)
+            r2 = 1 - float(np.sum((actual[ok] - predicted[ok]) ** 2)) / variance if variance > 0 and ok.all() else np.nan
+            score.set_text(f"R\u00b2 = {r2:.3f}" if np.isfinite(r2) else "R\u00b2 = n/a")
+            for artist in (points, residuals):
+                artist.set_alpha((0.3 if diverged else 1.0) * (faint if artist is residuals else 1.0))
+            return [residuals, points, score]
+
+        return update
+
+    def _setup_race_against_actual(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme",
+                                   colors: Sequence[str], limits: tuple[float, float]) -> RaceUpdater:
+        """Each run's predicted points in its colour, over the y = x line."""
+        self._against_actual_axes(ax, limits, theme, residuals=False)
+        predictions = [trace.state["y_pred"].astype(np.float64) for trace in traces]
+        size = 12 * theme.marker_scale**2 if self.y.size <= 300 else 6 * theme.marker_scale**2
+        clouds = [ax.scatter(self.y, self.y, s=size, color=c, alpha=0.7, linewidths=0, zorder=2.5) for c in colors]
+
+        def update(indices: Sequence[int], diverged: Sequence[bool]) -> list:
+            for cloud, predicted, index, gone in zip(clouds, predictions, indices, diverged):
+                cloud.set_offsets(np.column_stack([self.y, predicted[index]]))
+                cloud.set_alpha(0.2 if gone else 0.7)
+            return clouds
 
         return update
