@@ -170,7 +170,16 @@ class DecisionBoundary(Scene):
           features ``i`` and ``j``; every other feature is held at its median over the points.
 
         Either way the model is evaluated on that plane only, so points off it may sit in a region
-        of another class: the picture is a slice through the model, not a summary of it.
+        of another class: the picture is a slice through the model, not a summary of it. The
+        frame says so in a corner ("PCA plane: 22% of variance", or which features the slice
+        varies), and by default rings the points the model gets wrong (see ``mark_errors``).
+    mark_errors:
+        Ring the points the model misclassifies at each capture and put the training accuracy in
+        the title. Each capture then also stores ``predicted``: the class the model gives each
+        point, shape ``(n,)``, ``uint8`` (255 where its scores are not numbers). By default on for
+        more than two features, where the regions under the points are not the model's answers
+        for them (the points lie off the plane), so only the rings tell right from wrong; off for
+        two, where a point in a region of another colour is already visibly misclassified.
 
     Raises
     ------
@@ -197,6 +206,7 @@ class DecisionBoundary(Scene):
         outputs: str = "logits",
         feature_names: "Sequence[str] | None" = None,
         view: Any = None,
+        mark_errors: "bool | None" = None,
     ) -> None:
         points, labels = points_and_labels(points, labels, any_width=True)
         if not np.all((labels >= 0) & (labels == np.round(labels))):
@@ -218,7 +228,12 @@ class DecisionBoundary(Scene):
         self.classes = int(k)
         self.class_names = class_names
         self.feature_names = _feature_names(feature_names, points.shape[1])
-        self.view, self.plane, labels_shown = _view_plane(points, view, self.feature_names)
+        self.view, self.plane, labels_shown, self.plane_note = _view_plane(points, view, self.feature_names)
+        if mark_errors is None:
+            mark_errors = points.shape[1] > 2
+        if not isinstance(mark_errors, (bool, np.bool_)):
+            raise UsageError(f"mark_errors must be True, False or None (on for more than two features), got {mark_errors!r}")
+        self.mark_errors = bool(mark_errors)
         shown = self.shown_points
         self.xlim = check_limits("xlim", xlim) or finite_range(shown[:, 0])
         self.ylim = check_limits("ylim", ylim) or finite_range(shown[:, 1])
@@ -287,7 +302,8 @@ class DecisionBoundary(Scene):
         """For a ``model=`` whose parameters and buffers are no bigger than a capture (1 byte per grid cell
         for two classes, 2 for more): a copy of them now, the grid evaluated only if the capture is
         kept (see ``Scene.capture_later``)."""
-        return capture_model_later(self, state, self.resolution**2 * (1 if self.classes == 2 else 2))
+        per_capture = self.resolution**2 * (1 if self.classes == 2 else 2) + (len(self.points) if self.mark_errors else 0)
+        return capture_model_later(self, state, per_capture)
 
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
         """What one capture stores (see the class docstring), from a model or callable ``fn`` on the grid.
@@ -302,13 +318,21 @@ class DecisionBoundary(Scene):
             If ``fn`` fails or returns the wrong number of outputs for the classes.
         """
         if getattr(self, "_points", None) is None:
-            self._points = EvaluationGrid(self.grid_inputs())
+            inputs = self.grid_inputs()
+            if self.mark_errors:  # the data points too, in the same forward pass: their predicted classes
+                inputs = np.concatenate([inputs, self.points])
+            self._points = EvaluationGrid(inputs)
         found: dict[str, np.ndarray] = {}
         codes = self._points.evaluate(fn, lambda out: self._codes(out, found), **where)
-        shape = (self.resolution, self.resolution)
+        shape, cells = (self.resolution, self.resolution), self.resolution**2
         if self.classes == 2:
-            return {"probability": codes.reshape(shape), "grid_finite": found["finite"]}
-        return {"region": codes[0].reshape(shape), "margin": codes[1].reshape(shape), "grid_finite": found["finite"]}
+            captured = {"probability": codes[:cells].reshape(shape), "grid_finite": found["finite"]}
+        else:
+            captured = {"region": codes[0, :cells].reshape(shape), "margin": codes[1, :cells].reshape(shape),
+                        "grid_finite": found["finite"]}
+        if self.mark_errors:
+            captured["predicted"] = found["predicted"]
+        return captured
 
     def _codes(self, out: Any, found: dict[str, np.ndarray]) -> Any:
         """Turn the model's outputs (a tensor on its device) into byte codes, there."""
@@ -316,6 +340,7 @@ class DecisionBoundary(Scene):
 
         out = out.reshape(out.shape[0], -1)
         k, m = self.classes, out.shape[1]
+        cells = self.resolution**2
         logits = self.outputs == "logits"
         if k == 2:
             if m == 1:
@@ -324,7 +349,11 @@ class DecisionBoundary(Scene):
                 p = (torch.softmax(out, dim=1) if logits else out)[:, 1]
             else:
                 raise CaptureError(f"DecisionBoundary with 2 classes needs a model with 1 or 2 outputs, got {m}")
-            found["finite"] = _finite_flag(p)
+            found["finite"] = _finite_flag(p[:cells])
+            if self.mark_errors:
+                at_points = p[cells:]
+                predicted = torch.where(torch.isnan(at_points), _NAN_CODE, (at_points > 0.5).to(torch.uint8))
+                found["predicted"] = predicted.to(torch.uint8).cpu().numpy()
             return _encode(p)
         if m != k:
             raise CaptureError(f"DecisionBoundary with {k} classes needs a model with {k} outputs, got {m}")
@@ -333,7 +362,9 @@ class DecisionBoundary(Scene):
         top_two = torch.topk(probs, 2, dim=1).values
         bad = torch.isnan(probs).any(dim=1)  # a cell with any NaN score gets a NaN margin
         margin = torch.where(bad, torch.nan, top_two[:, 0] - top_two[:, 1])
-        found["finite"] = _finite_flag(margin)
+        found["finite"] = _finite_flag(margin[:cells])
+        if self.mark_errors:
+            found["predicted"] = torch.where(bad[cells:], _NAN_CODE, region[cells:]).to(torch.uint8).cpu().numpy()
         return torch.stack([region.to(torch.uint8), _encode(margin)])
 
     def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -348,6 +379,7 @@ class DecisionBoundary(Scene):
             "resolution": self.resolution,
             "feature_names": self.feature_names,
             "view": self.view,
+            "mark_errors": self.mark_errors,
         }
         if self.plane is not None:  # kept exactly, so a saved trace is drawn on the plane it was captured on
             options["plane"] = [array.tolist() for array in self.plane]
@@ -368,6 +400,7 @@ class DecisionBoundary(Scene):
             resolution=options["resolution"],
             feature_names=options.get("feature_names"),
             view=options.get("view"),
+            mark_errors=options.get("mark_errors", False),  # traces from before it have no predictions to mark
         )
         if options.get("plane") is not None:
             scene.plane = tuple(np.array(part, dtype=np.float64) for part in options["plane"])
@@ -403,8 +436,11 @@ class DecisionBoundary(Scene):
         shown = self.shown_points
         ax.scatter(shown[:, 0], shown[:, 1], c=colors[self.labels], s=28 * theme.marker_scale**2, edgecolors="white",
                    linewidths=0.6, zorder=2.0)
-        if self.class_names is not None:
-            self._legend(ax, colors)
+        marking = self.mark_errors and "predicted" in trace.state
+        legend_corner = self._legend(ax, colors, marking) if self.class_names is not None or marking else None
+        if self.plane_note:
+            self._note(ax, legend_corner)
+        update_rings = self._setup_error_rings(ax, trace, theme) if marking else None
 
         def update(index: int, diverged: bool) -> list:
             if self.classes == 2:
@@ -423,9 +459,50 @@ class DecisionBoundary(Scene):
                     lines += contourpy.contour_generator(xs, ys, np.where(r == c, m, -m)).lines(0.0)
             boundary.set_segments(lines)
             image.set_alpha(0.4 if diverged else 1.0)
-            return [image, boundary]
+            if update_rings is None:
+                return [image, boundary]
+            return [image, boundary, update_rings(index)]
 
         return update
+
+    # -- what a projected view says on the frame: the plane, the misclassified points, the accuracy ----
+
+    def errors(self, trace: "Trace", index: int) -> np.ndarray:
+        """Whether the model misclassifies each point at capture ``index``, shape ``(n,)``.
+
+        Needs a trace recorded with ``mark_errors`` (its ``predicted`` state); a point whose scores
+        were not numbers counts as misclassified.
+        """
+        return trace.state["predicted"][index].astype(np.int64) != self.labels
+
+    def title(self, trace: "Trace", index: int) -> str:
+        """``Iteration:N``, with the training accuracy when errors are marked."""
+        title = super().title(trace, index)
+        if self.mark_errors and "predicted" in trace.state:
+            title += f"   train accuracy {100 * (1 - self.errors(trace, index).mean()):.1f}%"
+        return title
+
+    def _setup_error_rings(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Any:
+        """A black ring around each misclassified point; returns ``update(index) -> artist``."""
+        shown = self.shown_points
+        crowded = len(shown) > 500  # smaller, thinner rings, or an early frame is one black mass
+        rings = ax.scatter([], [], s=(60 if crowded else 90) * theme.marker_scale**2, facecolors="none",
+                           edgecolors="#111111", linewidths=0.8 if crowded else 1.1, zorder=2.2, label="misclassified")
+
+        def update(index: int) -> Any:
+            rings.set_offsets(shown[self.errors(trace, index)].reshape(-1, 2))
+            return rings
+
+        return update
+
+    def _note(self, ax: "Axes", taken: "str | None") -> None:
+        """What the plane is ("PCA plane ...: 22% of variance"), small, in the emptiest free corner."""
+        corner = min((c for c in self._corner_counts() if c != taken), key=lambda c: self._corner_counts()[c])
+        vertical, horizontal = corner.split()
+        x, y = (0.02 if horizontal == "left" else 0.98), (0.02 if vertical == "lower" else 0.98)
+        ax.text(x, y, self.plane_note, transform=ax.transAxes, ha=horizontal, va="bottom" if vertical == "lower" else "top",
+                fontsize="small", color="#333333", zorder=3,
+                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
 
     def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
         """Each run's boundary (the ``p = 0.5`` line, or the lines between regions) in its colour, over the points."""
@@ -437,8 +514,11 @@ class DecisionBoundary(Scene):
         ax.set_axisbelow(True)
         ax.set_aspect(self.aspect, adjustable="box")
         class_colors = self._class_colors()
-        ax.scatter(self.points[:, 0], self.points[:, 1], c=class_colors[self.labels], s=28 * theme.marker_scale**2,
+        shown = self.shown_points  # projected on the plane for more than two features, as in setup
+        ax.scatter(shown[:, 0], shown[:, 1], c=class_colors[self.labels], s=28 * theme.marker_scale**2,
                    edgecolors="white", linewidths=0.6, zorder=2.0)
+        if self.plane_note:
+            self._note(ax, None)
         boundaries = []
         for colour in colors:
             boundary = LineCollection([], colors=colour, linewidths=2.5 * theme.marker_scale, zorder=2.6)
@@ -474,19 +554,29 @@ class DecisionBoundary(Scene):
             return np.array([to_rgb(cmap(0.1)), to_rgb(cmap(0.9))])
         return np.array([to_rgb(f"C{c}") for c in range(self.classes)])
 
-    def _legend(self, ax: "Axes", colors: np.ndarray) -> None:
-        from matplotlib.lines import Line2D
-
-        handles = [Line2D([], [], ls="", marker="o", color=colors[c], markeredgecolor="white", label=name)
-                   for c, name in enumerate(self.class_names)]
-        # A fixed corner, the one with the fewest points: loc="best" would move as the boundary moves.
+    def _corner_counts(self) -> dict[str, int]:
+        """How many shown points lie in each corner of the axes (the outer 30% on both sides)."""
         shown = self.shown_points
         fx = (shown[:, 0] - self.xlim[0]) / (self.xlim[1] - self.xlim[0])
         fy = (shown[:, 1] - self.ylim[0]) / (self.ylim[1] - self.ylim[0])
         corners = {"upper right": (fx > 0.7) & (fy > 0.7), "upper left": (fx < 0.3) & (fy > 0.7),
                    "lower left": (fx < 0.3) & (fy < 0.3), "lower right": (fx > 0.7) & (fy < 0.3)}
-        loc = min(corners, key=lambda name: int(corners[name].sum()))
+        return {name: int(inside.sum()) for name, inside in corners.items()}
+
+    def _legend(self, ax: "Axes", colors: np.ndarray, rings: bool = False) -> str:
+        """The class names (and the ring of a misclassified point) in the emptiest corner; returns the corner."""
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], ls="", marker="o", color=colors[c], markeredgecolor="white", label=name)
+                   for c, name in enumerate(self.class_names or ())]
+        if rings:
+            handles.append(Line2D([], [], ls="", marker="o", markersize=9, markerfacecolor="none",
+                                  markeredgecolor="#111111", label="misclassified"))
+        # A fixed corner, the one with the fewest points: loc="best" would move as the boundary moves.
+        counts = self._corner_counts()
+        loc = min(counts, key=lambda name: counts[name])
         ax.legend(handles=handles, loc=loc, framealpha=0.85, fontsize="small")
+        return loc
 
 
 def _feature_names(names: Any, d: int) -> "list[str] | None":
@@ -501,7 +591,8 @@ def _feature_names(names: Any, d: int) -> "list[str] | None":
 
 
 def _view_plane(points: np.ndarray, view: Any, names: "list[str] | None"):
-    """The view as stored (``None``, ``"pca"`` or ``[i, j]``), the plane it shows and its axis labels.
+    """The view as stored (``None``, ``"pca"`` or ``[i, j]``), the plane it shows, its axis labels and
+    the note that says on the frame what the plane is (None when the points are drawn as they are).
 
     The plane is None when the points are drawn as they are (two features, no view), else
     ``(origin, to_view, from_view)``: a point ``x`` (shape ``(d,)``) is drawn at ``(x - origin) @ to_view``
@@ -510,9 +601,10 @@ def _view_plane(points: np.ndarray, view: Any, names: "list[str] | None"):
     d = points.shape[1]
     label = (lambda i: names[i]) if names else (lambda i: f"feature {i}")
     if view is None and d == 2:
-        return None, None, ((names[0], names[1]) if names else (None, None))
+        return None, None, ((names[0], names[1]) if names else (None, None)), None
     if view is None or (isinstance(view, str) and view == "pca"):
-        return ("pca",) + _principal_plane(points)
+        plane, labels, kept = _principal_plane(points)
+        return "pca", plane, labels, f"PCA plane of {d} features: {100 * kept:.0f}% of variance"
     if isinstance(view, str) or not hasattr(view, "__len__") or len(view) != 2:
         raise UsageError(f'view must be "pca" or two features (indices or names), got {view!r}')
     chosen = [_feature_index(f, d, names) for f in view]
@@ -526,7 +618,8 @@ def _view_plane(points: np.ndarray, view: Any, names: "list[str] | None"):
     basis = np.zeros((2, d))
     basis[0, chosen[0]] = basis[1, chosen[1]] = 1.0
     origin[chosen] = 0.0
-    return chosen, (origin, basis.T.copy(), basis), (label(chosen[0]), label(chosen[1]))
+    note = None if d == 2 else f"slice: the other {d - 2} feature{'s' * (d > 3)} at their median"
+    return chosen, (origin, basis.T.copy(), basis), (label(chosen[0]), label(chosen[1])), note
 
 
 def _feature_index(feature: Any, d: int, names: "list[str] | None") -> int:
@@ -544,7 +637,8 @@ def _feature_index(feature: Any, d: int, names: "list[str] | None") -> int:
 
 
 def _principal_plane(points: np.ndarray):
-    """The plane of the first two principal components of the standardised points, and its labels."""
+    """The plane of the first two principal components of the standardised points, its labels and the
+    share of the variance it keeps."""
     mean = points.mean(axis=0)
     std = points.std(axis=0)
     varying = std > 0
@@ -559,7 +653,7 @@ def _principal_plane(points: np.ndarray):
     share = singular**2 / np.sum(singular**2)
     labels = tuple(f"PC{i + 1} ({100 * share[i]:.0f}% of variance)" for i in range(2))
     # View coordinates are principal-component scores: u = ((x - mean) / std) . c1.
-    return (mean, (components / std).T.copy(), components * std), labels
+    return (mean, (components / std).T.copy(), components * std), labels, float(share[0] + share[1])
 
 
 def _text(value: Any) -> "str | None":
