@@ -518,7 +518,7 @@ class DecisionBoundary(Scene):
         ax.scatter(shown[:, 0], shown[:, 1], c=class_colors[self.labels], s=28 * theme.marker_scale**2,
                    edgecolors="white", linewidths=0.6, zorder=2.0)
         if self.plane_note:
-            self._note(ax, None)
+            self._note(ax, "upper left")  # where a race's legend of runs goes
         boundaries = []
         for colour in colors:
             boundary = LineCollection([], colors=colour, linewidths=2.5 * theme.marker_scale, zorder=2.6)
