@@ -326,7 +326,7 @@ def evaluate_on_plane(
 
     The model is called with the plane's parameters swapped in (``torch.func.functional_call``), so
     its own parameters are never written; it runs in eval mode (dropout off: the landscape is the
-    deterministic loss), under ``torch.no_grad()`` and with torch's RNG state forked, and each
+    deterministic loss), under ``torch.no_grad()`` with the random state (torch's, numpy's, Python's) restored, and each
     module's train/eval mode is restored after. Parameters, modes, ``.grad`` and the RNG are left
     exactly as they were.
 
@@ -364,6 +364,8 @@ def evaluate_on_plane(
     """
     import torch
 
+    from .scenes._base import preserved_random_state
+
     named = list(model.named_parameters())
     sizes = [p.numel() for _, p in named]
     if sum(sizes) != plane.origin.size:
@@ -377,10 +379,9 @@ def evaluate_on_plane(
     values = np.full(total, np.nan)
     batch = max(1, min(_BATCH_POINTS, _BATCH_VALUES // max(plane.origin.size, inputs.numel())))
     modes = [(module, module.training) for module in model.modules()]
-    forked = [device] if device.type == "cuda" else []
     try:
         model.eval()
-        with torch.random.fork_rng(devices=forked), torch.no_grad():
+        with preserved_random_state(device), torch.no_grad():
             batched = _batched_loss(model, loss_fn, inputs, targets)
             done = 0
             while done < total:

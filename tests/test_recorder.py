@@ -1,3 +1,4 @@
+import random
 import warnings
 
 import numpy as np
@@ -513,3 +514,62 @@ def test_a_value_captured_later_as_a_wider_kind_widens_and_is_not_cut(tmp_path):
     assert state["acc"].dtype == np.float64 and state["acc"][1] == 0.123456789 and state["acc"][2] == 1e40
     assert state["flag"].dtype.kind == "i" and list(state["flag"]) == [1, 0, 3]
     assert before.state["margin"].dtype.kind == "i" and list(before.state["margin"]) == [0]  # a snapshot
+
+
+# -- a forward that draws random numbers in eval mode ---------------------------------------------------
+
+
+class _NoisyNet(torch.nn.Module):
+    """Draws random numbers in every forward, eval mode or not: F.dropout's default training=True,
+    injected noise (torch and numpy) and Python's random, as a VAE's sampling or a noise layer would."""
+
+    def __init__(self, inputs, outputs):
+        super().__init__()
+        self.hidden, self.out = torch.nn.Linear(inputs, 8), torch.nn.Linear(8, outputs)
+
+    def forward(self, x):
+        h = torch.nn.functional.dropout(torch.tanh(self.hidden(x)), 0.2)  # training=True by default
+        h = h + 0.01 * torch.randn_like(h) + 0.01 * float(np.random.randn()) + 0.01 * random.random()
+        return self.out(h)
+
+
+def _noisy_training(scene_kind, record, *, read_trace_midway=False):
+    """A loop whose batches (torch), noise (numpy) and augmentation (random) all use global generators."""
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+    # Both models are smaller than a capture, so the recorder defers their grid evaluation.
+    model = _NoisyNet(2, 2) if scene_kind == "boundary" else _FirstFeature(_NoisyNet(1, 1))
+    points = torch.randn(64, 2)
+    labels = (points[:, 0] > 0).long()
+    if scene_kind == "boundary":
+        scene = ca.scenes.DecisionBoundary(points, labels, resolution=16)
+    else:
+        scene = ca.scenes.CurveFit(points[:, 0], points[:, 1], resolution=32)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    rec = ca.Recorder(scene, every=2) if record else None
+    for step in range(12):
+        batch = torch.randint(0, 64, (16,))
+        out = model(points[batch] + 0.01 * torch.from_numpy(np.random.randn(16, 2)).float())
+        target = labels[batch] if scene_kind == "boundary" else points[batch, 1:]
+        loss = (torch.nn.functional.cross_entropy(out, target) if scene_kind == "boundary"
+                else (out - target).square().mean()) * (1 + 0.01 * random.random())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if rec is not None:
+            rec.capture(step, loss=loss, model=model)
+            if read_trace_midway and step == 6:
+                assert len(rec.trace) == 4  # evaluates the deferred captures now, mid-training
+    if rec is not None:
+        assert len(rec.trace) == 6
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("scene_kind", ["boundary", "curve"])
+@pytest.mark.parametrize("read_trace_midway", [False, True])
+def test_a_model_drawing_random_numbers_in_eval_mode_trains_the_same_recorded(scene_kind, read_trace_midway):
+    plain = _noisy_training(scene_kind, record=False)
+    recorded = _noisy_training(scene_kind, record=True, read_trace_midway=read_trace_midway)
+    for a, b in zip(plain, recorded):
+        assert torch.equal(a, b)  # bit for bit

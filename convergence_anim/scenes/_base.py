@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
+import contextlib
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -326,6 +327,27 @@ def capture_model_later(scene: Any, state: Mapping[str, Any], nbytes: int) -> "C
     return lambda: scene.evaluate(model, parameters=snapshot)
 
 
+@contextlib.contextmanager
+def preserved_random_state(device: Any = None) -> Iterator[None]:
+    """Run the block, then put back every random generator it may have drawn from.
+
+    torch's CPU generator (and ``device``'s, if it is a GPU), numpy's global generator and Python's
+    ``random``: a model evaluated for a picture must leave training's random numbers as they were.
+    """
+    import random
+
+    import torch
+
+    devices = [device] if device is not None and torch.device(device).type == "cuda" else []
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+
+
 class EvaluationGrid:
     """Fixed input points that a scene evaluates a model (or any callable) on, capture after capture.
 
@@ -355,8 +377,9 @@ class EvaluationGrid:
         fn:
             A ``torch.nn.Module``, evaluated in eval mode on its first parameter's device and dtype
             (each module's mode is restored after), or any callable mapping an ``(m, d)`` float tensor
-            to a tensor, evaluated on ``device``/``dtype`` (default CPU, float32) with torch's RNG
-            state restored after (a callable cannot be put in eval mode, so dropout may draw).
+            to a tensor, evaluated on ``device``/``dtype`` (default CPU, float32). Either way the
+            random state (torch's, numpy's, Python's) is restored after: a forward that draws random
+            numbers even in eval mode (``F.dropout(h, p)``, noise, sampling) changes no training.
         post:
             Optional tensor -> tensor, run on the same device under ``torch.no_grad()``; it may raise
             CaptureError (for example for a wrong output shape).
@@ -378,8 +401,6 @@ class EvaluationGrid:
         CaptureError
             If ``fn`` is not callable, or evaluating it (or ``post``) fails.
         """
-        import contextlib
-
         import torch
 
         modes: list[tuple[Any, bool]] = []
@@ -391,12 +412,9 @@ class EvaluationGrid:
             device = first.device if first is not None else torch.device("cpu")
             dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
             modes = [(module, module.training) for module in fn.modules()]
-            # Eval mode makes dropout deterministic, so the global RNG is not consumed.
-            guard: Any = contextlib.nullcontext()
         elif callable(fn):
             device = torch.device("cpu") if device is None else torch.device(device)
             dtype = torch.float32 if dtype is None else dtype
-            guard = torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
         else:
             raise CaptureError(f"expected a model or a callable to evaluate, got {type(fn).__name__}")
         points = self._tensor(device, dtype)
@@ -404,7 +422,9 @@ class EvaluationGrid:
         try:
             if modes:
                 fn.eval()
-            with guard, torch.no_grad():
+            # Eval mode alone does not keep a forward from drawing random numbers (F.dropout(h, p) is
+            # on by default, noise layers, a VAE's sampling): every generator it might use is restored.
+            with preserved_random_state(device), torch.no_grad():
                 if parameters is None:
                     out = fn(points)
                 else:
