@@ -27,6 +27,7 @@ MAX_ARRAY_BYTES = 1 << 30
 MAX_TOTAL_BYTES = 4 << 30
 MAX_MEMBERS = 1024
 _ALLOWED_KINDS = "biufU"  # bool, int, uint, float, unicode: never object arrays
+_WIDENED = ("steps", "losses", "test_losses")  # held as int64 / float64 whatever the file stores
 
 
 def _as_json(value: Mapping[str, Any], what: str) -> str:
@@ -80,16 +81,20 @@ class Trace:
         steps = np.asarray(self.steps)
         if steps.ndim != 1 or not (steps.dtype.kind in "iu" or steps.size == 0):
             raise TraceError(f"trace steps must be a 1-D integer array, got {steps.dtype} {steps.shape}")
-        steps = steps.astype(np.int64)
-        losses = np.asarray(self.losses, dtype=np.float64)
         n = len(steps)
+        # Shapes and order are checked on the arrays as given, before any is widened to 64 bits: a
+        # hostile file's uint8 steps or float16 losses must be refused before they take 8x the memory.
+        losses = np.asarray(self.losses)
         if losses.shape != (n,):
             raise TraceError(f"trace has {n} steps but losses of shape {losses.shape}")
-        test_losses = np.full(n, np.nan) if self.test_losses is None else np.asarray(self.test_losses, dtype=np.float64)
-        if test_losses.shape != (n,):
+        test_losses = None if self.test_losses is None else np.asarray(self.test_losses)
+        if test_losses is not None and test_losses.shape != (n,):
             raise TraceError(f"trace has {n} steps but test losses of shape {test_losses.shape}")
-        if n > 1 and not np.all(np.diff(steps) > 0):
+        if n > 1 and not np.all(steps[1:] > steps[:-1]):
             raise TraceError("trace steps must be strictly increasing")
+        steps = steps.astype(np.int64)
+        losses = losses.astype(np.float64)
+        test_losses = np.full(n, np.nan) if test_losses is None else test_losses.astype(np.float64)
         state = {k: np.asarray(v) for k, v in self.state.items()}
         for name, value in state.items():
             if value.ndim == 0 or value.shape[0] != n:
@@ -210,17 +215,27 @@ def _read_members(zf: zipfile.ZipFile, path: Path) -> dict[str, np.ndarray]:
     if f"{_MAGIC_KEY}.npy" not in names:
         raise TraceFormatError(f"{str(path)!r} is not a convergence_anim trace (no {_MAGIC_KEY!r} marker)")
     arrays = {}
+    loaded = 0  # bytes in memory once loaded, counting the 64-bit widening of steps and losses
     for info in infos:
         if not info.filename.endswith(".npy"):
             raise TraceFormatError(f"{str(path)!r} holds an unexpected member {info.filename!r}")
         if info.file_size > MAX_ARRAY_BYTES + 4096:
             raise TraceFormatError(f"array {info.filename!r} in {str(path)!r} is larger than the {MAX_ARRAY_BYTES >> 20} MiB limit")
         with zf.open(info) as fh:
-            arrays[info.filename[:-4]] = _read_array(fh, info.filename, path)
+            array = _read_array(fh, info.filename, path, loaded)
+        arrays[info.filename[:-4]] = array
+        loaded += _loaded_bytes(info.filename, array.shape, array.dtype)
     return arrays
 
 
-def _read_array(fh, name: str, path: Path) -> np.ndarray:
+def _loaded_bytes(name: str, shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """Bytes the array takes once a Trace holds it: steps and losses are widened to 64 bits."""
+    itemsize = 8 if name[:-4] in _WIDENED else dtype.itemsize
+    return math.prod(shape) * max(itemsize, dtype.itemsize)
+
+
+def _read_array(fh, name: str, path: Path, loaded: int) -> np.ndarray:
+    """Read one ``.npy`` member after checking its header; ``loaded`` bytes are already held."""
     version = np.lib.format.read_magic(fh)
     if version == (1, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
@@ -231,14 +246,24 @@ def _read_array(fh, name: str, path: Path) -> np.ndarray:
     if dtype.kind not in _ALLOWED_KINDS or dtype.hasobject or dtype.fields is not None:
         raise TraceFormatError(f"array {name!r} in {str(path)!r} has dtype {dtype}, which a trace never holds")
     nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes > MAX_ARRAY_BYTES:
-        raise TraceFormatError(f"array {name!r} in {str(path)!r} declares {nbytes} bytes, over the {MAX_ARRAY_BYTES >> 20} MiB limit")
-    raw = fh.read(nbytes + 1)
-    if len(raw) != nbytes:
+    needed = _loaded_bytes(name, shape, dtype)
+    if needed > MAX_ARRAY_BYTES:
+        raise TraceFormatError(f"array {name!r} in {str(path)!r} takes {needed} bytes once loaded, over the "
+                               f"{MAX_ARRAY_BYTES >> 20} MiB limit")
+    if loaded + needed > MAX_TOTAL_BYTES:
+        raise TraceFormatError(f"{str(path)!r} takes more than {MAX_TOTAL_BYTES >> 30} GiB once loaded; refusing to read it")
+    # Read straight into the array's own memory: one copy of the data, never two.
+    array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+    view = memoryview(array.reshape(-1, order="A").view(np.uint8)) if nbytes else memoryview(b"")
+    got = 0
+    while got < nbytes:
+        count = fh.readinto(view[got:])
+        if not count:
+            break
+        got += count
+    if got != nbytes or fh.read(1):
         raise TraceFormatError(f"array {name!r} in {str(path)!r} is truncated or has trailing data")
-    array = np.frombuffer(raw, dtype=dtype)
-    order = "F" if fortran else "C"
-    return array.reshape(shape, order=order).copy()
+    return array
 
 
 def _trace_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Trace:

@@ -156,3 +156,57 @@ def test_empty_trace_cannot_render(tmp_path):
     loaded = ca.Trace.load(empty.save(tmp_path / "empty.npz"))
     assert len(loaded) == 0 and loaded.scene == "line_fit"
     assert loaded.meta == json.loads(json.dumps(loaded.meta)) == {"capture_every": 1}
+
+
+def _zeros_member(zf, name, dtype, count):
+    """Write ``count`` zeros of ``dtype`` as the npy member ``name``, streamed: they compress ~1000:1."""
+    with zf.open(name, "w", force_zip64=True) as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": np.dtype(dtype).str, "fortran_order": False,
+                                                  "shape": (count,)})
+        chunk = bytes(1 << 24)
+        left = count * np.dtype(dtype).itemsize
+        while left:
+            fh.write(chunk[: min(left, len(chunk))])
+            left -= min(left, len(chunk))
+
+
+def _amplifying_trace(path, count, losses):
+    """A line_fit trace of ``count`` zero bytes of steps (uint8) and ``losses`` float16 zeros: KBs on disk."""
+    small = {"convergence_anim_trace": np.array([FORMAT_VERSION]), "scene": np.array("line_fit"),
+             "options": np.array("{}"), "meta": np.array("{}"), "data.x": np.zeros(2), "data.y": np.zeros(2)}
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, value in small.items():
+            zf.writestr(f"{name}.npy", _npy(value))
+        _zeros_member(zf, "steps.npy", np.uint8, count)
+        _zeros_member(zf, "losses.npy", np.float16, losses)
+    return path
+
+
+# The loading runs two processes down, so that RUSAGE_CHILDREN of the middle one sees only it.
+_PEAK_MEMORY = """
+import resource, subprocess, sys
+out = subprocess.run([sys.executable, "-m", "convergence_anim.cli", *sys.argv[1:]], capture_output=True, text=True)
+sys.stderr.write(out.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)  # KiB -> MiB
+sys.exit(out.returncode)
+"""
+
+
+@pytest.mark.parametrize("count, losses, message, bound_mib", [
+    # 150 MB of uint8 steps would be 1.2 GB as int64: over the per-array limit once widened, which the
+    # header says before any data is read (1.5 GB peak before the fix).
+    (150_000_000, 1, "takes 1200000000 bytes once loaded, over the 1024 MiB limit", 100),
+    # 30 MB of steps (and 60 MB of float16 losses) that do not increase: read once, refused on the
+    # stored dtype before any is widened (1.1 GB peak before the fix).
+    (30_000_000, 30_000_000, "steps must be strictly increasing", 250),
+])
+def test_a_small_file_that_widens_to_gigabytes_is_refused_in_bounded_memory(tmp_path, count, losses, message, bound_mib):
+    path = _amplifying_trace(tmp_path / "bomb.npz", count, losses)
+    assert path.stat().st_size < 300_000
+    out = subprocess.run([sys.executable, "-c", _PEAK_MEMORY, "render", str(path), "-o", str(tmp_path / "x.gif")],
+                         capture_output=True, text=True, timeout=120)
+    assert int(out.stdout) < bound_mib  # peak RSS of the command, in MiB
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in out.stderr, out.stderr
+    assert not (tmp_path / "x.gif").exists()
