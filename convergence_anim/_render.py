@@ -126,13 +126,18 @@ def render(
 
         labels = check_race(trace, labels)
         scene = scene_from_trace(trace[0]) if scene is None else scene
+        for run in trace:  # every run's values, before any figure (scene_from_trace checked the first)
+            scene.check_trace(run)
         chosen = pick_frames(len(race_timeline(trace)[0]), settings.max_frames, settings.spacing)
         make_renderer = functools.partial(RaceRenderer, list(trace), labels, settings, frames=chosen, scene=scene)
     else:
         if labels is not None:
             raise UsageError("labels name the runs of a race; pass a list of traces to render a race")
         trace.require_frames()
-        scene = scene_from_trace(trace) if scene is None else scene
+        if scene is None:
+            scene = scene_from_trace(trace)
+        else:
+            scene.check_trace(trace)
         chosen = pick_frames(len(trace), settings.max_frames, settings.spacing)
         if len(chosen) != len(trace):
             trace = trace.select(chosen)

@@ -287,7 +287,8 @@ def set_loss_axes(ax, losses, first: float, last: float, log: bool, extra_range=
     """
     values = np.concatenate([np.asarray(v, dtype=np.float64) for v in losses]
                             + ([np.asarray(extra_range, dtype=np.float64)] if extra_range else []))
-    values = values[np.isfinite(values)]
+    # Losses beyond 1e250 (a run blowing up) run off the top: matplotlib cannot place log ticks that far.
+    values = values[np.abs(values) <= 1e250]
     if log:
         ax.set_yscale("log")
         values = values[values > 0]

@@ -71,6 +71,8 @@ LEVELS = 14
 #: Each side of a window spans at least this fraction of the other, so a path that runs almost
 #: straight (mostly in w, say) still shows the valley's walls around it.
 MIN_ASPECT = 0.5
+#: Path points farther out than this (a run on its way to infinity) do not widen the landscape's window.
+FARTHEST = 1e100
 #: Values above this many grid cells times data points are evaluated in chunks, to bound memory.
 _CHUNK = 1 << 22
 #: A model landscape evaluates at most this many grid points in one batched forward pass, and fewer
@@ -160,11 +162,15 @@ def two_parameter_loss(scene: str, data: Mapping[str, np.ndarray], loss: str, w:
 def path_window(xs: np.ndarray, ys: np.ndarray, margin: float = MARGIN, min_aspect: float = 0.0) -> tuple[tuple[float, float], tuple[float, float]]:
     """``(x range, y range)`` that holds every finite point of the path, ``margin`` of its span around it.
 
+    Points farther than ``FARTHEST`` from 0 are left out like infinite ones (a run blowing up): the
+    loss on a grid that wide overflows, and an axis that long cannot be labelled.
+
     ``min_aspect`` widens the narrower side to at least that fraction of the wider one (for axes in
     the same units). A path with no finite point gets (-1, 1) on both sides.
     """
-    ok = np.isfinite(xs) & np.isfinite(ys)
-    xs, ys = np.asarray(xs, dtype=np.float64)[ok], np.asarray(ys, dtype=np.float64)[ok]
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    ok = (np.abs(xs) <= FARTHEST) & (np.abs(ys) <= FARTHEST)  # also False for NaN
+    xs, ys = xs[ok], ys[ok]
     if xs.size == 0:
         return (-1.0, 1.0), (-1.0, 1.0)
     spans = [float(v.max() - v.min()) for v in (xs, ys)]
@@ -636,6 +642,8 @@ def landscape_of(traces: Sequence["Trace"]) -> Landscape:
             "this trace has no loss landscape; record one with Recorder(scene, params=True) and "
             "rec.add_landscape(model, loss_fn, inputs, targets) after training (the demos and fit do it with --landscape)"
         )
+    for trace in traces:
+        _check_recorded_landscape(trace)
     data = first.data
     plane = Plane(np.asarray(data["landscape_origin"], dtype=np.float64),
                   np.asarray(data["landscape_directions"], dtype=np.float64),
@@ -656,3 +664,22 @@ def landscape_of(traces: Sequence["Trace"]) -> Landscape:
     return Landscape(np.asarray(data["landscape_x"], dtype=np.float64), np.asarray(data["landscape_y"], dtype=np.float64),
                      loss, levels, log, tuple(paths), f"PC1 ({e1:.0f}%)", f"PC2 ({e2:.0f}%)",
                      "loss on the path's\nPCA plane")
+
+
+def _check_recorded_landscape(trace: "Trace") -> None:
+    """Raise TraceError unless the landscape arrays of ``trace`` fit together (a file may hold anything)."""
+    data = trace.data
+    arrays = {key: data[key] for key in KEYS_DATA}
+    arrays[KEY_PATH] = trace.state[KEY_PATH]
+    for key, value in arrays.items():
+        if value.dtype.kind not in "iuf":
+            raise TraceError(f"the trace's landscape is malformed: {key!r} holds {value.dtype}, not numbers")
+    xs, ys, loss = arrays["landscape_x"], arrays["landscape_y"], arrays["landscape_loss"]
+    origin, directions = arrays["landscape_origin"], arrays["landscape_directions"]
+    axes_ok = all(a.ndim == 1 and a.size >= 2 and np.all(np.abs(a) <= FARTHEST) and np.all(a[1:] > a[:-1])
+                  for a in (xs, ys))
+    shapes_ok = (loss.shape == (ys.size, xs.size) and origin.ndim == 1 and directions.shape == (2, origin.size)
+                 and arrays["landscape_explained"].shape == (2,) and arrays[KEY_PATH].shape[1:] == (2,))
+    if not (axes_ok and shapes_ok):
+        raise TraceError("the trace's landscape is malformed: its grid, plane and path do not fit together "
+                         "(record it again with Recorder.add_landscape)")

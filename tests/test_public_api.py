@@ -42,7 +42,7 @@ def test_public_names():
         ca.NotAName
     assert sorted(ca.scenes.__all__) == [
         "CurveFit", "DecisionBoundary", "EvaluationGrid", "Frame", "LineFit", "LinearBoundary", "Plot", "Scene",
-        "Updater", "check_limits", "check_names", "finite_range", "format_number", "register_scene",
+        "Updater", "check_limits", "check_names", "check_state", "finite_range", "format_number", "register_scene",
         "scene_from_trace", "to_array", "to_scalar",
     ]
     assert all(getattr(ca.scenes, name) is not None for name in ca.scenes.__all__)

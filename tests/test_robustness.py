@@ -1,6 +1,7 @@
 """Divergence, interruption, failing encoders, full disks, memory: nothing crashes, nothing half-written."""
 
 import gc
+import json
 import signal
 import subprocess
 import sys
@@ -213,3 +214,106 @@ def test_huge_finite_weights_draw_without_warnings():
     rec.capture(0, loss=1e300, w=1e308, b=-1e308)
     frame = FrameRenderer(rec.trace).render(0)
     assert blue_pixels(frame) > 50
+
+
+# -- hostile traces: loadable files whose values no recorder makes ------------------------------------------
+
+
+def _small_traces():
+    """Two captures of each scene kind, from prediction functions (no training): name -> Trace."""
+    points = torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    traces = {}
+    line = ca.Recorder(ca.scenes.LineFit([0.0, 1.0, 2.0], [0.0, 1.0, 2.5]), every=1)
+    two = ca.Recorder(ca.scenes.DecisionBoundary(points, [0, 1, 1, 0], resolution=8), every=1)
+    three = ca.Recorder(ca.scenes.DecisionBoundary(points, [0, 1, 2, 0], resolution=8), every=1)
+    curve = ca.Recorder(ca.scenes.CurveFit([0.0, 1.0, 2.0], [0.0, 1.0, 4.0], resolution=8), every=1)
+    for step in range(2):
+        line.capture(step, loss=1.0 / (step + 1), w=0.5 * step, b=0.1)
+        two.capture(step, loss=1.0, predict=lambda x, s=step: x[:, :1] - s)
+        three.capture(step, loss=1.0, predict=lambda x, s=step: torch.cat([x, x.sum(1, keepdim=True) - s], dim=1))
+        curve.capture(step, loss=1.0, predict=lambda x, s=step: x * s)
+    return {"line": line.trace, "two": two.trace, "three": three.trace, "curve": curve.trace}
+
+
+def _with_landscape(trace, **broken):
+    """``trace`` with a (fake, consistent) recorded landscape, then ``broken`` arrays put in its place."""
+    data = {"landscape_loss": np.ones((3, 4)), "landscape_x": np.arange(4.0), "landscape_y": np.arange(3.0),
+            "landscape_origin": np.zeros(5), "landscape_directions": np.eye(2, 5),
+            "landscape_explained": np.array([0.6, 0.3])}
+    state = {**trace.state, "landscape_path": np.zeros((len(trace), 2))}
+    for key, value in broken.items():
+        (state if key == "landscape_path" else data)[key] = value
+    return ca.Trace(trace.scene, {**trace.data, **data}, trace.options, trace.steps, trace.losses, state, trace.meta)
+
+
+def _hostile(base, *, drop=(), options=None, **arrays):
+    """The arrays of ``base`` saved as a file, without ``drop``, with ``arrays`` (``state_w=...``) and ``options``."""
+    out = {"convergence_anim_trace": np.array([1]), "scene": np.array(base.scene), "meta": np.array("{}"),
+           "options": np.array(json.dumps({**base.options, **(options or {})})), "steps": base.steps,
+           "losses": base.losses}
+    out.update({f"data.{k}": v for k, v in base.data.items()})
+    out.update({f"state.{k}": v for k, v in base.state.items()})
+    out.update({key.replace("_", ".", 1): value for key, value in arrays.items()})
+    return {key: value for key, value in out.items() if key not in drop}
+
+
+_HOSTILE = {  # name: (base trace, how it is broken, extra render options, what the one line says)
+    "state.b missing": ("line", dict(drop=["state.b"]), [], "no 'b' values"),
+    "text in state.w": ("line", dict(state_w=np.array(["1.0", "x"])), [], "'w' values are <U3, not numbers"),
+    "a w per feature": ("line", dict(state_w=np.zeros((2, 3))), [], "'w' values have shape (3,)"),
+    "grid of another resolution": ("two", dict(state_probability=np.zeros((2, 5, 5), np.uint8)), [],
+                                   "shape (5, 5) per capture; the 'decision_boundary' scene draws (8, 8)"),
+    "resolution option off": ("two", dict(options={"resolution": 20}), [], "draws (20, 20)"),
+    "plane of the wrong shape": ("two", dict(options={"plane": [[1, 2], [3]]}), [], "plane option must be"),
+    "plane of text": ("two", dict(options={"plane": ["a", "b", "c"]}), [], "plane option must be"),
+    "classes option off": ("two", dict(options={"classes": 3}), [], "no 'region' values"),
+    "region beyond the classes": ("three", dict(state_region=np.full((2, 8, 8), 7, np.uint8)), [],
+                                  "run from 7 to 7"),
+    "region as floats": ("three", dict(state_region=np.zeros((2, 8, 8))), [], "not integers"),
+    "curve without predictions": ("curve", dict(drop=["state.prediction"]), [], "no 'prediction' values"),
+    "landscape grid of the wrong shape": ("two_landscape", dict(data_landscape_loss=np.ones((2, 2))), ["--landscape"],
+                                          "landscape is malformed"),
+    "landscape axis of 1e308": ("two_landscape", dict(data_landscape_x=np.array([0, 1, 2, 1e308])), ["--landscape"],
+                                "landscape is malformed"),
+    "landscape path of text": ("two_landscape", dict(state_landscape_path=np.full((2, 2), "a")), ["--landscape"],
+                               "not numbers"),
+}
+
+
+@pytest.fixture(scope="module")
+def small_traces():
+    traces = _small_traces()
+    traces["two_landscape"] = _with_landscape(traces["two"])
+    return traces
+
+
+@pytest.mark.parametrize("case", list(_HOSTILE))
+def test_a_malformed_trace_is_one_line_and_no_file(small_traces, tmp_path, case):
+    base, broken, extra, message = _HOSTILE[case]
+    np.savez(tmp_path / "bad.npz", **_hostile(small_traces[base], **broken))
+    result = CliRunner().invoke(main, ["render", str(tmp_path / "bad.npz"), "-o", str(tmp_path / "x.gif"), "-q",
+                                       "--still", str(tmp_path / "x.png"), *extra])
+    assert isinstance(result.exception, SystemExit), result.exception  # not an exception escaping click
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz"]
+
+
+@pytest.mark.parametrize("state, losses, extra", [
+    ({"w": [1e308, -1e308]}, None, ["--landscape"]),  # far beyond what a loss grid or an axis can hold
+    ({"w": [1e307, 1e306]}, None, ["--landscape"]),
+    (None, [1e305, 1.0], ["--log-loss"]),  # a loss on its way to infinity: log ticks that far overflow
+])
+def test_values_near_the_float_limit_are_drawn_not_a_crash(small_traces, tmp_path, state, losses, extra):
+    base = small_traces["line"]
+    arrays = {f"state_{k}": np.array(v) for k, v in (state or {}).items()}
+    if losses is not None:
+        arrays["losses"] = np.array(losses)
+    np.savez(tmp_path / "far.npz", **_hostile(base, **arrays))
+    result = CliRunner().invoke(main, ["render", str(tmp_path / "far.npz"), "-o", str(tmp_path / "x.gif"), "-q",
+                                       *extra])
+    assert result.exit_code == 0, result.output
+    frames = iio.imread(tmp_path / "x.gif", index=None)
+    assert len(frames) == 2 and blue_pixels(frames[-1]) > 50

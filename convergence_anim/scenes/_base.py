@@ -90,13 +90,16 @@ def scene_from_trace(trace: "Trace") -> "Scene":
     Raises
     ------
     TraceError
-        If the scene name is unknown or its data does not fit the scene.
+        If the scene name is unknown, or its data, options or captured values do not fit the scene
+        (``Scene.check_trace``).
     """
     cls = _scene_class(trace.scene)
     try:
-        return cls.from_data(trace.data, trace.options)
+        scene = cls.from_data(trace.data, trace.options)
     except (UsageError, KeyError, TypeError, ValueError) as exc:
         raise TraceError(f"scene data does not fit {trace.scene!r}: {exc}") from None
+    scene.check_trace(trace)
+    return scene
 
 
 class Scene:
@@ -119,6 +122,8 @@ class Scene:
       data in one frame, each in its colour (``render([trace_a, trace_b], ...)``).
     - optionally ``capture_later(state)``: put off a costly capture (a model evaluated on a grid) until
       the trace is built, so that captures the recorder's budget drops are never computed.
+    - optionally ``check_trace(trace)``: refuse, in one line, a trace (from a file) whose values this
+      scene cannot draw, before any figure is made.
 
     The renderer draws the static parts once and, per frame, the artists ``update`` returns plus
     every artist of the same axes with a higher zorder, so the frames are pixel-identical to full
@@ -170,6 +175,21 @@ class Scene:
             If they do not fit; ``scene_from_trace`` reports them as a ``TraceError``.
         """
         raise NotImplementedError
+
+    def check_trace(self, trace: "Trace") -> None:
+        """Raise TraceError unless ``trace``'s captured values are what this scene draws.
+
+        Called when a trace is paired with its scene (``scene_from_trace``, and ``render`` with a
+        ``scene=``), before any figure: a trace from a file may be malformed in ways a recorder never
+        makes (a value missing, text where numbers belong, a grid of another size), and this turns
+        that into one clear message instead of a failure deep in the drawing. The default accepts
+        any trace; ``check_state`` checks one value.
+
+        Raises
+        ------
+        TraceError
+            If a value the scene draws is missing or has the wrong kind or shape.
+        """
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
         """Draw the static parts on ``ax``; return the updater of the changing artists.
@@ -227,6 +247,32 @@ class Scene:
         default, which raises UsageError.
         """
         raise UsageError(f"the {self.name!r} scene cannot draw several runs in one frame")
+
+
+def check_state(trace: "Trace", name: str, shape: Sequence[int], kinds: str = "biuf") -> np.ndarray:
+    """``trace.state[name]``, if it is there, of a numpy kind in ``kinds`` and ``shape`` per capture.
+
+    An empty trace may lack it (nothing was captured, so nothing is drawn).
+
+    Raises
+    ------
+    TraceError
+        Otherwise, naming the value, what it is and what the scene draws.
+    """
+    value = trace.state.get(name)
+    if value is None and len(trace) == 0:  # a recorder that captured nothing has no values at all
+        return np.empty((0, *shape))
+    if value is None:
+        held = ", ".join(map(repr, sorted(trace.state))) or "none"
+        raise TraceError(f"the trace has no {name!r} values, which the {trace.scene!r} scene draws (it holds {held})")
+    if value.dtype.kind not in kinds:
+        wanted = "integers" if set(kinds) <= set("iu") else "numbers"
+        raise TraceError(f"the trace's {name!r} values are {value.dtype}, not {wanted}: the {trace.scene!r} scene "
+                         f"cannot draw them")
+    if value.shape[1:] != tuple(shape):
+        raise TraceError(f"the trace's {name!r} values have shape {value.shape[1:]} per capture; the {trace.scene!r} "
+                         f"scene draws {tuple(shape)}")
+    return value
 
 
 def format_number(value: float) -> str:

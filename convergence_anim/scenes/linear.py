@@ -13,6 +13,7 @@ from ._base import (
     Updater,
     check_limits,
     check_names,
+    check_state,
     evaluate_model,
     finite_range,
     format_number,
@@ -58,6 +59,10 @@ class _StraightLineScene(Scene):
         if "model" in state:
             return self._line_from_model(state["model"])
         return {"w": to_scalar("w", state["w"]), "b": to_scalar("b", state["b"])}
+
+    def check_trace(self, trace: "Trace") -> None:
+        for name in ("w", "b"):
+            check_state(trace, name, ())
 
     def title(self, trace: "Trace", index: int) -> str:
         w, b = trace.state["w"][index], trace.state["b"][index]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from .._checks import integer
-from .._exceptions import CaptureError, UsageError
+from .._exceptions import CaptureError, TraceError, UsageError
 from ._base import (
     EvaluationGrid,
     RaceUpdater,
@@ -24,6 +24,7 @@ from ._base import (
     capture_model_later,
     check_limits,
     check_names,
+    check_state,
     evaluate_predict,
     finite_range,
     points_and_labels,
@@ -403,8 +404,19 @@ class DecisionBoundary(Scene):
             mark_errors=options.get("mark_errors", False),  # traces from before it have no predictions to mark
         )
         if options.get("plane") is not None:
-            scene.plane = tuple(np.array(part, dtype=np.float64) for part in options["plane"])
+            scene.plane = _stored_plane(options["plane"], scene.points.shape[1])
         return scene
+
+    def check_trace(self, trace: "Trace") -> None:
+        grid = (self.resolution, self.resolution)
+        if self.classes == 2:
+            check_state(trace, "probability", grid)
+            return
+        region = check_state(trace, "region", grid, kinds="iu")
+        check_state(trace, "margin", grid)
+        if region.size and not (0 <= region.min() and region.max() < self.classes):
+            raise TraceError(f"the trace's 'region' values run from {region.min()} to {region.max()}; the "
+                             f"{trace.scene!r} scene has the classes 0 to {self.classes - 1}")
 
     def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
         import contourpy
@@ -654,6 +666,18 @@ def _principal_plane(points: np.ndarray):
     labels = tuple(f"PC{i + 1} ({100 * share[i]:.0f}% of variance)" for i in range(2))
     # View coordinates are principal-component scores: u = ((x - mean) / std) . c1.
     return (mean, (components / std).T.copy(), components * std), labels, float(share[0] + share[1])
+
+
+def _stored_plane(plane: Any, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``plane`` option of a saved trace as arrays: origin ``(d,)``, to_view ``(d, 2)``, from_view ``(2, d)``."""
+    shapes = [(d,), (d, 2), (2, d)]
+    try:
+        parts = tuple(np.array(part, dtype=np.float64) for part in plane)
+    except (TypeError, ValueError):
+        parts = ()
+    if [part.shape for part in parts] != shapes or not all(np.isfinite(part).all() for part in parts):
+        raise UsageError(f"the plane option must be three finite arrays of shapes {shapes} for {d} features")
+    return parts
 
 
 def _text(value: Any) -> "str | None":
@@ -915,6 +939,12 @@ class CurveFit(Scene):
             ylabel=options.get("ylabel"),
             resolution=options["resolution"],
         )
+
+    def check_trace(self, trace: "Trace") -> None:
+        if "y_pred" in trace.state:
+            check_state(trace, "y_pred", self.x.shape)
+        else:
+            check_state(trace, "prediction", (self.resolution,))
 
     def _y_limits(self, trace: "Trace") -> tuple[float, float]:
         """The y limits of every frame of ``trace`` (see ``ylim`` in the class docstring)."""
