@@ -1,32 +1,82 @@
-"""Write a file completely or not at all: into a temporary sibling, then renamed into place."""
+"""Write a file completely or not at all: into a temporary sibling, then renamed into place.
+
+A temporary file is named ``.{stem}.{pid}_{random}.part{suffix}`` beside its output: the process that
+writes it and 8 random hex digits this module drew. A process killed with no chance to clean up
+(SIGKILL, a power cut) leaves it behind; the next successful write of the same output removes such
+files once they are stale (see ``remove_stale_temporary_files``), and nothing else.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
-import tempfile
+import secrets
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
-from ._exceptions import OutputError
+from ._exceptions import ConvergenceAnimError, OutputError, UsageError
 
-__all__ = ["atomic_output", "check_output_path", "target_of"]
+__all__ = ["atomic_output", "check_distinct_paths", "check_output_path", "remove_stale_temporary_files", "target_of"]
+
+#: A temporary file untouched for this many seconds, whose process is gone, is stale.
+STALE_AFTER = 60.0
+# Most file systems allow 255 bytes per name; the temporary name adds the pid, the random part and ".part".
+_NAME_MAX = 255
+_TOKEN_HEX = 8
+# Temporary files made in this process, by name: their targets, exactly (a long stem is cut in the name).
+_TARGETS: dict[str, Path] = {}
 
 
 def check_output_path(path: str | os.PathLike[str]) -> Path:
     """Return ``path`` as a Path if a file can be written there, else raise OutputError."""
     path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"output path {str(path)!r} is a directory; give a file name")
-    folder = path.parent
-    if not folder.exists():
-        raise OutputError(f"output folder {str(folder)!r} does not exist")
-    if not folder.is_dir():
-        raise OutputError(f"output folder {str(folder)!r} is not a directory")
+    try:
+        if path.is_dir():
+            raise OutputError(f"output path {str(path)!r} is a directory; give a file name")
+        if path.exists() and not path.is_file():
+            # A device (/dev/full), a pipe, a socket: renaming a file over it would replace it.
+            raise OutputError(f"output path {str(path)!r} is not a regular file; give a file name")
+        folder = path.parent
+        if not folder.exists():
+            raise OutputError(f"output folder {str(folder)!r} does not exist")
+        if not folder.is_dir():
+            raise OutputError(f"output folder {str(folder)!r} is not a directory")
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None  # e.g. a name too long
+    if len(os.fsencode(path.name)) > _NAME_MAX:
+        raise OutputError(f"cannot write {str(path)!r}: the file name is longer than {_NAME_MAX} bytes")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"output folder {str(folder)!r} is not writable")
     return path
+
+
+def check_distinct_paths(outputs: Mapping[str, "str | os.PathLike[str] | None"],
+                         inputs: "Mapping[str, str | os.PathLike[str] | None] | None" = None) -> None:
+    """Raise UsageError if two ``outputs``, or an output and one of the ``inputs``, are the same file.
+
+    Keys say what each path is (``"the animation"``, ``"the trace file"``); None values are skipped.
+    Paths are compared resolved (links, ``..``), and with ``os.path.samefile`` where both exist.
+    """
+    named = [(what, Path(p), True) for what, p in outputs.items() if p is not None]
+    named += [(what, Path(p), False) for what, p in (inputs or {}).items() if p is not None]
+    for i, (what, path, is_output) in enumerate(named):
+        for other, other_path, other_is_output in named[:i]:
+            if (is_output or other_is_output) and _same_file(path, other_path):
+                raise UsageError(f"{other} and {what} are the same file ({str(path)!r}): writing one would destroy "
+                                 f"the other; choose another name")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+    except OSError:  # a name too long, a folder that cannot be read: check_output_path says so
+        return False
 
 
 @contextlib.contextmanager
@@ -35,19 +85,21 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     The temporary file keeps the final suffix (ffmpeg picks the container from it) and lives in the same
     folder, so the final ``os.replace`` is atomic: readers see the old file or the complete new one.
-    KeyboardInterrupt is an error like any other here, so Ctrl-C leaves no temporary file behind.
+    KeyboardInterrupt is an error like any other here, so Ctrl-C leaves no temporary file behind. An
+    OSError while writing (a full disk, a file-size limit) becomes an OutputError naming ``path``. After
+    a success, stale temporary files of ``path`` left by killed processes are removed.
     """
     path = check_output_path(path)
+    tmp = _create_temporary(path)
     try:
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent
-        )
-    except OSError as exc:
-        raise OutputError(f"cannot write to {str(path.parent)!r}: {exc.strerror}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:
+            if not isinstance(exc, ConvergenceAnimError):
+                raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
+            if str(tmp) in str(exc):  # an encoder's message names the file it wrote: the user knows the other
+                raise type(exc)(str(exc).replace(str(tmp), str(path))) from exc
+            raise
         try:
             os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, path)
@@ -57,6 +109,77 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    finally:
+        _TARGETS.pop(str(tmp), None)
+    remove_stale_temporary_files(path)
+
+
+def _temporary_stem(path: Path) -> str:
+    """The output's stem as temporary names hold it: cut so that the whole name fits in 255 bytes."""
+    room = _NAME_MAX - len(os.fsencode(f"..{os.getpid()}_{'0' * _TOKEN_HEX}.part{path.suffix}")) - 8  # pid growth
+    stem = path.stem
+    while len(os.fsencode(stem)) > room:
+        stem = stem[:-1]
+    return stem
+
+
+def _create_temporary(path: Path) -> Path:
+    stem = _temporary_stem(path)
+    for _ in range(100):
+        tmp = path.with_name(f".{stem}.{os.getpid()}_{secrets.token_hex(_TOKEN_HEX // 2)}.part{path.suffix}")
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            _TARGETS[str(tmp)] = path
+            return tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"cannot write to {str(path.parent)!r}: {exc.strerror}") from None
+    raise OutputError(f"cannot write to {str(path.parent)!r}: no free temporary name")  # pragma: no cover
+
+
+def remove_stale_temporary_files(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files of ``path`` that a killed process left; return those removed.
+
+    Only names of exactly the form ``atomic_output`` gives (``.{stem}.{pid}_{8 hex digits}.part{suffix}``
+    for this ``path``) are considered, and only stale ones: the process named in it is not running on
+    this machine, and the file has not been written to for ``STALE_AFTER`` seconds (a render on another
+    machine sharing the folder keeps writing to its own). Anything else in the folder is left alone.
+    """
+    path = Path(path)
+    pattern = re.compile(re.escape(f".{_temporary_stem(path)}.") + r"(\d+)_[0-9a-f]{%d}" % _TOKEN_HEX
+                         + re.escape(f".part{path.suffix}"))
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None or _running(int(match.group(1))):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or now - entry.stat(follow_symlinks=False).st_mtime < STALE_AFTER:
+                continue
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (this one included); True when unsure."""
+    if pid == os.getpid() or os.name != "posix":  # elsewhere os.kill(pid, 0) would end the process
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _umask() -> int:
@@ -72,6 +195,8 @@ def target_of(tmp: "str | os.PathLike[str]") -> Path:
     frames beside it.
     """
     tmp = Path(tmp)
-    # mkstemp's random part is letters, digits and underscores: the stem is what comes before it.
-    found = re.fullmatch(r"\.(?P<stem>.+)\.[A-Za-z0-9_]+\.part(?P<suffix>.*)", tmp.name)
+    if str(tmp) in _TARGETS:
+        return _TARGETS[str(tmp)]
+    # Made in another process (a worker): the stem is what comes before the pid and random part.
+    found = re.fullmatch(r"\.(?P<stem>.+)\.\d+_[0-9a-f]{%d}\.part(?P<suffix>.*)" % _TOKEN_HEX, tmp.name)
     return tmp.with_name(found["stem"] + found["suffix"]) if found else tmp

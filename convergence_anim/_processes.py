@@ -76,13 +76,16 @@ def start_helper(module: str = "convergence_anim._worker") -> subprocess.Popen:
 
     The helper imports this package from wherever this process did (an installed copy or a
     checkout) and draws on Agg figures whatever backend the user chose. Its stdin closes when this
-    process ends, however it ends, and a helper then exits.
+    process ends, however it ends, and a helper then exits. It runs in a session of its own, so the
+    terminal's Ctrl-C and hang-up reach only this process, which decides: a helper still starting up
+    would otherwise die of them with a traceback on the shared standard error.
     """
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "Agg"
-    return subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    return subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                            start_new_session=os.name == "posix")
 
 
 def start_fork_server(preload: Sequence[str] = ()) -> None:

@@ -12,6 +12,7 @@ from a process that may hold torch's threads.
 from __future__ import annotations
 
 import importlib
+import os
 import pickle
 import signal
 import struct
@@ -41,35 +42,47 @@ def receive(stream: BinaryIO) -> Any:
     return pickle.loads(data)
 
 
+def _parent_gone(replies: BinaryIO) -> None:
+    """The parent stopped reading (it was interrupted): drop what is unsent, so exiting prints nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, replies.fileno())
+    os.close(devnull)
+
+
 def main() -> None:
     # Ctrl-C reaches the whole process group; the parent decides what happens, so workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # anything printed by a library must not corrupt the reply stream
     try:
-        importlib.import_module("convergence_anim.frames")  # matplotlib loads while the setup is on its way
-        modules, make_renderer, preparer = receive(requests)
-        for name in modules:
-            importlib.import_module(name)
-        renderer = make_renderer()
-        send(replies, ("ready", None))
-    except EOFError:
-        return
-    except BaseException as exc:  # reported to the parent, which raises it
-        send(replies, ("error", exc))
-        return
-    while True:
         try:
-            indices = receive(requests)
+            importlib.import_module("convergence_anim.frames")  # matplotlib loads while the setup is on its way
+            modules, make_renderer, preparer = receive(requests)
+            for name in modules:
+                importlib.import_module(name)
+            renderer = make_renderer()
+            send(replies, ("ready", None))
         except EOFError:
             return
-        try:
-            send(replies, ("ok", [preparer(renderer.render_rgba(i)) for i in indices]))
         except BrokenPipeError:
-            return
-        except BaseException as exc:
+            raise
+        except BaseException as exc:  # reported to the parent, which raises it
             send(replies, ("error", exc))
             return
+        while True:
+            try:
+                indices = receive(requests)
+            except EOFError:
+                return
+            try:
+                send(replies, ("ok", [preparer(renderer.render_rgba(i)) for i in indices]))
+            except BrokenPipeError:
+                raise
+            except BaseException as exc:
+                send(replies, ("error", exc))
+                return
+    except BrokenPipeError:
+        _parent_gone(replies)
 
 
 if __name__ == "__main__":

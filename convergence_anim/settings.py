@@ -247,19 +247,21 @@ class RenderSettings:
     def check_output(self, path: "str | os.PathLike[str]") -> "type[Encoder]":
         """Check that an animation can be written to ``path`` with these settings; return its encoder.
 
-        ``check_format``, then that the folders of the output, the still and the filmstrip exist and
-        are writable. Call it before training.
+        ``check_format``, then that the output, the still and the filmstrip are three different files
+        and that their folders exist and are writable. Call it before training.
 
         Raises
         ------
         UsageError
-            If the suffix is not a known format or the frame rate is too high for it.
+            If the suffix is not a known format, the frame rate is too high for it, or two of the
+            outputs are the same file.
         OutputError
             If a folder is missing or not writable (``EncoderError`` if the encoder cannot run).
         """
-        from ._atomic import check_output_path
+        from ._atomic import check_distinct_paths, check_output_path
 
         encoder = self.check_format(path)
+        check_distinct_paths({"the animation": path, "the still": self.still, "the filmstrip": self.filmstrip})
         for target in (path, self.still, self.filmstrip):
             if target is not None:
                 check_output_path(target)

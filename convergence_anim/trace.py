@@ -193,14 +193,18 @@ class Trace:
             If the file is missing, not a trace, corrupt, too large, or from a newer format version.
         """
         path = Path(path)
-        if not path.is_file():
-            raise TraceFormatError(f"trace file {str(path)!r} does not exist")
         try:
+            if not path.is_file():
+                raise TraceFormatError(f"trace file {str(path)!r} does not exist")
             with zipfile.ZipFile(path) as zf:
                 arrays = _read_members(zf, path)
         except TraceFormatError:
             raise
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        except OSError as exc:  # unreadable, a directory, a name too long
+            if exc.strerror is None:  # zipfile's own "bad magic number" and the like
+                raise TraceFormatError(f"{str(path)!r} is not a readable trace file ({exc})") from None
+            raise TraceFormatError(f"cannot read the trace file {str(path)!r}: {exc.strerror}") from None
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
             raise TraceFormatError(f"{str(path)!r} is not a readable trace file ({exc})") from None
         return _trace_from_arrays(arrays, path)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,6 +25,7 @@ __all__ = [
     "LIVE",
     "POSITIVE_FLOAT",
     "POSITIVE_INT",
+    "check_outputs",
     "errors",
     "live_view",
     "make_default_folder",
@@ -50,22 +53,73 @@ class _BadInput(click.ClickException):
     exit_code = 2
 
 
+class _Stopped(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP, raised as a KeyboardInterrupt so that every clean-up Ctrl-C runs runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_signals(received: list) -> Iterator[None]:
+    """While the block runs, SIGINT, SIGTERM and SIGHUP raise ``_Stopped`` (and are noted in ``received``).
+
+    SIGTERM's and SIGHUP's default action ends the process at once, leaving temporary files and
+    worker processes; now they stop it as Ctrl-C does. The old handlers are put back after.
+    """
+    wanted = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        wanted = []
+
+    def stop(signum: int, frame: Any) -> None:
+        received.append(signum)
+        raise _Stopped(signum)
+
+    previous = {}
+    try:
+        for signum in wanted:
+            previous[signum] = signal.signal(signum, stop)
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 @contextlib.contextmanager
 def errors(verbose: bool = False) -> Iterator[None]:
-    """Map the project's exceptions to click's: UsageError exits 2, the rest exit 1, one line each."""
+    """Map the project's exceptions to click's: UsageError exits 2, the rest exit 1, one line each.
+
+    Ctrl-C, SIGTERM and SIGHUP stop the command the same way: temporary files are removed, one line
+    says so, and the exit code is 128 + the signal's number (130, 143, 129), as a shell reports it.
+    """
     from .._exceptions import ConvergenceAnimError, UsageError
 
+    received: list[int] = []
     try:
-        yield
-    except UsageError as exc:
-        raise _BadInput(str(exc)) from None
-    except ConvergenceAnimError as exc:
-        if verbose and exc.__cause__ is not None:
-            click.echo(str(exc.__cause__), err=True)
-        raise click.ClickException(str(exc)) from None
-    except KeyboardInterrupt:
-        click.echo("Interrupted; no partial file was left behind.", err=True)
-        sys.exit(130)
+        with _stop_signals(received):
+            yield
+    except Exception as exc:
+        # A signal that arrived inside a C extension (matplotlib's drawing) may come out as that
+        # extension's own error ("Invalid bounding box"): it is still the user stopping the command.
+        if received:
+            _exit_stopped(received[0])
+        if isinstance(exc, UsageError):
+            raise _BadInput(str(exc)) from None
+        if isinstance(exc, ConvergenceAnimError):
+            if verbose and exc.__cause__ is not None:
+                click.echo(str(exc.__cause__), err=True)
+            raise click.ClickException(str(exc)) from None
+        raise
+    except KeyboardInterrupt as exc:
+        _exit_stopped(getattr(exc, "signum", received[0] if received else signal.SIGINT))
+
+
+def _exit_stopped(signum: int) -> None:
+    what = "Interrupted" if signum == signal.SIGINT else f"Stopped by {signal.Signals(signum).name}"
+    with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+        click.echo(f"{what}; no partial file was left behind.", err=True)
+    sys.exit(128 + signum)
 
 
 class FrameSize(click.ParamType):
@@ -140,15 +194,27 @@ def live_view(live: bool, settings):
                     log_loss=settings.log_loss)
 
 
-def check_before_training(output: Path, save_trace: "Path | None", settings, default_output: bool = False) -> None:
+def check_outputs(output: Path, settings, save_trace: "Path | None" = None, inputs: "dict | None" = None) -> None:
+    """Refuse (UsageError) an output that is another output or one of the ``inputs`` (what -> path):
+    writing it would destroy the other, as ``render x.gif -o x.gif`` of a trace named x.gif did."""
+    from .._atomic import check_distinct_paths
+
+    check_distinct_paths({"the animation": output, "the still": settings.still, "the filmstrip": settings.filmstrip,
+                          "the saved trace": save_trace}, inputs)
+
+
+def check_before_training(output: Path, save_trace: "Path | None", settings, default_output: bool = False,
+                          inputs: "dict | None" = None) -> None:
     """Fail on a bad output, a missing encoder or a bad trace path now, not after minutes of training.
 
-    With ``default_output`` the output's folder (``outputs/``) is created once everything else passed.
+    ``inputs`` (what -> path) are files the command reads: no output may be one of them. With
+    ``default_output`` the output's folder (``outputs/``) is created once everything else passed.
     """
     from .._atomic import check_output_path
     from .._exceptions import UsageError
 
     settings.check_format(output)
+    check_outputs(output, settings, save_trace, inputs)
     if default_output:
         make_default_folder(output)
     settings.check_output(output)
@@ -159,13 +225,13 @@ def check_before_training(output: Path, save_trace: "Path | None", settings, def
 
 
 def train_and_render(train, output: Path, save_trace: "Path | None", settings, *, options: dict, live: bool,
-                     default_output: bool = False) -> None:
+                     default_output: bool = False, inputs: "dict | None" = None) -> None:
     """What ``demo`` and ``fit`` do once their options are parsed: check, train, save, render, report.
 
-    ``train(live)`` runs the training with the recorder's ``live=`` value and returns a ``DemoRun``.
-    Call it inside ``errors()``.
+    ``train(live)`` runs the training with the recorder's ``live=`` value and returns a ``DemoRun``;
+    ``inputs`` are the files it reads (see ``check_before_training``). Call it inside ``errors()``.
     """
-    check_before_training(output, save_trace, settings, default_output=default_output)
+    check_before_training(output, save_trace, settings, default_output=default_output, inputs=inputs)
     run = train(live_view(live, settings))
     if save_trace is not None:
         run.trace.save(save_trace)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import POSITIVE_FLOAT, errors, render_options, settings_from
+from ._common import POSITIVE_FLOAT, check_outputs, errors, render_options, settings_from
 
 __all__ = ["compare", "labels_option", "render_race"]
 
@@ -67,5 +67,6 @@ def compare(trace_files, output, labels, fps, **options) -> None:
 
         settings = settings_from(options, fps, DEFAULT_FPS)
         settings.check_output(output)
+        check_outputs(output, settings, inputs={f"trace file {i}": path for i, path in enumerate(trace_files, 1)})
         traces = [Trace.load(path) for path in trace_files]
         render_race(traces, output, settings, labels, quiet=options["quiet"])

@@ -97,4 +97,5 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
             lambda shown: data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every,
                                    seed=seed, landscape=options["landscape"], view=view, live=shown),
             output, save_trace, settings, options=options, live=live, default_output=default,
+            inputs={"the data file": csv_file},
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import POSITIVE_FLOAT, errors, render_options, render_with_progress, report, settings_from
+from ._common import POSITIVE_FLOAT, check_outputs, errors, render_options, render_with_progress, report, settings_from
 
 __all__ = ["render_command"]
 
@@ -25,6 +25,7 @@ def render_command(trace_file, output, fps, **options) -> None:
 
         settings = settings_from(options, fps, DEFAULT_FPS)
         settings.check_output(output)
+        check_outputs(output, settings, inputs={"the trace file": trace_file})
         trace = Trace.load(trace_file)
         path = render_with_progress(trace, output, settings, quiet=options["quiet"])
     report(trace, path, settings, options["quiet"])
