@@ -98,7 +98,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
             if not isinstance(exc, ConvergenceAnimError):
                 raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
             if str(tmp) in str(exc):  # an encoder's message names the file it wrote: the user knows the other
-                raise type(exc)(str(exc).replace(str(tmp), str(path))) from exc
+                raise type(exc)(str(exc).replace(str(tmp), str(path))) from exc.__cause__
             raise
         try:
             os.chmod(tmp, 0o666 & ~_umask())
@@ -116,7 +116,8 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 def _temporary_stem(path: Path) -> str:
     """The output's stem as temporary names hold it: cut so that the whole name fits in 255 bytes."""
-    room = _NAME_MAX - len(os.fsencode(f"..{os.getpid()}_{'0' * _TOKEN_HEX}.part{path.suffix}")) - 8  # pid growth
+    # Room for the widest pid (10 digits), so every process cuts a stem the same way.
+    room = _NAME_MAX - len(os.fsencode(f"..{'0' * 10}_{'0' * _TOKEN_HEX}.part{path.suffix}"))
     stem = path.stem
     while len(os.fsencode(stem)) > room:
         stem = stem[:-1]

@@ -54,7 +54,7 @@ class _BadInput(click.ClickException):
 
 
 class _Stopped(KeyboardInterrupt):
-    """Ctrl-C, SIGTERM or SIGHUP, raised as a KeyboardInterrupt so that every clean-up Ctrl-C runs runs."""
+    """Ctrl-C, SIGTERM or SIGHUP, raised as a KeyboardInterrupt: every clean-up written for Ctrl-C runs for all three."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
