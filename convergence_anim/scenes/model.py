@@ -941,8 +941,8 @@ class CurveFit(Scene):
         )
 
     def check_trace(self, trace: "Trace") -> None:
-        if "y_pred" in trace.state:
-            check_state(trace, "y_pred", self.x.shape)
+        if "y_pred" in trace.state or self.features > 1:  # one prediction per row of the data
+            check_state(trace, "y_pred", (len(self.x),))
         else:
             check_state(trace, "prediction", (self.resolution,))
 
