@@ -483,9 +483,10 @@ def test_shared_scale_gives_every_run_the_union_of_the_limits(run, tmp_path, exp
     assert _points_width(shared) < 0.4 * _points_width(own)  # seed 1's points now fill a quarter of the x range
     wide = iio.imread(tmp_path / "shared-4.gif", index=0)
     assert _points_width(wide) > 3 * _points_width(shared)
-    grid = iio.imread(tmp_path / "grid.mp4", index=None)  # two 200x160 cells side by side, 3 frames
-    assert grid.shape == (3, 160, 400, 3)
-    assert all(grid[-1][:, x : x + 200].std() > 20 for x in (0, 200))  # both cells drawn
+    # Two 200x160 cells side by side, 3 frames, each pixel a 2x2 block in the MP4.
+    grid = iio.imread(tmp_path / "grid.mp4", index=None)
+    assert grid.shape == (3, 320, 800, 3)
+    assert all(grid[-1][:, x : x + 400].std() > 20 for x in (0, 400))  # both cells drawn
 
 
 # -- byte-identical everywhere: alone, local processes, Dask -------------------------------------

@@ -29,7 +29,7 @@ def test_demo_logistic_mp4_and_trace_rerender(run, tmp_path):
                  "--save-trace", "lg.npz")
     assert result.exit_code == 0, result.output
     assert "Wrote lg.mp4 (7 frames" in result.output
-    assert iio.imread(tmp_path / "lg.mp4", index=None).shape == (7, 480, 640, 3)
+    assert iio.imread(tmp_path / "lg.mp4", index=None).shape == (7, 960, 1280, 3)  # MP4 pixels are doubled
     trace = ca.Trace.load(tmp_path / "lg.npz")
     assert list(trace.steps) == [0, 5, 10, 15, 20, 25, 29]
     result = run("render", "lg.npz", "-o", "again.gif", "--fps", 2)
@@ -125,7 +125,7 @@ def test_theme_size_and_loss_panel(run, saved_trace, tmp_path):
     assert iio.imread(tmp_path / "p.gif", index=0).shape == (480, 1024, 3)
     assert run("render", saved_trace, "-o", "d.mp4", "--size", "320x240", "--theme", "dark", "--log-loss", "-q").exit_code == 0
     frames = iio.imread(tmp_path / "d.mp4", index=None)
-    assert frames.shape == (11, 240, 320, 3)
+    assert frames.shape == (11, 480, 640, 3)  # 320x240 frames, each pixel doubled in the MP4
     assert frames[0].mean() < 80  # dark background
 
 
@@ -196,7 +196,7 @@ def test_size_takes_a_name_and_slides_stay_16_9_with_a_panel(run, tmp_path):
     assert iio.imread(tmp_path / "sq.gif", index=0).shape[:2] == (1080, 1080)
     result = run("demo", "linear", "--theme", "slides", "--loss-panel", "--max-frames", "2", "-o", "s.mp4", "-q")
     assert result.exit_code == 0, result.output
-    assert iio.imread(tmp_path / "s.mp4", index=0).shape[:2] == (720, 1280)
+    assert iio.imread(tmp_path / "s.mp4", index=0).shape[:2] == (1440, 2560)  # MP4 pixels are doubled
     result = run("demo", "linear", "--size", "8k")
     assert result.exit_code == 2 and "one of 720p, 1080p, 4k, square; got '8k'" in result.output
 

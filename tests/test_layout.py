@@ -117,7 +117,7 @@ def test_slides_frames_stay_16_9_with_every_panel(traces, panel):
 
 def test_slides_mp4_with_loss_panel_is_16_9(traces, tmp_path):
     path = ca.render(traces["spiral3"], tmp_path / "slides.mp4", theme="slides", loss_panel=True, log_loss=True)
-    assert iio.imread(path, index=0).shape == (720, 1280, 3)
+    assert iio.imread(path, index=0).shape == (1440, 2560, 3)  # 1280x720, each pixel doubled in the MP4
 
 
 def test_panels_widen_the_default_frame_of_light_and_dark_only():

@@ -171,7 +171,8 @@ def test_plot_renders_to_mp4_with_timing_options(tmp_path):
     rec = blog_recording(steps=6)
     path = ca.render(rec.trace, tmp_path / "blog.mp4", fps=4, hold=1.0, size=(320, 240))
     frames = iio.imread(path, index=None)
-    assert frames.shape[0] == 6 + 4 and frames.shape[1:3] == (240, 320)  # 6 frames, the last held 1 s at 4 fps
+    # 6 frames, the last held 1 s at 4 fps; 320x240 with each pixel doubled in the MP4
+    assert frames.shape[0] == 6 + 4 and frames.shape[1:3] == (480, 640)
     assert red_pixels(frames[-1]) > 300 and blue_pixels(frames[-1]) > 30
 
 
