@@ -88,7 +88,9 @@ class Mp4Encoder(Encoder):
         """ffmpeg's options after the input: the codec's settings and the container's."""
         # A fixed thread count: x264's output depends on it, and the same trace must give the same
         # bytes on every machine (batch runs compare files by hash).
-        return self._scale_params() + ["-crf", str(self._crf), "-preset", "medium", "-threads", "2",
+        # veryfast: on the demos' frames at twice the pixels it takes a quarter of medium's time for
+        # 2% more bytes (benchmarks/formats.py), so doubling costs about what medium did at 1x.
+        return self._scale_params() + ["-crf", str(self._crf), "-preset", "veryfast", "-threads", "2",
                                        "-movflags", "+faststart"]
 
     def _structure_problem(self) -> "str | None":
