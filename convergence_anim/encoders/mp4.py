@@ -81,8 +81,15 @@ class Mp4Encoder(Encoder):
             raise EncoderError(f"ffmpeg could not start ({self._exe}): {_first_line(exc)}; write a .gif instead") from exc
 
     def _scale_params(self) -> list[str]:
-        """ffmpeg's filter that makes each frame pixel a block of ``scale`` x ``scale`` (none at scale 1)."""
-        return [] if self.scale == 1 else ["-vf", f"scale=iw*{self.scale}:ih*{self.scale}:flags=neighbor"]
+        """ffmpeg's filter making each frame pixel a block of ``scale`` x ``scale``, in BT.709 colours.
+
+        Players guess the colour matrix of an untagged video from its height (BT.709 from 720 lines
+        up), and ffmpeg converts RGB with BT.601 unless told: a doubled 640x480 frame is 960 lines,
+        and its reds turned orange in Chromium. So the conversion is BT.709 and the file says so.
+        """
+        scale = "" if self.scale == 1 else f"iw*{self.scale}:ih*{self.scale}:flags=neighbor:"
+        return ["-vf", f"scale={scale}out_color_matrix=bt709:out_range=tv",
+                "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
 
     def _output_params(self) -> list[str]:
         """ffmpeg's options after the input: the codec's settings and the container's."""
