@@ -6,21 +6,20 @@ Two kinds of workers, one place that decides about both:
   multiprocessing pool, so that ``render`` works from any script with or without an
   ``if __name__ == "__main__"`` guard and nothing is forked from a process that may hold torch's
   threads (see ``_worker``).
-- ``render_batch`` runs whole training runs in a ``concurrent.futures`` pool (``local_pool``), which
-  any other ``Executor`` (Dask) can replace.
+- ``render_batch`` runs whole training runs in a pool of worker processes (``batch.pool.RunPool``,
+  started from ``process_context``), which any other ``Executor`` (Dask) can replace.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
 import subprocess
 import sys
 import types
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
-__all__ = ["BATCH_PRELOAD", "PARALLEL_MIN_FRAMES", "auto_jobs", "available_cores", "local_pool", "start_helper", "why_not_sendable"]
+__all__ = ["BATCH_PRELOAD", "PARALLEL_MIN_FRAMES", "auto_jobs", "available_cores", "process_context", "start_helper", "why_not_sendable"]
 
 #: Below this many frames, one process is faster than starting workers (measured, benchmarks/).
 PARALLEL_MIN_FRAMES = 150
@@ -89,7 +88,7 @@ def start_helper(module: str = "convergence_anim._worker") -> subprocess.Popen:
 
 
 def start_fork_server(preload: Sequence[str] = ()) -> None:
-    """Start the fork server of ``local_pool`` now, importing ``preload``, without waiting for it.
+    """Start the fork server of ``process_context`` now, importing ``preload``, without waiting for it.
 
     Its imports (torch, matplotlib: seconds) then overlap with whatever this process does before
     the pool's first task; a pool made later forks its workers from the same server.
@@ -102,10 +101,8 @@ def start_fork_server(preload: Sequence[str] = ()) -> None:
         multiprocessing.forkserver.ensure_running()
 
 
-def local_pool(
-    workers: int, preload: Sequence[str] = (), initializer: "Callable[[], None] | None" = None
-) -> concurrent.futures.ProcessPoolExecutor:
-    """A process pool of ``workers`` processes started by ``forkserver`` (``spawn`` where it is missing).
+def process_context(preload: Sequence[str] = ()):
+    """The ``multiprocessing`` context of local pools: ``forkserver`` (``spawn`` where it is missing).
 
     Never ``fork``: the caller may have torch loaded, and forking a process with torch's threads
     running is unsafe. The fork server imports ``preload`` once and each worker forks from it with
@@ -117,6 +114,5 @@ def local_pool(
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(preload))
-    else:  # pragma: no cover - Windows
-        context = multiprocessing.get_context("spawn")
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer)
+        return context
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows

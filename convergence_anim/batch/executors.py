@@ -1,17 +1,16 @@
-"""Where runs execute: in this process, in a local process pool, or on a Dask cluster."""
+"""Where runs execute: in a local process pool (``pool.RunPool``) or on a Dask cluster."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import os
-import signal
 from typing import Iterator
 
 from .._exceptions import ConvergenceAnimError, UsageError
-from .._processes import BATCH_PRELOAD, local_pool, start_fork_server
+from .._processes import BATCH_PRELOAD, process_context, start_fork_server
+from .pool import RunPool
 
-__all__ = ["Inline", "batch_pool", "dask_executor", "interrupt_workers", "warm_batch_pool"]
+__all__ = ["batch_pool", "dask_executor", "warm_batch_pool"]
 
 
 def warm_batch_pool() -> None:
@@ -19,31 +18,11 @@ def warm_batch_pool() -> None:
     start_fork_server(BATCH_PRELOAD)
 
 
-def batch_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+def batch_pool(workers: int) -> RunPool:
     """A local pool for runs, its fork server preloaded with what every run imports."""
     from .task import init_worker
 
-    return local_pool(workers, preload=BATCH_PRELOAD, initializer=init_worker)
-
-
-class Inline(concurrent.futures.Executor):
-    """Runs each task when it is submitted, in this process: ``workers=1``, with no pool to start."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:
-            future.set_exception(exc)
-        return future
-
-
-def interrupt_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
-    """Pass Ctrl-C on to the pool's workers (a terminal does it itself; ``kill -INT`` does not)."""
-    for process in list(getattr(pool, "_processes", {}).values()):  # no public API lists them
-        with contextlib.suppress(OSError, AttributeError, ValueError):
-            if process.is_alive():
-                os.kill(process.pid, signal.SIGINT)
+    return RunPool(workers, process_context(BATCH_PRELOAD), initializer=init_worker)
 
 
 @contextlib.contextmanager
@@ -53,7 +32,8 @@ def dask_executor(address: str, timeout: float = 10.0) -> Iterator[concurrent.fu
     The workers need convergence_anim and the libraries the training function imports (torch, ...)
     installed, and must see the output paths (a shared file system) to write the files where this
     machine expects them. The training function itself is sent by value when it comes from a file.
-    A worker that dies is replaced by the scheduler and its runs are run again elsewhere.
+    A worker that dies is replaced by the scheduler and its runs are run again elsewhere. A run
+    past ``render_batch``'s ``timeout`` is stopped in its worker, which is restarted if it will not stop.
 
     Raises
     ------
@@ -75,6 +55,25 @@ def dask_executor(address: str, timeout: float = 10.0) -> Iterator[concurrent.fu
     except (OSError, TimeoutError, ValueError) as exc:
         raise ConvergenceAnimError(f"cannot reach the Dask scheduler at {address}: {one_line(exc)}") from None
     try:
-        yield client.get_executor(pure=False)
+        yield _DaskRuns(client)
     finally:
         client.close()
+
+
+class _DaskRuns(concurrent.futures.Executor):
+    """Dask's executor, and a way to restart a worker whose timed-out run would not stop."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self._executor = client.get_executor(pure=False)
+
+    def submit(self, fn, /, *args, **kwargs):
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._executor.shutdown(wait=wait)
+
+    def restart_worker(self, address: str) -> None:
+        """Restart the worker at ``address`` (its nanny starts it afresh); a worker without one is left."""
+        with contextlib.suppress(Exception):
+            self._client.restart_workers([address], raise_for_error=False)

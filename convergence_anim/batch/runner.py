@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .. import __version__
-from .._checks import integer, optional
+from .._checks import integer, number, optional
 from .._exceptions import ConvergenceAnimError, OutputError, UsageError, one_line
 from .._processes import available_cores
 from ..settings import DEFAULT_FPS, RenderSettings
 from . import manifest as mf
-from .executors import Inline, batch_pool, interrupt_workers, warm_batch_pool
+from .executors import batch_pool, warm_batch_pool
+from .pool import RunPool
 from .runs import BatchJob, TrainingFunction, check_function, format_value, parse_seeds, sweep
 from .task import check_in_worker, run_task, sha256
 from .templates import template_outputs
@@ -90,13 +91,16 @@ def render_batch(
     summary: "str | os.PathLike[str] | None" = None,
     manifest: "str | os.PathLike[str] | None" = None,
     force: bool = False,
+    timeout: "float | None" = None,
     progress: "Progress | None" = None,
 ) -> BatchResult:
     """Call a training function for every seed and parameter combination, render each run, record it.
 
     ``function(seed=s, **combination)`` is called once per run and must return a ``Trace`` or the
     ``Recorder`` holding it. A run that fails (raises, or returns something else) is recorded with
-    its error and the others go on. The manifest (``batch.json`` in the outputs' common folder unless
+    its error and the others go on; so is a run that ends its process (``sys.exit``, ``os._exit``,
+    a crash, the out-of-memory killer: named by its exit code or signal) or runs past ``timeout``.
+    The manifest (``batch.json`` in the outputs' common folder unless
     ``manifest`` is given, and the same runs as ``batch.csv``) is rewritten after every run, so an
     interruption keeps what finished; a rerun skips runs whose output exists and matches the manifest's
     settings, the function's file and the SHA-256 (``force=True`` renders them again), and removes
@@ -123,7 +127,9 @@ def render_batch(
         uses a local process pool of ``workers`` processes started by forkserver, which needs the
         usual ``if __name__ == "__main__":`` guard in a script.
     workers:
-        Local processes when ``executor`` is None: every core by default; 1 runs in this process.
+        Local processes when ``executor`` is None, one run each at a time: every core by default.
+        Even ``workers=1`` runs in a process of its own, so a run that ends its process does not
+        end this one.
     settings:
         How each animation is drawn (``RenderSettings``); a demo's own fps if None. ``still`` and
         ``filmstrip`` are refused (every run would write the same file); ``jobs`` is set to 1.
@@ -146,6 +152,11 @@ def render_batch(
         Where to keep the manifest (the CSV goes beside it).
     force:
         Render everything again, up to date or not.
+    timeout:
+        Seconds a run may take (training, rendering and loading the function's file in a fresh
+        worker); a run still going then is stopped and recorded as failed, ``"timed out after N s"``,
+        and the others go on. A local worker is killed and replaced; on Dask, the run is stopped and
+        its worker restarted if it does not stop. None (the default): no limit.
     progress:
         See ``Progress``: called as work finishes, for progress bars.
 
@@ -171,7 +182,7 @@ def render_batch(
     from ..grid import CELL_SIZE, _check_cell_size, grid_shape
     from .summary import check_summary_path
 
-    if executor is None and workers != 1 and available_cores() > 1:
+    if executor is None:
         warm_batch_pool()  # its imports overlap with the checks below
     fn = function if isinstance(function, TrainingFunction) else TrainingFunction(function)
     seeds = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
@@ -180,6 +191,7 @@ def render_batch(
     if executor is not None and workers is not None:
         raise UsageError("give workers (local processes) or an executor, not both")
     optional(integer, "workers", workers, low=1)
+    timeout = optional(number, "timeout", timeout, positive=True)
 
     settings = RenderSettings.build(settings)
     if settings.still is not None or settings.filmstrip is not None:
@@ -229,11 +241,11 @@ def render_batch(
     jobs = [BatchJob(seed, combo, None if out is None else str(out)) for (combo, seed), out in zip(runs, outputs)]
     owned = None
     if executor is None:
-        n = min(available_cores() if workers is None else workers, len(jobs))
-        executor = owned = Inline() if n <= 1 else batch_pool(n)
+        # Even one worker is a process of its own: a run that ends its process must not end the batch.
+        executor = owned = batch_pool(min(available_cores() if workers is None else workers, len(jobs)))
     by_value = owned is None  # a foreign executor may run on machines without the user's file
     try:
-        code = _check_function(fn, list(params), None if isinstance(owned, Inline) else owned)
+        code = _check_function(fn, list(params), owned)
         for folder in sorted({p.parent for p in named} | {manifest_path.parent}):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -246,7 +258,7 @@ def render_batch(
                 RenderSettings.build(settings, fps=grid_fps if path == grid_path else settings.fps).check_output(path)
         mf.remove_partial_files(everything)  # left by a batch that was killed
 
-        state = _Batch(fn, code, jobs, outputs, settings, manifest_path, progress, varying)
+        state = _Batch(fn, code, jobs, outputs, settings, manifest_path, progress, varying, timeout)
         state.run(executor, owned, fn.shipped(by_value=by_value), shared_scale=shared_scale, grid_path=grid_path,
                   grid_cols=grid_cols, cell_size=cell_size, grid_fps=grid_fps, force=force)
         if summary_path is not None:
@@ -258,7 +270,7 @@ def render_batch(
     return state.result()
 
 
-def _check_function(fn: TrainingFunction, params: list[str], pool) -> "str | None":
+def _check_function(fn: TrainingFunction, params: list[str], pool: "RunPool | None") -> "str | None":
     """Load and check the training function before any run starts; the SHA-256 of its code.
 
     With a local ``pool``, a worker loads it (and keeps the module for the runs it gets): this
@@ -275,13 +287,13 @@ def _check_function(fn: TrainingFunction, params: list[str], pool) -> "str | Non
         future = pool.submit(check_in_worker, fn, params)
         try:
             outcome = future.result()
-        except concurrent.futures.BrokenExecutor:  # before the check ran, or the file ended the process as it loaded
+        except ConvergenceAnimError:  # the file ended the worker's process as it loaded
             hint = "the file ends its process as it loads, or it ran out of memory"
             if _main_is_a_users_script():
                 hint = f"in a script, call render_batch under `if __name__ == \"__main__\":`; else {hint}"
             raise UsageError(f"a worker process ended while loading {fn.ref}: {hint}") from None
         except BaseException:
-            interrupt_workers(pool)
+            pool.interrupt()
             raise
     if outcome["error"] is not None:
         raise UsageError(outcome["error"])
@@ -303,8 +315,9 @@ class _Batch:
     """The state of one ``render_batch`` call: entries, manifest, futures."""
 
     def __init__(self, fn: TrainingFunction, code: "str | None", jobs: list[BatchJob], outputs, settings: RenderSettings,
-                 manifest_path: Path, progress, varying: list[str]) -> None:
+                 manifest_path: Path, progress, varying: list[str], timeout: "float | None") -> None:
         self.fn, self.code, self.jobs, self.outputs, self.settings = fn, code, jobs, outputs, settings
+        self.timeout = timeout
         self.varying = varying
         self.manifest_path, self.progress = manifest_path, progress
         self.manifest = mf.load_manifest(manifest_path)
@@ -362,26 +375,28 @@ class _Batch:
         total = len(tasks) + already
         done = already
         self._tick(stage, done, total)
-        if isinstance(executor, Inline):  # one at a time, so progress and the manifest move per run
-            for i, task in tasks.items():
-                on_result(i, run_task(task))
-                done += 1
-                self._tick(stage, done, total)
-            return
         futures: dict[concurrent.futures.Future, int] = {}
         try:
             for i, task in tasks.items():
-                futures[executor.submit(run_task, task)] = i
+                if isinstance(executor, RunPool):  # the pool kills a worker past the time
+                    future = executor.submit_with_timeout(self.timeout, run_task, task)
+                else:  # elsewhere the task watches its own time
+                    future = executor.submit(run_task, {**task, "timeout": self.timeout} if self.timeout else task)
+                futures[future] = i
             for future in concurrent.futures.as_completed(list(futures)):
                 i = futures.pop(future)
-                on_result(i, _result_of(future))
+                result = _result_of(future)
+                stuck = result.pop("stuck_worker", None)
+                if stuck is not None and hasattr(executor, "restart_worker"):
+                    executor.restart_worker(stuck)  # a timed-out run it could not stop
+                on_result(i, result)
                 done += 1
                 self._tick(stage, done, total)
         except BaseException:
             for future in futures:
                 future.cancel()
             if owned is not None:
-                interrupt_workers(owned)
+                owned.interrupt()
                 owned.shutdown(wait=True, cancel_futures=True)
             for future, i in futures.items():  # runs that finished while we were stopping
                 if future.done() and not future.cancelled() and future.exception() is None:

@@ -98,10 +98,13 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
 
     ``task`` holds ``function`` (see ``TrainingFunction.shipped``), ``seed``, ``params``, ``settings``
     (``RenderSettings.to_dict()``), ``output`` (absolute path or None), ``view`` (shared axis limits
-    or None), ``measure`` (return the scene's own limits) and ``cell`` (None, or the label, size and
-    theme of the run's grid cell).
+    or None), ``measure`` (return the scene's own limits), ``cell`` (None, or the label, size and
+    theme of the run's grid cell) and ``timeout`` (seconds, or None: a limit this task enforces
+    itself, where no pool kills its process; see ``_run_with_timeout``).
     """
     with _interruptible():
+        if task.get("timeout"):
+            return _run_with_timeout(task, task["timeout"])
         return _run(task)
 
 
@@ -175,12 +178,49 @@ def _run(task: Mapping[str, Any]) -> dict[str, Any]:
             if task.get("cell") is not None:
                 result["cell"] = _cell(trace, task["cell"]["label"], scene, task["cell"])
             result["status"] = "diverged" if diverged_at is not None else "rendered"
-        except Exception as exc:  # one run failing must not stop the others: report it as data
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # sys.exit() too: one run failing must not stop the others
             result.update(status="failed", error=one_line(exc))
         finally:
             torch.set_num_threads(threads)
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
+
+
+class _TimedOut(BaseException):
+    """Raised inside a run's thread when it ran out of time (a BaseException: the run must not catch it)."""
+
+
+def _run_with_timeout(task: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    """``_run`` in a thread of this process, stopped if it runs past ``timeout`` seconds.
+
+    For executors whose workers are threads of a long-lived process (Dask), which nobody can kill
+    for one run. The run's thread is stopped by an exception raised in it at its next Python line;
+    a run stuck in C code for longer than a grace period cannot be, and the result says so
+    (``stuck_worker``: the worker's address) so the batch restarts that worker.
+    """
+    import threading
+
+    outcome: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: outcome.update(result=_run(task)), name="convergence-anim-run", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not thread.is_alive():
+        return outcome["result"]
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_TimedOut))
+    thread.join(_TIMEOUT_GRACE)
+    result: dict[str, Any] = {"status": "failed", "error": f"timed out after {timeout:g} s", "seconds": float(timeout)}
+    if thread.is_alive():
+        with contextlib.suppress(Exception):
+            from distributed import get_worker
+
+            result["stuck_worker"] = get_worker().address
+    return result
+
+
+#: Seconds a timed-out run's thread gets to stop before its worker is restarted.
+_TIMEOUT_GRACE = 5.0
 
 
 def _worker_sigint(signum, frame) -> None:

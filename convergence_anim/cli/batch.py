@@ -58,6 +58,8 @@ class _Bars:
 @click.option("--shared-scale", is_flag=True, help="Draw every run with the same axis limits, so clips compare side by side.")
 @click.option("--jobs", type=POSITIVE_INT, default=None, help="Local processes, one run each [default: every core].")
 @click.option("--scheduler", metavar="ADDRESS", default=None, help="Run on a Dask distributed scheduler, e.g. tcp://127.0.0.1:8786 (needs the distributed extra).")
+@click.option("--timeout", type=POSITIVE_FLOAT, default=None, metavar="SECONDS",
+              help="Stop a run still going after this many seconds and record it as timed out; the others go on [default: no limit].")
 @click.option("--force", is_flag=True, help="Render every run again, even those whose output is up to date.")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second, of each run and the grid [default: a demo's own, else 10].")
 @click.option("--theme", type=click.Choice(list(THEMES)), default="light", help="Look: light is the blog's.")
@@ -66,7 +68,7 @@ class _Bars:
 @click.option("--log-loss", is_flag=True, help="Log scale for the loss panel (implies --loss-panel).")
 @click.option("--manifest", type=click.Path(path_type=Path), default=None, help="Where to keep the manifest, a .json; a .csv of the runs goes beside it [default: batch.json in the outputs' folder].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary (failures are still named).")
-def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shared_scale, jobs, scheduler, force, fps,
+def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shared_scale, jobs, scheduler, timeout, force, fps,
           theme, size, loss_panel, log_loss, manifest, quiet) -> None:
     """Call FUNCTION for every seed (and --param combination), render each run, in parallel, resumably.
 
@@ -82,15 +84,16 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
 
     Each run is recorded in batch.json and batch.csv beside the outputs (function, parameters, seed,
     settings, iterations, final loss, status, file size, SHA-256). A rerun skips runs whose file is
-    up to date. A run that fails is recorded and the others go on; the exit code is 1 if any failed.
+    up to date. A run that fails is recorded and the others go on, also one that ends its process
+    (named by its exit code or signal) or runs past --timeout; the exit code is 1 if any failed.
     A run that diverges is still rendered (the frames show it) and counted as diverged, not failed.
     With --scheduler, a function from a file is sent to the workers by value; they need
     convergence_anim and the libraries the file imports, and must see the output folder.
     """
     with errors():
-        from .._processes import BATCH_PRELOAD, available_cores, start_fork_server
+        from .._processes import BATCH_PRELOAD, start_fork_server
 
-        if scheduler is None and jobs != 1 and available_cores() > 1:
+        if scheduler is None:
             # First of all: the pool's imports (torch, seconds) then overlap with everything this
             # process does before the first run.
             start_fork_server(BATCH_PRELOAD)
@@ -109,7 +112,7 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
         settings = RenderSettings(fps=fps, theme=theme, size=size, loss_panel=loss_panel or log_loss, log_loss=log_loss)
         bars = None if quiet or not sys.stderr.isatty() else _Bars()  # a bar in a log file is only noise
         kwargs = dict(output=template, settings=settings, shared_scale=shared_scale, grid=grid, grid_cols=grid_cols,
-                      summary=summary, manifest=manifest, force=force, progress=bars)
+                      summary=summary, manifest=manifest, force=force, timeout=timeout, progress=bars)
         try:
             if scheduler is not None:
                 with dask_executor(scheduler) as executor:
