@@ -18,7 +18,8 @@ from typing import Iterator, Mapping
 
 from ._exceptions import ConvergenceAnimError, OutputError, UsageError
 
-__all__ = ["atomic_output", "check_distinct_paths", "check_output_path", "remove_stale_temporary_files", "target_of"]
+__all__ = ["atomic_output", "check_distinct_paths", "check_output_path", "remove_stale_temporary_files", "target_of",
+           "temporary_files"]
 
 #: A temporary file untouched for this many seconds, whose process is gone, is stale.
 STALE_AFTER = 60.0
@@ -147,27 +148,45 @@ def remove_stale_temporary_files(path: str | os.PathLike[str]) -> list[Path]:
     this machine, and the file has not been written to for ``STALE_AFTER`` seconds (a render on another
     machine sharing the folder keeps writing to its own). Anything else in the folder is left alone.
     """
-    path = Path(path)
-    pattern = re.compile(re.escape(f".{_temporary_stem(path)}.") + r"(\d+)_[0-9a-f]{%d}" % _TOKEN_HEX
-                         + re.escape(f".part{path.suffix}"))
     removed = []
-    try:
-        entries = list(os.scandir(path.parent))
-    except OSError:
-        return removed
     now = time.time()
-    for entry in entries:
-        match = pattern.fullmatch(entry.name)
-        if match is None or _running(int(match.group(1))):
+    for tmp, pid in _temporaries(Path(path)):
+        if _running(pid):
             continue
         try:
-            if not entry.is_file(follow_symlinks=False) or now - entry.stat(follow_symlinks=False).st_mtime < STALE_AFTER:
+            if now - tmp.stat(follow_symlinks=False).st_mtime < STALE_AFTER:
                 continue
-            os.unlink(entry.path)
-            removed.append(Path(entry.path))
+            os.unlink(tmp)
+            removed.append(tmp)
         except OSError:
             continue
     return removed
+
+
+def temporary_files(path: str | os.PathLike[str]) -> list[Path]:
+    """Every temporary file ``atomic_output`` names for ``path`` that is there, stale or not.
+
+    For a caller that knows no writer of ``path`` is still running (a batch whose runs have all
+    ended), so it may remove what they left at once.
+    """
+    return [tmp for tmp, _ in _temporaries(Path(path))]
+
+
+def _temporaries(path: Path) -> list[tuple[Path, int]]:
+    """The files beside ``path`` named exactly as its temporary files are, with the pid in each name."""
+    pattern = re.compile(re.escape(f".{_temporary_stem(path)}.") + r"(\d+)_[0-9a-f]{%d}" % _TOKEN_HEX
+                         + re.escape(f".part{path.suffix}"))
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        with contextlib.suppress(OSError):
+            if match is not None and entry.is_file(follow_symlinks=False):
+                found.append((Path(entry.path), int(match.group(1))))
+    return found
 
 
 def _running(pid: int) -> bool:

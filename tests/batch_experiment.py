@@ -33,3 +33,31 @@ class Experiment:
 
     def train(self, seed):
         return quadratic(seed, self.scale)
+
+
+def hostile(seed, how="none"):
+    """``quadratic``, except that seed 1 ends its process, crashes, calls sys.exit or hangs, as ``how`` says."""
+    if seed == 1:
+        if how == "os_exit":
+            os._exit(3)
+        if how == "segfault":
+            import ctypes
+
+            ctypes.string_at(0)  # reads address 0
+        if how == "sys_exit":
+            import sys
+
+            sys.exit(4)
+        if how == "hang":
+            while True:  # a Python loop, not one long sleep: a Dask worker's thread can be stopped in it
+                time.sleep(0.02)
+    return quadratic(seed)
+
+
+def sleeper(seed, marks):
+    """Leave a mark ``seed-PID-time``, then sleep for a minute: a worker that stays busy."""
+    with open(os.path.join(marks, f"{seed}-{os.getpid()}-{time.monotonic_ns()}"), "w"):
+        pass
+    for _ in range(600):
+        time.sleep(0.1)
+    return quadratic(seed)

@@ -450,10 +450,160 @@ def test_interrupt_keeps_finished_runs_and_no_partial_files(tmp_path, experiment
     entries = _manifest(tmp_path / "batch.json")["runs"]
     assert [e["seed"] for e in entries] == [0]
     assert entries[0]["sha256"] == _sha(tmp_path / "i-0.gif")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.csv", "batch.json", "experiment.py", "i-0.gif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".batch.json.lock", "batch.csv", "batch.json", "experiment.py",
+                                                          "i-0.gif"]
 
     result = render_batch(target, "0-2", output=str(tmp_path / "i-{seed}.gif"), workers=1)  # resumes
     assert [e["status"] for e in result.entries] == ["up to date", "rendered", "rendered"]
+
+
+# -- runs that end their process, crash or hang; orphans; shared manifests; temporary files -------------
+
+
+@pytest.mark.parametrize("how, jobs, error", [
+    ("os_exit", "1", "process died: exited with code 3"),  # --jobs 1 too runs in a process of its own
+    ("segfault", "2", "process died: killed by SIGSEGV"),
+    ("sys_exit", "2", "SystemExit: 4"),
+])
+def test_a_run_that_ends_its_process_fails_alone_named_and_alone_reruns(run, tmp_path, how, jobs, error):
+    args = ["batch", "tests.batch_experiment:hostile", "--seeds", "0-2", "--param", f"how={how}", "--jobs", jobs,
+            "-o", "h-{seed}.gif", *SMALL]
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    assert f"how={how}, seed 1 failed: {error}" in result.output and "Traceback" not in result.output
+    entries = {e["seed"]: e for e in _manifest(tmp_path / "batch.json")["runs"]}
+    assert [entries[s]["status"] for s in range(3)] == ["rendered", "failed", "rendered"]
+    assert entries[1]["error"] == error
+    assert all(len(iio.imread(tmp_path / f"h-{s}.gif", index=None)) == 3 for s in (0, 2))
+    if how == "os_exit":
+        assert "0 rendered, 2 up to date, 1 failed" in run(*args).output  # a rerun runs the culprit only
+
+
+def test_a_run_past_the_timeout_is_stopped_and_the_others_go_on(run, tmp_path):
+    from tests import batch_experiment
+
+    started = time.monotonic()
+    result = render_batch(batch_experiment.hostile, [0, 1, 2], {"how": ["hang"]}, workers=1, timeout=3,
+                          output=str(tmp_path / "t-{seed}.gif"), settings=ca.RenderSettings(size=(320, 240)))
+    assert time.monotonic() - started < 30
+    assert [e["status"] for e in result.entries] == ["rendered", "failed", "rendered"]  # seed 2: a new worker
+    assert result.entries[1]["error"] == "timed out after 3 s"
+    assert not list(tmp_path.glob(".t-1.*"))
+
+    result = run("batch", "tests.batch_experiment:hostile", "--seeds", "1", "--param", "how=hang", "--timeout", "0.5",
+                 "-o", "c-{seed}.gif")
+    assert result.exit_code == 1 and "how=hang, seed 1 failed: timed out after 0.5 s" in result.output
+
+
+def _children(pid):
+    """PIDs of the live (not zombie) processes whose parent is ``pid``, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds processes in /proc")
+def test_workers_fork_server_and_tracker_exit_when_the_batch_is_killed(tmp_path):
+    import signal
+    import subprocess
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    script = tmp_path / "start.py"
+    script.write_text(
+        "from convergence_anim.batch import render_batch\n"
+        "from tests import batch_experiment\n"
+        "if __name__ == '__main__':\n"
+        f"    render_batch(batch_experiment.sleeper, [0, 1], {{'marks': [{str(marks)!r}]}}, workers=2,\n"
+        f"                 output={str(tmp_path / 's{seed}.gif')!r})\n")
+    root = os.path.dirname(os.path.dirname(ca.__file__))
+    batch = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env={**os.environ, "PYTHONPATH": root})
+    started = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(marks.iterdir())) < 2 and time.monotonic() < deadline and batch.poll() is None:
+            time.sleep(0.05)
+        workers = [int(p.name.split("-")[1]) for p in marks.iterdir()]
+        assert len(workers) == 2, "the runs did not start"
+        helpers = _children(batch.pid)  # the fork server and the resource tracker
+        started = workers + helpers
+        assert helpers and all(_alive(p) for p in started)
+        os.kill(batch.pid, signal.SIGKILL)  # the batch only
+        batch.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in started) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in started if _alive(p)], "left running after the batch was killed"
+    finally:
+        for pid in [batch.pid] * (batch.poll() is None) + [p for p in started if _alive(p)]:
+            os.kill(pid, signal.SIGKILL)  # what this test started, by PID
+        batch.wait()
+
+
+def test_two_batches_sharing_a_manifest_keep_each_others_runs(tmp_path):
+    from tests import batch_experiment
+
+    manifest = tmp_path / "shared.json"
+    common = dict(settings=ca.RenderSettings(size=(320, 240)), manifest=str(manifest), workers=1)
+
+    def other_batch_meanwhile(stage, done, total):
+        if stage == "runs" and done == 0:  # this batch has read the manifest and is about to run
+            render_batch(batch_experiment.quadratic, [1], output=str(tmp_path / "b-{seed}.gif"), **common)
+
+    render_batch(batch_experiment.quadratic, [0], output=str(tmp_path / "a-{seed}.gif"), progress=other_batch_meanwhile,
+                 **common)
+    assert sorted(e["output"] for e in _manifest(manifest)["runs"]) == ["a-0.gif", "b-1.gif"]
+    with open(manifest.with_suffix(".csv"), newline="") as fh:
+        assert sorted(row["output"] for row in csv.DictReader(fh)) == ["a-0.gif", "b-1.gif"]
+
+
+def test_the_cleanup_removes_only_temporary_files_the_package_made(tmp_path):
+    from convergence_anim._atomic import atomic_output
+    from tests import batch_experiment
+
+    output = tmp_path / "x-0.gif"
+    with atomic_output(output) as tmp:  # a temporary file of ours, as a killed batch would leave it
+        tmp.write_bytes(b"half")
+        left = tmp.name
+        os.link(tmp, tmp_path / "kept")
+    os.replace(tmp_path / "kept", tmp_path / left)
+    users = tmp_path / ".x-0.final.part.gif"  # the user's own file, named like one
+    users.write_bytes(b"mine")
+    render_batch(batch_experiment.quadratic, [0], output=str(tmp_path / "x-{seed}.gif"), workers=1,
+                 settings=ca.RenderSettings(size=(320, 240)))
+    assert not (tmp_path / left).exists()
+    assert users.read_bytes() == b"mine"
+
+
+@pytest.mark.parametrize("runs, problem", [
+    ("[1]", "runs[0] is not an object"),
+    ('[{"seed": "a", "output": "x.gif"}]', 'runs[0] has seed = "a"'),
+    ('[{"seed": 0, "output": 5}]', "runs[0] has output = 5"),
+    ('[{"seed": 0, "output": "x-0.gif", "curve": {"steps": [0, 1], "losses": [1.0]}}]', "runs[0] has a curve"),
+])
+def test_a_manifest_wrong_inside_is_one_line_that_says_to_move_it_away(run, tmp_path, experiment, runs, problem):
+    (tmp_path / "batch.json").write_text(f'{{"format": 2, "runs": {runs}, "grids": [], "summaries": []}}')
+    result = run("batch", "experiment.py:train", "--seeds", "0", "-o", "x-{seed}.gif", *SMALL)
+    assert result.exit_code == 1, result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert problem in result.output
+    assert f"{str(tmp_path / 'batch.json')!r}" in result.output and "move it away to start afresh" in result.output
 
 
 # -- shared scale --------------------------------------------------------------------------------

@@ -3,21 +3,22 @@
 One entry per run, keyed by its output (or, for a run drawn only into a grid or summary, by its
 function, parameters and seed). Entries of runs from earlier batches that this batch does not touch
 are kept, so one folder can collect several sweeps. Both files are written atomically after every
-run, so an interrupted batch keeps what finished.
+run, so an interrupted batch keeps what finished, and under a lock (``locked``) after reading the
+manifest again and merging, so two batches sharing one manifest keep each other's runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
-import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
-from .._atomic import atomic_output
-from .._exceptions import ConvergenceAnimError
+from .._atomic import atomic_output, remove_stale_temporary_files, temporary_files
+from .._exceptions import ConvergenceAnimError, OutputError
 from .task import sha256
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "MANIFEST_NAME",
     "entry_key",
     "load_manifest",
+    "locked",
+    "merge_manifest",
     "remove_partial_files",
     "up_to_date",
     "write_manifest",
@@ -66,9 +69,58 @@ def load_manifest(path: Path) -> dict[str, Any]:
             return empty_manifest()
         if not all(isinstance(data.get(key), list) for key in ("runs", "grids", "summaries")):
             raise ValueError("not a batch manifest")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        _check_entries(data)
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ConvergenceAnimError(f"cannot read the manifest {str(path)!r} ({exc}); move it away to start afresh") from None
     return data
+
+
+_NUMBER = (int, float)
+#: What each field of an entry may hold (None aside): what the batch reads back from an old manifest.
+_RUN_FIELDS = {"function": str, "params": dict, "seed": int, "output": str, "settings": dict, "status": str,
+               "error": str, "scene": str, "iterations": int, "frames": int, "final_loss": _NUMBER,
+               "best_loss": _NUMBER, "diverged_at": int, "bytes": int, "sha256": str, "seconds": _NUMBER,
+               "curve": dict}
+_GRID_FIELDS = {"output": str, "settings": dict, "status": str, "error": str, "frames": int, "failed_cells": list,
+                "bytes": int, "sha256": str, "seconds": _NUMBER}
+_SUMMARY_FIELDS = {"output": str, "status": str, "error": str, "runs": int, "bytes": int, "sha256": str}
+
+
+def _check_entries(data: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the first entry that is not what this version writes (say, edited by hand)."""
+    for group, fields in (("runs", _RUN_FIELDS), ("grids", _GRID_FIELDS), ("summaries", _SUMMARY_FIELDS)):
+        for k, entry in enumerate(data[group]):
+            where = f"{group}[{k}]"
+            if not isinstance(entry, dict):
+                raise ValueError(f"{where} is not an object")
+            for name, kind in fields.items():
+                value = entry.get(name)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+                    raise ValueError(f"{where} has {name} = {_short(value)}")
+            if group != "runs" and not isinstance(entry.get("output"), str):
+                raise ValueError(f"{where} has no output")
+            if group == "runs":
+                _check_run(where, entry)
+
+
+def _check_run(where: str, entry: Mapping[str, Any]) -> None:
+    if not isinstance(entry.get("seed"), int) or isinstance(entry["seed"], bool) or entry["seed"] < 0:
+        raise ValueError(f"{where} has seed = {_short(entry.get('seed'))}")
+    for name, value in (entry.get("params") or {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(f"{where} has parameter {name} = {_short(value)}")
+    curve = entry.get("curve")
+    if curve is not None:
+        steps, losses = curve.get("steps"), curve.get("losses")
+        if (not isinstance(steps, list) or not isinstance(losses, list) or len(steps) != len(losses)
+                or not all(isinstance(s, int) and not isinstance(s, bool) for s in steps)
+                or not all(v is None or (isinstance(v, _NUMBER) and not isinstance(v, bool)) for v in losses)):
+            raise ValueError(f"{where} has a curve that is not steps and losses of one length")
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def csv_text(runs: Iterable[Mapping[str, Any]]) -> str:
@@ -90,8 +142,43 @@ def csv_text(runs: Iterable[Mapping[str, Any]]) -> str:
     return out.getvalue()
 
 
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold the lock of the manifest at ``path`` (``flock`` of ``.NAME.lock`` beside it) while writing it.
+
+    The lock file stays: removing it would let a batch lock a file another has just unlinked. Where
+    there is no ``fcntl`` (Windows), there is no lock; merging still keeps most runs.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise OutputError(f"cannot lock the manifest {str(path)!r}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def merge_manifest(current: Mapping[str, Any], ours: Mapping[str, Any], tool: str) -> dict[str, Any]:
+    """``current`` (as another batch may have left it) with ``ours``' runs, grids and summaries put in by key."""
+
+    def merged(group: str, key) -> list:
+        mine = {key(e): e for e in ours[group]}
+        return [e for e in current[group] if key(e) not in mine] + list(mine.values())
+
+    return {"format": MANIFEST_FORMAT, "tool": tool, "runs": merged("runs", entry_key),
+            "grids": sorted(merged("grids", lambda e: e["output"]), key=lambda e: e["output"]),
+            "summaries": sorted(merged("summaries", lambda e: e["output"]), key=lambda e: e["output"])}
+
+
 def write_manifest(path: Path, data: Mapping[str, Any]) -> None:
-    """Write ``data`` to ``path`` (JSON) and its runs to the ``.csv`` beside it, each atomically."""
+    """Write ``data`` to ``path`` (JSON) and its runs to the ``.csv`` beside it, each atomically (hold ``locked``)."""
     text = json.dumps(data, indent=2, allow_nan=False) + "\n"
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -123,29 +210,21 @@ def up_to_date(entry: "Mapping[str, Any] | None", settings: Mapping[str, Any], p
         return False
 
 
-def remove_partial_files(outputs: Iterable[Path]) -> list[Path]:
-    """Remove the temporary files a killed batch left beside ``outputs``; return what was removed.
+def remove_partial_files(outputs: Iterable[Path], *, stale_only: bool) -> list[Path]:
+    """Remove the temporary files that killed runs left beside ``outputs``; return what was removed.
 
     Only names ``atomic_output`` gives its temporary files for exactly these outputs are touched
-    (``.{stem}.XXXXXXXX.part{suffix}``), so other files in the folders are safe.
+    (its process id and a random part), so other files in the folders are safe. ``stale_only``:
+    only those whose process is gone and that nobody wrote to for a minute (``remove_stale_temporary_files``),
+    as at the start of a batch, when another may be writing; else all, as when this batch's runs have ended.
     """
     removed = []
-    by_folder: dict[Path, set[tuple[str, str]]] = {}
-    for path in outputs:
-        by_folder.setdefault(path.parent, set()).add((path.stem, path.suffix))
-    for folder, names in by_folder.items():
-        try:
-            listing = list(os.scandir(folder))
-        except OSError:
+    for output in outputs:
+        if stale_only:
+            removed += remove_stale_temporary_files(output)
             continue
-        for item in listing:
-            for stem, suffix in names:
-                pattern = re.escape(f".{stem}.") + r"[A-Za-z0-9_]+" + re.escape(f".part{suffix}")
-                if re.fullmatch(pattern, item.name):
-                    try:
-                        os.unlink(item.path)
-                        removed.append(Path(item.path))
-                    except OSError:
-                        pass
-                    break
+        for path in temporary_files(output):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                removed.append(path)
     return removed

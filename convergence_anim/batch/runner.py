@@ -244,6 +244,7 @@ def render_batch(
         # Even one worker is a process of its own: a run that ends its process must not end the batch.
         executor = owned = batch_pool(min(available_cores() if workers is None else workers, len(jobs)))
     by_value = owned is None  # a foreign executor may run on machines without the user's file
+    started = False
     try:
         code = _check_function(fn, list(params), owned)
         for folder in sorted({p.parent for p in named} | {manifest_path.parent}):
@@ -256,7 +257,9 @@ def render_batch(
             if path.suffix.lower() not in checked:  # the encoder can run (e.g. ffmpeg is there) before any training
                 checked.add(path.suffix.lower())
                 RenderSettings.build(settings, fps=grid_fps if path == grid_path else settings.fps).check_output(path)
-        mf.remove_partial_files(everything)  # left by a batch that was killed
+        with mf.locked(manifest_path):  # another batch writes its manifest's temporary files only under it
+            mf.remove_partial_files(everything, stale_only=True)  # left by a batch that was killed
+        started = True
 
         state = _Batch(fn, code, jobs, outputs, settings, manifest_path, progress, varying, timeout)
         state.run(executor, owned, fn.shipped(by_value=by_value), shared_scale=shared_scale, grid_path=grid_path,
@@ -266,7 +269,9 @@ def render_batch(
     finally:
         if owned is not None:
             owned.shutdown(wait=True, cancel_futures=True)
-        mf.remove_partial_files(everything)  # of workers killed during this batch
+        if started:
+            with mf.locked(manifest_path):
+                mf.remove_partial_files(everything, stale_only=False)  # of runs killed in this batch
     return state.result()
 
 
@@ -351,18 +356,14 @@ class _Batch:
         return {**{k: v for k, v in entry.items() if k != "output"}, "output": entry["output"]}
 
     def _save(self) -> None:
-        done = {mf.entry_key(e): e for e in self.entries if e is not None}
-        runs = [e for e in self.manifest["runs"] if mf.entry_key(e) not in done] + list(done.values())
-
-        def replace(old: list, new: "dict | None") -> list:
-            if new is None:
-                return list(old)
-            return sorted([x for x in old if x.get("output") != new["output"]] + [new], key=lambda x: x.get("output") or "")
-
-        self.manifest = {"format": mf.MANIFEST_FORMAT, "tool": f"convergence-anim {__version__}", "runs": runs,
-                         "grids": replace(self.manifest["grids"], self.grid_entry),
-                         "summaries": replace(self.manifest["summaries"], self.summary_entry)}
-        mf.write_manifest(self.manifest_path, self.manifest)
+        ours = {"runs": [e for e in self.entries if e is not None],
+                "grids": [self.grid_entry] if self.grid_entry is not None else [],
+                "summaries": [self.summary_entry] if self.summary_entry is not None else []}
+        # Read again under the lock: another batch writing to the same manifest keeps its runs.
+        with mf.locked(self.manifest_path):
+            current = mf.load_manifest(self.manifest_path)
+            self.manifest = mf.merge_manifest(current, ours, tool=f"convergence-anim {__version__}")
+            mf.write_manifest(self.manifest_path, self.manifest)
 
     def _tick(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:
