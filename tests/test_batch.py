@@ -463,7 +463,7 @@ def test_interrupt_keeps_finished_runs_and_no_partial_files(tmp_path, experiment
 @pytest.mark.parametrize("how, jobs, error", [
     ("os_exit", "1", "process died: exited with code 3"),  # --jobs 1 too runs in a process of its own
     ("segfault", "2", "process died: killed by SIGSEGV"),
-    ("sys_exit", "2", "SystemExit: 4"),
+    ("sys_exit", "1", "SystemExit: 4"),
 ])
 def test_a_run_that_ends_its_process_fails_alone_named_and_alone_reruns(run, tmp_path, how, jobs, error):
     args = ["batch", "tests.batch_experiment:hostile", "--seeds", "0-2", "--param", f"how={how}", "--jobs", jobs,
@@ -483,11 +483,11 @@ def test_a_run_past_the_timeout_is_stopped_and_the_others_go_on(run, tmp_path):
     from tests import batch_experiment
 
     started = time.monotonic()
-    result = render_batch(batch_experiment.hostile, [0, 1, 2], {"how": ["hang"]}, workers=1, timeout=3,
+    result = render_batch(batch_experiment.hostile, [0, 1, 2], {"how": ["hang"]}, workers=1, timeout=4,
                           output=str(tmp_path / "t-{seed}.gif"), settings=ca.RenderSettings(size=(320, 240)))
     assert time.monotonic() - started < 30
     assert [e["status"] for e in result.entries] == ["rendered", "failed", "rendered"]  # seed 2: a new worker
-    assert result.entries[1]["error"] == "timed out after 3 s"
+    assert result.entries[1]["error"] == "timed out after 4 s"
     assert not list(tmp_path.glob(".t-1.*"))
 
     result = run("batch", "tests.batch_experiment:hostile", "--seeds", "1", "--param", "how=hang", "--timeout", "0.5",
@@ -699,6 +699,18 @@ def EXPERIMENT_FILE(tmp_path):
     path.parent.mkdir(exist_ok=True)
     path.write_text(EXPERIMENT)
     return f"{path}:train"
+
+
+def test_dask_stops_a_run_past_the_timeout_and_its_workers_go_on(tmp_path, cluster):
+    from tests import batch_experiment
+
+    common = dict(output=str(tmp_path / "d-{seed}.gif"), settings=ca.RenderSettings(size=(320, 240)))
+    with dask_executor(cluster.scheduler_address) as executor:
+        result = render_batch(batch_experiment.hostile, [1], {"how": ["hang"]}, executor=executor, timeout=2, **common)
+        assert [(e["status"], e["error"]) for e in result.entries] == [("failed", "timed out after 2 s")]
+        result = render_batch(batch_experiment.hostile, [0, 2], {"how": ["hang"]}, executor=executor, **common)
+    assert [e["status"] for e in result.entries] == ["rendered", "rendered"], result.entries
+    assert len(iio.imread(tmp_path / "d-0.gif", index=None)) == 3 and not (tmp_path / "d-1.gif").exists()
 
 
 def test_a_worker_killed_mid_batch_does_not_stop_the_batch(tmp_path, cluster):

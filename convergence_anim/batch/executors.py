@@ -33,7 +33,7 @@ def dask_executor(address: str, timeout: float = 10.0) -> Iterator[concurrent.fu
     installed, and must see the output paths (a shared file system) to write the files where this
     machine expects them. The training function itself is sent by value when it comes from a file.
     A worker that dies is replaced by the scheduler and its runs are run again elsewhere. A run
-    past ``render_batch``'s ``timeout`` is stopped in its worker, which is restarted if it will not stop.
+    past ``render_batch``'s ``timeout`` is stopped in its worker (restarted if the run will not stop).
 
     Raises
     ------
@@ -61,7 +61,7 @@ def dask_executor(address: str, timeout: float = 10.0) -> Iterator[concurrent.fu
 
 
 class _DaskRuns(concurrent.futures.Executor):
-    """Dask's executor, and a way to restart a worker whose timed-out run would not stop."""
+    """Dask's executor, and a way to restart the worker of a timed-out run."""
 
     def __init__(self, client) -> None:
         self._client = client

@@ -153,10 +153,12 @@ def render_batch(
     force:
         Render everything again, up to date or not.
     timeout:
-        Seconds a run may take (training, rendering and loading the function's file in a fresh
-        worker); a run still going then is stopped and recorded as failed, ``"timed out after N s"``,
-        and the others go on. A local worker is killed and replaced; on Dask, the run is stopped and
-        its worker restarted if it does not stop. None (the default): no limit.
+        Seconds a run may take (training, rendering, and in a fresh local worker loading the
+        function's file); a run still going then is stopped and recorded as failed, ``"timed out after N s"``,
+        and the others go on. A local worker is killed and replaced; on Dask, the run's thread is
+        stopped (its worker restarted if it will not stop; there, imports and loading the function
+        do not count).
+        None (the default): no limit.
     progress:
         See ``Progress``: called as work finishes, for progress bars.
 
@@ -387,9 +389,9 @@ class _Batch:
             for future in concurrent.futures.as_completed(list(futures)):
                 i = futures.pop(future)
                 result = _result_of(future)
-                stuck = result.pop("stuck_worker", None)
-                if stuck is not None and hasattr(executor, "restart_worker"):
-                    executor.restart_worker(stuck)  # a timed-out run it could not stop
+                worker = result.pop("restart_worker", None)
+                if worker is not None and hasattr(executor, "restart_worker"):
+                    executor.restart_worker(worker)  # of a timed-out run: see task._run_with_timeout
                 on_result(i, result)
                 done += 1
                 self._tick(stage, done, total)

@@ -196,12 +196,22 @@ def _run_with_timeout(task: Mapping[str, Any], timeout: float) -> dict[str, Any]
     """``_run`` in a thread of this process, stopped if it runs past ``timeout`` seconds.
 
     For executors whose workers are threads of a long-lived process (Dask), which nobody can kill
-    for one run. The run's thread is stopped by an exception raised in it at its next Python line;
-    a run stuck in C code for longer than a grace period cannot be, and the result says so
-    (``stuck_worker``: the worker's address) so the batch restarts that worker.
+    for one run. What a run imports, and the function, are loaded first, outside the time: stopping
+    a thread in the middle of an import would leave the module broken for every later run. Past
+    the time, the run's thread is stopped by an exception raised in it at its next Python line; a
+    thread stuck in C code cannot be, and the result then asks for the worker to be restarted
+    (``restart_worker``: its address).
     """
+    import importlib
     import threading
 
+    from .._processes import BATCH_PRELOAD
+    from .runs import load_shipped
+
+    with contextlib.suppress(Exception):  # a failure to load is the run's to report, with the rest
+        for module in BATCH_PRELOAD:
+            importlib.import_module(module)
+        load_shipped(task["function"])
     outcome: dict[str, Any] = {}
     thread = threading.Thread(target=lambda: outcome.update(result=_run(task)), name="convergence-anim-run", daemon=True)
     thread.start()
@@ -215,12 +225,12 @@ def _run_with_timeout(task: Mapping[str, Any], timeout: float) -> dict[str, Any]
         with contextlib.suppress(Exception):
             from distributed import get_worker
 
-            result["stuck_worker"] = get_worker().address
+            result["restart_worker"] = get_worker().address
     return result
 
 
 #: Seconds a timed-out run's thread gets to stop before its worker is restarted.
-_TIMEOUT_GRACE = 5.0
+_TIMEOUT_GRACE = 2.0
 
 
 def _worker_sigint(signum, frame) -> None:
