@@ -209,8 +209,7 @@ def test_a_users_sweep_renders_outputs_manifest_csv_grid_and_summary(run, tmp_pa
             "-o", "runs/lr{lr}/s{seed}.gif", "--grid", "runs/grid.gif", "--summary", "runs/summary.png", *SMALL]
     # A temporary file a killed batch left beside an output is removed; other files are not.
     (tmp_path / "runs" / "lr0.01").mkdir(parents=True)
-    stale = tmp_path / "runs" / "lr0.01" / ".s0.k2j4_x9a.part.gif"
-    stale.write_bytes(b"half a gif")
+    stale = _left_by_a_killed_batch(tmp_path / "runs" / "lr0.01" / "s0.gif")
     (tmp_path / "runs" / "lr0.01" / "notes.txt").write_text("mine")
     result = run(*args)
     assert result.exit_code == 0, result.output
@@ -573,22 +572,28 @@ def test_two_batches_sharing_a_manifest_keep_each_others_runs(tmp_path):
         assert sorted(row["output"] for row in csv.DictReader(fh)) == ["a-0.gif", "b-1.gif"]
 
 
-def test_the_cleanup_removes_only_temporary_files_the_package_made(tmp_path):
+def _left_by_a_killed_batch(output):
+    """A temporary file the package made for ``output``, left as a killed batch would leave it."""
     from convergence_anim._atomic import atomic_output
+
+    with atomic_output(output) as tmp:
+        tmp.write_bytes(b"half")
+        os.link(tmp, output.with_name("kept"))
+    os.replace(output.with_name("kept"), tmp)
+    os.unlink(output)
+    return tmp
+
+
+def test_the_cleanup_removes_only_temporary_files_the_package_made(tmp_path):
     from tests import batch_experiment
 
-    output = tmp_path / "x-0.gif"
-    with atomic_output(output) as tmp:  # a temporary file of ours, as a killed batch would leave it
-        tmp.write_bytes(b"half")
-        left = tmp.name
-        os.link(tmp, tmp_path / "kept")
-    os.replace(tmp_path / "kept", tmp_path / left)
+    left = _left_by_a_killed_batch(tmp_path / "x-0.gif")
     users = tmp_path / ".x-0.final.part.gif"  # the user's own file, named like one
     users.write_bytes(b"mine")
     render_batch(batch_experiment.quadratic, [0], output=str(tmp_path / "x-{seed}.gif"), workers=1,
                  settings=ca.RenderSettings(size=(320, 240)))
-    assert not (tmp_path / left).exists()
-    assert users.read_bytes() == b"mine"
+    assert not left.exists() and users.read_bytes() == b"mine"
+    assert len(iio.imread(tmp_path / "x-0.gif", index=None)) == 3
 
 
 @pytest.mark.parametrize("runs, problem", [
