@@ -205,7 +205,7 @@ class RunPool(concurrent.futures.Executor):
                 idle.conn.send(task.message)
             except (OSError, EOFError):  # the worker died idle: its sentinel will tell; run the task elsewhere
                 self._tasks.appendleft(task)
-                self._bury(idle, wait=True)
+                self._bury(idle)
                 continue
             except Exception as exc:  # the task does not pickle
                 task.future.set_exception(exc)
@@ -226,13 +226,16 @@ class RunPool(concurrent.futures.Executor):
         else:
             task.future.set_exception(value)
 
-    def _bury(self, worker: _Worker, wait: bool = False) -> None:
+    def _bury(self, worker: _Worker) -> None:
         """A worker's process ended: fail its task (if it sent no result first) with how it ended."""
         if worker.task is not None:
             with contextlib.suppress(OSError, EOFError):
                 if worker.conn.poll():
                     self._receive(worker)
-        worker.process.join(None if wait else 5)
+        worker.process.join(5)
+        if worker.process.is_alive():  # its pipe broke, yet it runs: it cannot be used
+            worker.process.kill()
+            worker.process.join()
         if worker.task is not None:
             worker.task.future.set_exception(RenderError(describe_exit(worker.process.exitcode)))
             worker.task = None

@@ -249,6 +249,7 @@ def render_batch(
     started = False
     try:
         code = _check_function(fn, list(params), owned)
+        shipped = fn.shipped(by_value=by_value)  # refused (cannot be sent) before anything is written
         for folder in sorted({p.parent for p in named} | {manifest_path.parent}):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -264,7 +265,7 @@ def render_batch(
         started = True
 
         state = _Batch(fn, code, jobs, outputs, settings, manifest_path, progress, varying, timeout)
-        state.run(executor, owned, fn.shipped(by_value=by_value), shared_scale=shared_scale, grid_path=grid_path,
+        state.run(executor, owned, shipped, shared_scale=shared_scale, grid_path=grid_path,
                   grid_cols=grid_cols, cell_size=cell_size, grid_fps=grid_fps, force=force)
         if summary_path is not None:
             state.write_summary(summary_path)
