@@ -7,6 +7,7 @@
     │   ├── TraceFormatError        a file that is not a trace, is corrupt, too large or too new
     │   └── EmptyTraceError         a trace with no captures to draw
     ├── RenderError                 drawing frames failed (e.g. a frame worker process died)
+    ├── MissingDependencyError (ImportError)  an optional framework (Lightning, W&B, ...) is not installed
     └── OutputError (OSError)       the output cannot be written: directory, permissions, full disk
         └── EncoderError            the encoder failed or is missing (e.g. no ffmpeg binary)
 
@@ -21,6 +22,7 @@ __all__ = [
     "ConvergenceAnimError",
     "EmptyTraceError",
     "EncoderError",
+    "MissingDependencyError",
     "OutputError",
     "RenderError",
     "TraceError",
@@ -56,6 +58,10 @@ class EmptyTraceError(TraceError):
 
 class RenderError(ConvergenceAnimError):
     """Drawing the frames failed for a reason other than the trace or the output."""
+
+
+class MissingDependencyError(ConvergenceAnimError, ImportError):
+    """An optional package an integration needs is not installed; the message names the extra to install."""
 
 
 class OutputError(ConvergenceAnimError, OSError):

@@ -16,6 +16,7 @@ def test_public_names():
         "EmptyTraceError",
         "EncoderError",
         "LiveView",
+        "MissingDependencyError",
         "OutputError",
         "Recorder",
         "RenderError",

@@ -1,0 +1,38 @@
+"""A loop that already logs to Weights & Biases, its animation logged too: the lines marked "added".
+
+The README's linear regression, recorded; ``log_animation`` logs it to the run as a ``wandb.Video``.
+Try it without an account: ``WANDB_MODE=offline python docs/examples/wandb_linear.py``.
+"""
+
+import torch
+import wandb
+
+import convergence_anim as ca
+from convergence_anim.integrations.wandb import log_animation  # added
+
+
+def train():
+    torch.manual_seed(10)
+    x = torch.rand(20, 1) * 10
+    y = 2 * x + (5 + torch.randn(20, 1))
+    w = torch.randn(1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    run = wandb.init(project="convergence-anim-linear")
+    rec = ca.Recorder(ca.scenes.LineFit(x, y), every=20)
+    for iteration in range(1000):
+        loss = (0.5 * (y - (w * x + b)) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.02 * w.grad
+            b -= 0.02 * b.grad
+        w.grad.zero_()
+        b.grad.zero_()
+        run.log({"loss": loss.item()}, step=iteration)
+        rec.capture(iteration, loss=loss, w=w, b=b, force=iteration == 999)
+    log_animation(rec.trace, step=999, size=(480, 360), fps=10)  # added
+    run.finish()
+    return rec.trace
+
+
+if __name__ == "__main__":
+    train()
