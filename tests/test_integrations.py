@@ -106,18 +106,25 @@ def test_lightning_callback_records_on_rank_zero_only(tmp_path):
     y = (x[:, 0] > 0).long()
     model = torch.nn.Linear(2, 2)
     for rank in (1, 0):
-        callback = AnimationCallback(ca.scenes.DecisionBoundary(x, y, resolution=20), every=2, size=(160, 120))
-        trainer = FakeTrainer(rank, tmp_path / f"rank{rank}")
+        # An MP4 for the user; TensorBoard, which plays GIFs only, gets the trace rendered as a GIF.
+        callback = AnimationCallback(ca.scenes.DecisionBoundary(x, y, resolution=20), every=2, size=(160, 120),
+                                     path=tmp_path / f"rank{rank}" / "clip.mp4", log_to=[tmp_path / f"tb{rank}"])
+        trainer = FakeTrainer(rank, tmp_path)
         callback.on_train_start(trainer, model)
         for batch in range(5):
             callback.on_train_batch_end(trainer, model, {"loss": torch.tensor(0.5 ** batch)}, None, batch)
         callback.on_train_end(trainer, model)
         if rank:
-            assert len(callback.trace) == 0 and not (tmp_path / "rank1").exists()
+            assert len(callback.trace) == 0 and not (tmp_path / "rank1").exists() and not (tmp_path / "tb1").exists()
         else:
             assert callback.trace.steps.tolist() == [0, 2, 4]
             assert callback.trace.losses.tolist() == [1.0, 0.25, 0.0625]
-            assert len(decoded(tmp_path / "rank0" / "convergence.gif")) == 3
+            assert decoded(tmp_path / "rank0" / "clip.mp4").shape[:3] == (3, 120, 160)
+            from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+            events = EventAccumulator(str(tmp_path / "tb0"), size_guidance={"images": 0})
+            events.Reload()
+            assert decoded(events.Images("convergence_anim")[0].encoded_image_string).shape == (3, 120, 160, 3)
 
 
 def test_huggingface_callback_records_renders_and_changes_no_weight(tmp_path, monkeypatch):

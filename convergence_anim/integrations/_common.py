@@ -139,13 +139,18 @@ def animation_file(animation: Any, suffixes: tuple[str, ...], what: str, **optio
 def log_to_targets(trace: Any, path: Path, options: Mapping[str, Any], targets: Any, *, step: int,
                    tag: str) -> None:
     """Send the animation rendered at ``path`` from ``trace`` to each target: ``"wandb"`` (the active
-    run), a W&B run, or a TensorBoard ``SummaryWriter`` or log folder (which plays GIFs only: an MP4
-    is rendered again from the trace, as a GIF, with the same ``options``)."""
+    run), a W&B run, or a TensorBoard ``SummaryWriter`` or log folder. A target that cannot show the
+    file's format (TensorBoard plays GIFs only; W&B GIF, MP4 and WebM) gets the trace rendered again
+    as a GIF, with the same ``options``."""
     for target in targets:
         if target == "wandb" or type(target).__module__.split(".")[0] == "wandb":
-            from .wandb import log_animation as to_wandb
+            from .wandb import SUFFIXES, log_animation as to_wandb
 
-            to_wandb(path, run=None if target == "wandb" else target, key=tag, step=step)
+            run = None if target == "wandb" else target
+            if path.suffix.lower() in SUFFIXES:
+                to_wandb(path, run=run, key=tag, step=step)
+            else:
+                to_wandb(trace, run=run, key=tag, step=step, **options)
         else:
             from .tensorboard import log_animation as to_tensorboard
 

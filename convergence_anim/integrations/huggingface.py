@@ -48,7 +48,8 @@ class AnimationCallback(transformers.TrainerCallback):
     every:
         Capture every this many optimizer steps (a positive integer).
     path:
-        The animation file (``.gif`` or ``.mp4``); by default ``convergence.gif`` in the
+        The animation file, in any format ``render`` writes (``.gif``, ``.mp4``, ``.webm``, ...); by
+        default ``convergence.gif`` in the
         ``TrainingArguments``' ``output_dir``. Its folder is created if missing.
     capture:
         Optional ``capture(model) -> dict`` of the values a capture records, for scenes that draw

@@ -41,7 +41,8 @@ class AnimationCallback(L.Callback):
     every:
         Capture every this many batches (a positive integer).
     path:
-        The animation file (``.gif`` or ``.mp4``); by default ``convergence.gif`` in the
+        The animation file, in any format ``render`` writes (``.gif``, ``.mp4``, ``.webm``, ...); by
+        default ``convergence.gif`` in the
         trainer's ``default_root_dir``. Its folder is created if missing.
     capture:
         Optional ``capture(module) -> dict`` of the values a capture records, for scenes that draw

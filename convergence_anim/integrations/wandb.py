@@ -1,7 +1,7 @@
 """Log an animation to Weights & Biases: ``log_animation(rec.trace)`` into the active run.
 
 Needs wandb (``pip install 'convergence-anim[wandb]'``). The file goes to ``wandb.Video`` as a
-path (GIF or MP4), which needs no moviepy (``wandb.Video`` of an array does).
+path (GIF, MP4 or WebM), which needs no moviepy (``wandb.Video`` of an array does).
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from ._common import animation_file, require
 
 wandb = require("wandb", "wandb", "convergence_anim.integrations.wandb")
 
-__all__ = ["log_animation"]
+__all__ = ["SUFFIXES", "log_animation"]
+
+#: The formats W&B plays, of those convergence_anim renders.
+SUFFIXES = (".gif", ".mp4", ".webm")
 
 
 def log_animation(animation: Any, *, run: Any = None, key: str = "convergence_anim", step: "int | None" = None,
@@ -24,7 +27,7 @@ def log_animation(animation: Any, *, run: Any = None, key: str = "convergence_an
     ----------
     animation:
         A ``Trace`` (``rec.trace``) or ``Recorder``, rendered to a GIF for this, or the path of a
-        rendered ``.gif`` or ``.mp4``.
+        rendered ``.gif``, ``.mp4`` or ``.webm``.
     run:
         The run to log to; by default the active one (``wandb.run``, what ``wandb.init()`` started).
     key:
@@ -37,13 +40,13 @@ def log_animation(animation: Any, *, run: Any = None, key: str = "convergence_an
     Raises
     ------
     UsageError
-        If no run is active and none is given, ``animation`` is neither a trace nor a GIF or MP4
-        file, or an option is bad.
+        If no run is active and none is given, ``animation`` is neither a trace nor a GIF, MP4 or
+        WebM file, or an option is bad.
     """
     run = wandb.run if run is None else run
     if run is None:
         raise UsageError("no W&B run is active: call wandb.init() first, or pass run=")
-    with animation_file(animation, (".gif", ".mp4"), "wandb.log_animation", **options) as path:
+    with animation_file(animation, SUFFIXES, "wandb.log_animation", **options) as path:
         # Logging copies the file into the run's media folder, so a temporary rendering may go after.
         video = wandb.Video(str(path), format=path.suffix.lower().lstrip("."))
         run.log({key: video}, step=step)
