@@ -5,7 +5,7 @@ Run it from the repository root:
     python benchmarks/batch.py            # 12 runs (2 learning rates x 6 seeds), ~3-5 min on 2 cores
     python benchmarks/batch.py --quick    # 4 runs, fewer steps: a smoke test
 
-Three measurements, in one run:
+Four measurements, in one run:
 
 1. Speed-up of ``--jobs 2`` over ``--jobs 1`` on the same 12 runs of ``experiment.py:train`` (an MLP on
    XOR-like points, drawn with ``DecisionBoundary``): each is the command in a fresh process, timed
@@ -14,7 +14,10 @@ Three measurements, in one run:
 2. The same runs through a local Dask cluster of two single-threaded worker processes
    (``--scheduler``), against the local pool (``--jobs 2``). The cluster is warmed by one batch first,
    as a long-lived cluster would be. Goal: Dask within 15% of the pool.
-3. Peak memory (max RSS) of the parent process of ``render_batch`` with 10 and with 100 runs of a tiny
+3. A batch with nothing to do: the finished ``--jobs 2`` batch run again without ``--force`` (every
+   run up to date), against ``convergence-anim --help`` in the same run. Goal: within 0.5 s of
+   ``--help`` (reading the manifest and hashing the outputs; no pool, no torch).
+4. Peak memory (max RSS) of the parent process of ``render_batch`` with 10 and with 100 runs of a tiny
    function, no grid: it should stay flat (the parent keeps only the manifest's entries).
 
 The outputs of --jobs 1, --jobs 2 and Dask must be byte-identical; the benchmark checks that too. The
@@ -36,6 +39,7 @@ from pathlib import Path
 
 SPEEDUP_TARGET = 1.8
 DASK_TARGET = 1.15
+RESUME_TARGET = 0.5  # seconds a batch with nothing to do may take beyond `convergence-anim --help`
 
 # The experiment of the docs' "Many runs" page, as a user would write it; its length comes from
 # --param steps=N. ``tiny`` (appended) is a run that costs nothing, for the memory of the parent.
@@ -64,10 +68,10 @@ def load() -> str:
     return " ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
-def command(folder: Path, out: str, *extra: str, seeds: str, steps: int) -> list[str]:
+def command(folder: Path, out: str, *extra: str, seeds: str, steps: int, force: bool = True) -> list[str]:
     return [sys.executable, "-m", "convergence_anim.cli", "batch", f"{folder}/experiment.py:train", "--seeds", seeds,
-            "--param", "lr=0.05,0.2", "--param", f"steps={steps}", "--size", "320x240", "--force", "-q",
-            "-o", f"{folder}/{out}/lr{{lr}}-s{{seed}}.gif", *extra]
+            "--param", "lr=0.05,0.2", "--param", f"steps={steps}", "--size", "320x240", *(["--force"] if force else []),
+            "-q", "-o", f"{folder}/{out}/lr{{lr}}-s{{seed}}.gif", *extra]
 
 
 def timed(cmd: list[str], env: dict) -> float:
@@ -114,6 +118,18 @@ def main() -> None:
         verdict = "PASS" if one / two >= SPEEDUP_TARGET else "FAIL"
         print(f"speed-up of --jobs 2 (medians of {args.repeats}): {one / two:.2f}x "
               f"(goal >= {SPEEDUP_TARGET}x on 2 cores: {verdict})")
+
+        # The same batch again, without --force: every run is up to date, so there is nothing to do.
+        # Against `convergence-anim --help`, the least a command costs, interleaved.
+        helps, resumes = [], []
+        for _ in range(args.repeats):
+            helps.append(timed([sys.executable, "-m", "convergence_anim.cli", "--help"], env))
+            resumes.append(timed(command(folder, "jobs2", "--jobs", "2", seeds=seeds, steps=steps, force=False), env))
+        help_time, resume = statistics.median(helps), statistics.median(resumes)
+        print(f"--help: {help_time:.2f} s; the finished batch again, nothing to do: {resume:.2f} s "
+              f"(medians of {args.repeats}; {shown(helps)} and {shown(resumes)} s)")
+        verdict = "PASS" if resume - help_time <= RESUME_TARGET else "FAIL"
+        print(f"nothing to do costs --help + {resume - help_time:.2f} s (goal <= +{RESUME_TARGET} s: {verdict})")
 
         from distributed import LocalCluster
 

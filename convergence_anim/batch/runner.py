@@ -184,8 +184,6 @@ def render_batch(
     from ..grid import CELL_SIZE, _check_cell_size, grid_shape
     from .summary import check_summary_path
 
-    if executor is None:
-        warm_batch_pool()  # its imports overlap with the checks below
     fn = function if isinstance(function, TrainingFunction) else TrainingFunction(function)
     seeds = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
     params = dict(params or {})
@@ -241,6 +239,20 @@ def render_batch(
     everything = named + [manifest_path, manifest_path.with_suffix(".csv")]
 
     jobs = [BatchJob(seed, combo, None if out is None else str(out)) for (combo, seed), out in zip(runs, outputs)]
+    if not force and not shared_scale and (fn.loaded or fn.path is not None):
+        # A resume: when the manifest says every output is up to date (the file's hash stands for its
+        # code, read without loading it), no pool starts and neither the file nor torch is imported.
+        state = _Batch(fn, fn.code_sha256, jobs, outputs, settings, manifest_path, progress, varying, timeout)
+        if state.nothing_to_render(grid_path, grid_cols, cell_size, grid_fps):
+            with mf.locked(manifest_path):  # another batch writes its manifest's temporary files only under it
+                mf.remove_partial_files(everything, stale_only=True)  # left by a batch that was killed
+            state.run(None, None, {}, shared_scale=False, grid_path=grid_path, grid_cols=grid_cols,
+                      cell_size=cell_size, grid_fps=grid_fps, force=False)
+            if summary_path is not None:
+                state.write_summary(summary_path)
+            return state.result()
+    if executor is None:
+        warm_batch_pool()  # its imports overlap with the checks below
     owned = None
     if executor is None:
         # Even one worker is a process of its own: a run that ends its process must not end the batch.
@@ -407,11 +419,40 @@ class _Batch:
                     on_result(i, future.result())
             raise
 
+    def _run_settings(self) -> list[dict[str, Any]]:
+        """What each run's entry records as its settings, before any shared scale is measured."""
+        base = {"render": self.settings.to_dict(), "code": self.code, "version": __version__}
+        return [dict(base) for _ in self.jobs]
+
+    def _grid_settings(self, settings: list, grid_cols, cell_size, grid_fps: float) -> dict[str, Any]:
+        return {"cols": grid_cols, "cell_size": list(cell_size), "fps": grid_fps,
+                "cells": [{**self._identity(i), "settings": settings[i]} for i in range(len(self.jobs))]}
+
+    def _old_grid(self, grid_path: Path) -> "dict[str, Any] | None":
+        return next((g for g in self.manifest["grids"] if g.get("output") == self._relative(grid_path)), None)
+
+    def _kept(self, i: int, settings: Mapping[str, Any]) -> bool:
+        """Whether run ``i`` need not run again: its output (or, without one, its entry) is up to date."""
+        old = self._old_entry(i)
+        if self.outputs[i] is None:
+            return old is not None and old.get("status") != "failed" and mf.same(old.get("settings"), settings)
+        return mf.up_to_date(old, settings, self.outputs[i])
+
+    def nothing_to_render(self, grid_path: "Path | None", grid_cols, cell_size, grid_fps: float) -> bool:
+        """Whether the manifest says every run and the grid are up to date (no shared scale, no force)."""
+        settings = self._run_settings()
+        if not all(self._kept(i, settings[i]) for i in range(len(self.jobs))):
+            return False
+        if grid_path is None:
+            return True
+        old = self._old_grid(grid_path)
+        grid_settings = self._grid_settings(settings, grid_cols, cell_size, grid_fps)
+        return mf.up_to_date(old, grid_settings, grid_path) and not old.get("failed_cells")
+
     def run(self, executor, owned, shipped: dict, *, shared_scale: bool, grid_path: "Path | None", grid_cols,
             cell_size, grid_fps: float, force: bool) -> None:
         jobs, n = self.jobs, len(self.jobs)
-        base = {"render": self.settings.to_dict(), "code": self.code, "version": __version__}
-        settings = [dict(base) for _ in jobs]
+        settings = self._run_settings()
         render_dict = self.settings.to_dict()
 
         def task(i: int, **extra) -> dict[str, Any]:
@@ -443,9 +484,8 @@ class _Batch:
             grid_settings = None
             grid_needed = False
             if grid_path is not None:
-                grid_settings = {"cols": grid_cols, "cell_size": list(cell_size), "fps": grid_fps,
-                                 "cells": [{**self._identity(i), "settings": settings[i]} for i in range(n)]}
-                old = next((g for g in self.manifest["grids"] if g.get("output") == self._relative(grid_path)), None)
+                grid_settings = self._grid_settings(settings, grid_cols, cell_size, grid_fps)
+                old = self._old_grid(grid_path)
                 grid_needed = bool(force or failed_early or not mf.up_to_date(old, grid_settings, grid_path)
                                    or old.get("failed_cells"))
                 if not grid_needed:
@@ -456,14 +496,9 @@ class _Batch:
             for i in range(n):
                 if i in failed_early:
                     continue
-                old = self._old_entry(i)
-                if self.outputs[i] is None:
-                    render_output = (force or old is None or old.get("status") == "failed"
-                                     or not mf.same(old.get("settings"), settings[i]))
-                else:
-                    render_output = force or not mf.up_to_date(old, settings[i], self.outputs[i])
+                render_output = force or not self._kept(i, settings[i])
                 if not render_output:
-                    self.entries[i] = {**old, "status": "up to date"}
+                    self.entries[i] = {**self._old_entry(i), "status": "up to date"}
                 if render_output or grid_needed:
                     cell = {"label": _cell_label(jobs[i], self.varying), "size": list(cell_size), "theme": theme} if grid_needed else None
                     tasks[i] = task(i, output=str(self.outputs[i]) if render_output and self.outputs[i] else None,

@@ -93,9 +93,10 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
     with errors():
         from .._processes import BATCH_PRELOAD, start_fork_server
 
-        if scheduler is None:
+        if scheduler is None and (force or shared_scale):
             # First of all: the pool's imports (torch, seconds) then overlap with everything this
-            # process does before the first run.
+            # process does before the first run. Only when runs will surely start: else render_batch
+            # first reads the manifest, and a resume with nothing to render starts no pool at all.
             start_fork_server(BATCH_PRELOAD)
         from .._exceptions import UsageError
         from ..batch import TrainingFunction, dask_executor, parse_params, parse_seeds, render_batch
