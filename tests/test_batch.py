@@ -25,7 +25,9 @@ from convergence_anim.batch import (
     render_batch,
 )
 from convergence_anim.cli import main
-from convergence_anim.grid import CellRenderer
+from convergence_anim.frames import FrameRenderer, cell_look
+from convergence_anim.grid import CELL_SIZE
+from convergence_anim.style import get_theme
 
 from .pixels import blue_pixels, red_pixels
 
@@ -761,7 +763,8 @@ def test_scheduler_errors_name_the_fix(run, monkeypatch):
 
 def test_grid_cells_blit_to_the_same_pixels_as_full_draws(linear_trace, logistic_trace):
     for trace in (linear_trace, logistic_trace):
-        fast, full = CellRenderer(trace, "seed 1"), CellRenderer(trace, "seed 1", blit=False)
+        look = cell_look(CELL_SIZE, get_theme("light"))
+        fast, full = FrameRenderer(trace, look, labels=["seed 1"]), FrameRenderer(trace, look, labels=["seed 1"], blit=False)
         for i in sorted({0, len(trace) // 2, len(trace) - 1}):
             frame = fast.render_rgba(i)
             assert frame.shape == (160, 200, 4)

@@ -1,4 +1,5 @@
 import imageio.v3 as iio
+import numpy as np
 import pytest
 
 import convergence_anim as ca
@@ -145,14 +146,21 @@ def test_hold_repeats_mp4_frames(run, saved_trace, tmp_path):
 
 
 @pytest.mark.parametrize("spacing, steps", [("uniform", [0, 60, 140, 194]), ("log", [0, 20, 80, 194])])
-def test_max_frames(run, saved_trace, tmp_path, spacing, steps):
+def test_max_frames(run, saved_trace, tmp_path, spacing, steps, memory_encoder):
     result = run("render", saved_trace, "-o", "m.gif", "--max-frames", 4, "--spacing", spacing, "-q")
     assert result.exit_code == 0, result.output
     assert len(iio.imread(tmp_path / "m.gif", index=None)) == 4
-    from convergence_anim._timing import pick_frames
+    # The frames the encoder receives are the captures of those steps, drawn as a trace of them alone.
+    from convergence_anim.frames import FrameRenderer
 
     trace = ca.Trace.load(saved_trace)
-    assert list(trace.steps[pick_frames(len(trace), 4, spacing)]) == steps
+    ca.render(trace, tmp_path / "m.frames", max_frames=4, spacing=spacing)
+    chosen = trace.select([int(np.flatnonzero(trace.steps == step)[0]) for step in steps])
+    expected = FrameRenderer(chosen)
+    received = memory_encoder.last.frames
+    assert len(received) == 4
+    for i, frame in enumerate(received):
+        np.testing.assert_array_equal(frame, expected.render_rgba(i), err_msg=f"frame {i}")
 
 
 def test_still_and_filmstrip(run, saved_trace, tmp_path):

@@ -177,7 +177,7 @@ def settings_from(options: dict, fps: "float | None", default_fps: float):
 
     if fps is None and options["duration"] is None:
         fps = default_fps
-    names = set(RenderSettings.option_names()) - {"fps", "loss_range"}
+    names = set(RenderSettings.option_names()) - {"fps", "loss_range", "panels"}  # panels of your own: Python only
     return RenderSettings(fps=fps, **{name: options[name] for name in names})
 
 
@@ -189,9 +189,10 @@ def live_view(live: bool, settings):
     if not live:
         return False
     from ..live import LiveView
+    from ..settings import RenderSettings
 
-    return LiveView(theme=settings.theme, size=settings.size, dpi=settings.dpi, loss_panel=settings.loss_panel,
-                    log_loss=settings.log_loss)
+    # The landscape of a model is computed after training: the live view shows the other panels.
+    return LiveView(settings=RenderSettings.build(settings, landscape=False))
 
 
 def check_outputs(output: Path, settings, save_trace: "Path | None" = None, inputs: "dict | None" = None) -> None:

@@ -13,19 +13,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
+    from ..runs import Runs
     from ..style import Theme
     from ..trace import Trace
 
-__all__ = ["Scene", "register_scene", "scene_from_trace"]
+__all__ = ["RunsUpdater", "Scene", "Updater", "register_scene", "scene_from_trace"]
 
 _SCENES: dict[str, type["Scene"]] = {}
 
-#: What a scene's ``setup`` returns: called with (frame index of the state to draw, whether the run has
-#: diverged at this frame), it updates the scene's changing artists and returns them.
+#: What a scene's ``draw_runs`` returns: called with, for each run, the index of the capture to draw
+#: and whether that run has diverged there, it updates the runs' changing artists and returns them.
+RunsUpdater = Callable[[Sequence[int], Sequence[bool]], Sequence["Artist"]]
+#: What the one-run ``setup`` returns: ``update(index, diverged)`` for a single run.
 Updater = Callable[[int, bool], Sequence["Artist"]]
-#: What a scene's ``setup_race`` returns: called with, for each run, the frame index of the state to
-#: draw and whether that run has diverged there, it updates the runs' artists and returns them.
-RaceUpdater = Callable[[Sequence[int], Sequence[bool]], Sequence["Artist"]]
 
 
 #: The entry-point group third-party packages list their scenes under: ``name = "package.module:Class"``,
@@ -114,12 +114,15 @@ class Scene:
       the same shape at every capture (the only method that sees tensors or models);
     - ``to_data()`` / ``from_data(data, options)``: the fixed arrays and JSON options that rebuild
       the scene from a saved trace;
-    - ``setup(ax, trace, theme)``: draw the static parts on ``ax``, fix the limits from the whole
-      trace, and return an ``Updater``: ``update(index, diverged)`` sets the changing artists to
-      capture ``index`` and returns them (the only method that touches matplotlib);
+    - ``draw_runs(ax, runs, theme)``: draw the static parts on ``ax``, fix the limits from every
+      capture of every run, and return a ``RunsUpdater``: ``update(indices, diverged)`` sets each
+      run's changing artists to its capture and returns them (the only method that touches
+      matplotlib). ``runs`` (a ``Runs``) holds one trace for a single render, several for a race
+      (``render([trace_a, trace_b], ...)``), with a colour for each; ``runs.race`` says which look
+      to draw. A scene that only draws one run may implement ``setup(ax, trace, theme)`` instead
+      (returning ``update(index, diverged)``); it then cannot race. (``setup_race`` of earlier
+      versions is gone: ``draw_runs`` draws one run and races alike.)
     - optionally ``title(trace, index)``, ``label_position``, ``loss_label`` and ``redraw``;
-    - optionally ``setup_race(ax, traces, theme, colors)``: draw several runs of the scene on the same
-      data in one frame, each in its colour (``render([trace_a, trace_b], ...)``).
     - optionally ``capture_later(state)``: put off a costly capture (a model evaluated on a grid) until
       the trace is built, so that captures the recorder's budget drops are never computed.
     - optionally ``check_trace(trace)``: refuse, in one line, a trace (from a file) whose values this
@@ -191,26 +194,55 @@ class Scene:
             If a value the scene draws is missing or has the wrong kind or shape.
         """
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
-        """Draw the static parts on ``ax``; return the updater of the changing artists.
+    def draw_runs(self, ax: "Axes", runs: "Runs", theme: "Theme") -> RunsUpdater:
+        """Draw the static parts of ``runs`` on ``ax``; return the updater of their changing artists.
 
         Parameters
         ----------
         ax:
             The matplotlib axes of the frame (the figure is built in the theme's rcParams).
-        trace:
-            Every capture to be drawn: fix axis limits and colour scales from all of it here, so
-            nothing jumps from frame to frame.
+        runs:
+            The traces to draw (``runs.traces``; one for a single render), a colour for each
+            (``runs.colors``) and ``runs.race``: False for a single run drawn in the scene's own
+            look, True for runs overlaid in their colours. Fix axis limits and colour scales from
+            every capture of every run here, so nothing jumps from frame to frame.
         theme:
             The look: ``theme.point_color``, ``line_color``, ``line_width``, ``marker_scale``, ...
 
         Returns
         -------
-        Updater
-            ``update(index, diverged)``: set the changing artists to capture ``index`` (the last
-            finite capture once a run diverged, with ``diverged`` true) and return them.
+        RunsUpdater
+            ``update(indices, diverged)``: for each run, set its changing artists to capture
+            ``indices[r]`` (the last finite capture once it diverged, with ``diverged[r]`` true) and
+            return every artist changed.
+
+        Raises
+        ------
+        UsageError
+            If the scene cannot draw these runs (a scene that implements only ``setup`` draws one).
         """
-        raise NotImplementedError
+        if type(self).setup is Scene.setup:
+            raise NotImplementedError(f"scene {type(self).__name__} implements neither draw_runs nor setup")
+        if runs.race and getattr(type(self), "setup_race", None) is not None:
+            raise UsageError(f"scene {type(self).__name__} defines setup_race, which convergence_anim no longer calls: "
+                             f"implement draw_runs(ax, runs, theme) instead, for one run and races alike")
+        if len(runs) != 1:
+            raise UsageError(f"the {self.name!r} scene draws one run per frame (it implements setup, not draw_runs); "
+                             f"it cannot draw {len(runs)} runs in one frame")
+        update = self.setup(ax, runs[0], theme)
+        return lambda indices, diverged: update(indices[0], diverged[0])
+
+    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        """Draw one run on ``ax``: ``draw_runs`` for a single ``trace``; return ``update(index, diverged)``.
+
+        A scene implements ``draw_runs`` (or, if it only ever draws one run, this method instead).
+        """
+        from ..runs import Runs
+
+        if type(self).draw_runs is Scene.draw_runs:
+            raise NotImplementedError(f"scene {type(self).__name__} implements neither draw_runs nor setup")
+        update = self.draw_runs(ax, Runs([trace], [theme.line_color]), theme)
+        return lambda index, diverged: update([index], [diverged])
 
     def title(self, trace: "Trace", index: int) -> str:
         """The title of frame ``index``."""
@@ -238,15 +270,6 @@ class Scene:
             the capture.
         """
         return None
-
-    def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
-        """Draw the static parts on ``ax`` once; return the updater of every run's artists.
-
-        Each run (a trace of this scene on this scene's data) is drawn in its colour from ``colors``:
-        lines and curves overlaid, boundaries as lines. Scenes that cannot overlay runs keep this
-        default, which raises UsageError.
-        """
-        raise UsageError(f"the {self.name!r} scene cannot draw several runs in one frame")
 
 
 def check_state(trace: "Trace", name: str, shape: Sequence[int], kinds: str = "biuf") -> np.ndarray:

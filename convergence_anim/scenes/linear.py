@@ -8,9 +8,8 @@ import numpy as np
 
 from .._exceptions import CaptureError, UsageError
 from ._base import (
-    RaceUpdater,
+    RunsUpdater,
     Scene,
-    Updater,
     check_limits,
     check_names,
     check_state,
@@ -26,6 +25,7 @@ from ._base import (
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
+    from ..runs import Runs
     from ..style import Theme
     from ..trace import Trace
 
@@ -72,34 +72,22 @@ class _StraightLineScene(Scene):
         return {"xlim": list(self.xlim) if self.xlim else None, "ylim": list(self.ylim) if self.ylim else None,
                 "loss": self.loss}
 
-    def _draw_line(self, ax: "Axes", trace: "Trace", theme: "Theme", x_span: tuple[float, float], color: "str | None" = None,
-                   width: float = 1.0) -> Updater:
-        xs = np.array(x_span, dtype=np.float64)
-        (line,) = ax.plot(xs, xs, "-", color=color or theme.line_color, lw=theme.line_width * width, zorder=2.6)
-        w_all, b_all = trace.state["w"], trace.state["b"]
-
-        def update(index: int, diverged: bool) -> list:
-            with np.errstate(over="ignore", invalid="ignore"):  # a huge w is drawn (off-axes), not warned about
-                line.set_ydata(w_all[index] * xs + b_all[index])
-            line.set_alpha(0.3 if diverged else 1.0)
-            return [line]
-
-        return update
-
     def _draw_static(self, ax: "Axes", theme: "Theme") -> tuple[float, float]:
         """Draw the data and set the limits; return the x span the line is drawn across."""
         raise NotImplementedError
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
-        return self._draw_line(ax, trace, theme, self._draw_static(ax, theme))
-
-    def setup_race(self, ax: "Axes", traces, theme: "Theme", colors) -> RaceUpdater:
-        span = self._draw_static(ax, theme)
-        # Thinner than a single run's line, so overlapping runs stay apart.
-        updates = [self._draw_line(ax, trace, theme, span, color, 0.6) for trace, color in zip(traces, colors)]
+    def draw_runs(self, ax: "Axes", runs: "Runs", theme: "Theme") -> RunsUpdater:
+        """The data once, and each run's line: a single run's thick, a race's thinner, so overlapping runs stay apart."""
+        xs = np.array(self._draw_static(ax, theme), dtype=np.float64)
+        width = theme.line_width * (0.6 if runs.race else 1.0)
+        lines = [ax.plot(xs, xs, "-", color=color, lw=width, zorder=2.6)[0] for color in runs.colors]
 
         def update(indices, diverged) -> list:
-            return [a for u, i, d in zip(updates, indices, diverged) for a in u(i, d)]
+            for line, trace, index, gone in zip(lines, runs, indices, diverged):
+                with np.errstate(over="ignore", invalid="ignore"):  # a huge w is drawn (off-axes), not warned about
+                    line.set_ydata(trace.state["w"][index] * xs + trace.state["b"][index])
+                line.set_alpha(0.3 if gone else 1.0)
+            return lines
 
         return update
 
