@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import math
-import numbers
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
+from .._checks import check_fps
 from .._exceptions import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -105,21 +104,6 @@ def encoder_for(path: "str | Path") -> "type[Encoder]":
         raise UsageError(f"cannot write {str(path)!r}: {shown} is not a known format; use one of {known}") from None
     # Built-in encoders are named relative to this package; registered ones by their full module name.
     return getattr(importlib.import_module(module_name, __name__), class_name)
-
-
-def check_fps(fps: object, max_fps: float, suffix: str) -> float:
-    """Return ``fps`` as a float if it is a frame rate a format that plays at most ``max_fps`` can take.
-
-    Raises
-    ------
-    UsageError
-        If ``fps`` is not a positive finite number, or is above ``max_fps`` (the message names ``suffix``).
-    """
-    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not (fps > 0) or not math.isfinite(fps):
-        raise UsageError(f"fps must be a positive number, got {fps!r}")
-    if fps > max_fps:
-        raise UsageError(f"{suffix} plays at most {max_fps:g} fps, got {fps:g}; lower --fps or use another format")
-    return float(fps)
 
 
 class FrameWriter:

@@ -8,7 +8,7 @@ from typing import Callable, ClassVar, Sequence
 import numpy as np
 
 from .._checks import integer
-from . import check_fps
+from .._checks import check_fps
 
 __all__ = ["Encoder"]
 
