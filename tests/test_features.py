@@ -98,7 +98,7 @@ def test_a_saved_pca_trace_renders_on_the_plane_it_was_captured_on(tmp_path, mem
 
 def cli_fit(run, table, label, features, *extra):
     return run("fit", DATA / table, "--task", "classify", "--features", features, "--label-column", label,
-               "--iterations", "120", "--every", "40", "--size", "320x240", "-q", *extra)
+               "--max-iter", "120", "--every", "40", "--size", "320x240", "-q", *extra)
 
 
 @pytest.mark.parametrize("view", ["pca", "petal_length,petal_width"])
@@ -136,7 +136,7 @@ def test_fit_cli_trains_a_thirteen_feature_table_on_very_different_scales(run):
 ])
 def test_fit_cli_bad_features_or_views_exit_2_with_one_line_and_no_file(run, args, message):
     result = run("fit", DATA / "iris_like.csv", "--task", "classify", "--label-column", "species", "-o", "out.gif",
-                 "--iterations", "5", "-q", *args)
+                 "--max-iter", "5", "-q", *args)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not Path("out.gif").exists()

@@ -181,6 +181,31 @@ def settings_from(options: dict, fps: "float | None", default_fps: float):
     return RenderSettings(fps=fps, **{name: options[name] for name in names})
 
 
+def renamed(old: str, new: str, **kwargs: Any):
+    """A hidden option ``old`` that still works for this release, saying once on stderr that it is now ``new``.
+
+    Its value arrives as a keyword named after ``old`` (``--jobs`` -> ``jobs_renamed``); ``either``
+    picks it or the new option's value.
+    """
+
+    def note(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            click.echo(f"convergence-anim: {old} is now {new} ({old} still works in this release, not the next)", err=True)
+        return value
+
+    name = old.lstrip("-").replace("-", "_") + "_renamed"
+    return click.option(old, name, hidden=True, default=None, callback=note, **kwargs)
+
+
+def either(new: str, value: Any, old: str, old_value: Any, default: Any = None) -> Any:
+    """The value of option ``new``, or of its old spelling ``old`` if that was given (not both)."""
+    if old_value is None:
+        return default if value is None else value
+    if value is not None:
+        raise click.BadParameter(f"give {new} only ({old} is its old name)", param_hint=f"'{old}'")
+    return old_value
+
+
 LIVE = click.option("--live", is_flag=True, help="Show the run while it trains (a notebook's output, or a window), then write the file.")
 
 

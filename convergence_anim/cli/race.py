@@ -1,4 +1,7 @@
-"""``convergence-anim race``: train a demo with several optimizers and render the race in one command."""
+"""``convergence-anim race``: train a demo with several optimizers and render the race in one command.
+
+``race`` trains the runs and races them; ``compare`` races runs already saved (``--save-trace``).
+"""
 
 from __future__ import annotations
 
@@ -48,6 +51,8 @@ def _optimizers(ctx: click.Context, param: click.Parameter, value: str) -> "list
 @render_options
 def race(name, optimizers, labels, seed, every, max_iter, fps, fmt, output, **options) -> None:
     """Train a demo once per optimizer, from the same data and initial weights, and race them in one animation.
+
+    To race runs you already saved (--save-trace, Trace.save), use compare.
 
     \b
       convergence-anim race linear --optimizers sgd,momentum,adam --loss-panel --landscape
