@@ -188,3 +188,18 @@ def test_a_race_of_boundaries_on_more_than_two_features_draws_the_points_where_e
     race = FrameRenderer(runs).render(1)
     for colour in class_colours:
         assert _colour_pixels(race, colour, 20) > 0.5 * _colour_pixels(alone, colour, 20) > 100, colour
+
+
+def test_race_demo_is_the_python_entry_point_of_the_race_command():
+    from convergence_anim.demos import race_demo
+
+    traces = race_demo("linear", [("sgd", None), ("adam", 0.05)], max_iter=12)
+    assert [t.meta["optimizer"] for t in traces] == ["sgd", "adam"]
+    alone = run_demo("linear", optimizer="adam", lr=0.05, every=5, max_iter=12).trace  # every: a quarter of 20
+    np.testing.assert_array_equal(traces[1].losses, alone.losses)
+    np.testing.assert_array_equal(traces[1].state["w"], alone.state["w"])
+    assert check_race(traces)[1] == "adam lr=0.05"
+    with pytest.raises(ca.UsageError, match="unknown optimizer 'lbfgs'"):
+        race_demo("linear", [("lbfgs", None)])
+    with pytest.raises(ca.UsageError, match="may race once"):
+        race_demo("linear", [("sgd", None), ("sgd", None)])

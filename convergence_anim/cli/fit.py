@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..demos import MODELS
+from ..training import MODELS
 from ._common import LIVE, POSITIVE_FLOAT, POSITIVE_INT, either, errors, render_options, renamed, settings_from, train_and_render
 
 __all__ = ["fit"]

@@ -61,20 +61,14 @@ def race(name, optimizers, labels, seed, every, max_iter, fps, fmt, output, **op
     Model demos with --landscape draw every run on one plane: the principal components of all the
     runs' parameter paths together.
     """
-    from ..demos import run_demo
+    from ..demos import race_demo
 
     spec = DEMOS[name]
-    every = every or max(1, spec.every // 4)
     default = output is None
     output = output_path(output, fmt, f"outputs/race-{name}")
     with errors(options["verbose"]):
         settings = settings_from(options, fps, spec.fps)
         check_before_training(output, None, settings, default_output=default)
-        runs = [run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, optimizer=optimizer,
-                         landscape=options["landscape"]) for optimizer, lr in optimizers]
-        traces = [run.trace for run in runs]
-        if options["landscape"] and runs[0].problem is not None:
-            from ..landscape import share_landscape
-
-            traces = share_landscape(traces, *runs[0].problem, progress=not options["quiet"])
+        traces = race_demo(name, optimizers, seed=seed, every=every, max_iter=max_iter, landscape=options["landscape"],
+                           progress=not options["quiet"])
         render_race(traces, output, settings, labels, quiet=options["quiet"])
