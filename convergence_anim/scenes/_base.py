@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..style import Theme
     from ..trace import Trace
 
-__all__ = ["RunsUpdater", "Scene", "Updater", "register_scene", "scene_from_trace"]
+__all__ = ["RunsUpdater", "Scene", "Updater", "register_scene", "principal_components", "scene_from_trace", "untouched"]
 
 _SCENES: dict[str, type["Scene"]] = {}
 
@@ -472,7 +472,6 @@ class EvaluationGrid:
         """
         import torch
 
-        modes: list[tuple[Any, bool]] = []
         if isinstance(fn, torch.nn.Module):
             if parameters is None:
                 first = next(iter(fn.parameters()), None)
@@ -480,7 +479,6 @@ class EvaluationGrid:
                 first = next((parameters[name] for name, _ in fn.named_parameters() if name in parameters), None)
             device = first.device if first is not None else torch.device("cpu")
             dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-            modes = [(module, module.training) for module in fn.modules()]
         elif callable(fn):
             device = torch.device("cpu") if device is None else torch.device(device)
             dtype = torch.float32 if dtype is None else dtype
@@ -489,11 +487,7 @@ class EvaluationGrid:
         points = self._tensor(device, dtype)
         version = points._version
         try:
-            if modes:
-                fn.eval()
-            # Eval mode alone does not keep a forward from drawing random numbers (F.dropout(h, p) is
-            # on by default, noise layers, a VAE's sampling): every generator it might use is restored.
-            with preserved_random_state(device), torch.no_grad():
+            with untouched(fn, device):
                 if parameters is None:
                     out = fn(points)
                 else:
@@ -506,8 +500,6 @@ class EvaluationGrid:
         except Exception as exc:  # the user's model failed on our grid: say where, keep their message
             raise CaptureError(f"evaluating the model on {len(self)} points failed: {exc}") from None
         finally:
-            for module, training in modes:
-                module.training = training
             if points._version != version:  # the model wrote into its input: never reuse that tensor
                 del self._tensors[(device, dtype)]
         return result
@@ -524,6 +516,43 @@ class EvaluationGrid:
     def __getstate__(self) -> dict[str, Any]:
         # Tensors are a cache: a copy (or a pickle sent to another process) rebuilds them on use.
         return {"inputs": self.inputs, "_tensors": {}}
+
+
+@contextlib.contextmanager
+def untouched(fn: Any, device: Any) -> Iterator[None]:
+    """Run the user's model (or function) ``fn`` leaving it and torch as they were: the one such guard.
+
+    A ``torch.nn.Module`` runs in eval mode, each module's train/eval mode restored after. Eval mode
+    alone does not keep a forward from drawing random numbers (``F.dropout(h, p)`` is on by default,
+    noise layers, a VAE's sampling), so every generator it might use is restored too
+    (``preserved_random_state``: torch's, on ``device`` as well, numpy's and Python's). All under
+    ``torch.no_grad()``. Used by every evaluation of a user's model: captures on a grid, and the
+    loss landscape.
+    """
+    import torch
+
+    modes = [(module, module.training) for module in fn.modules()] if isinstance(fn, torch.nn.Module) else []
+    try:
+        if modes:
+            fn.eval()
+        with preserved_random_state(device), torch.no_grad():
+            yield
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def principal_components(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The singular values and principal directions (rows) of the centred points ``centred`` (``(n, d)``).
+
+    Each direction has a fixed sign, its largest entry positive, so the same points always give the
+    same picture. The one PCA of the package: landscape planes and ``DecisionBoundary``'s ``view="pca"``.
+    """
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    for row in vt:
+        if row[np.argmax(np.abs(row))] < 0:
+            row *= -1
+    return singular, vt
 
 
 def evaluate_model(model: Any, inputs: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ from ._base import (
     evaluate_predict,
     finite_range,
     points_and_labels,
+    principal_components,
     register_scene,
     require_module,
     to_array,
@@ -666,11 +667,8 @@ def _principal_plane(points: np.ndarray):
     if varying.sum() < 2:
         raise UsageError("view='pca' needs at least two features that vary; the others are constant")
     std = np.where(varying, std, 1.0)  # a constant column is all zeros once centred: it adds nothing
-    _, singular, vt = np.linalg.svd((points - mean) / std, full_matrices=False)
+    singular, vt = principal_components((points - mean) / std)
     components = vt[:2].copy()
-    for row in components:  # a fixed sign (largest entry positive), so the picture never flips
-        if row[np.argmax(np.abs(row))] < 0:
-            row *= -1
     share = singular**2 / np.sum(singular**2)
     labels = tuple(f"PC{i + 1} ({100 * share[i]:.0f}% of variance)" for i in range(2))
     # View coordinates are principal-component scores: u = ((x - mean) / std) . c1.
