@@ -27,43 +27,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent.parent
 
-PLOT_BLOG = """
-import torch
-import convergence_anim as ca
-from convergence_anim.scenes import Plot
-
-torch.manual_seed(10)
-x = torch.rand(20, 1) * 10
-y = 2 * x + (5 + torch.randn(20, 1))
-w = torch.randn(1, requires_grad=True)
-b = torch.zeros(1, requires_grad=True)
-
-
-def draw(ax, frame):
-    w, b = frame["w"].item(), frame["b"].item()
-    ax.scatter(x.numpy(), y.numpy())
-    ax.plot(x.numpy(), w * x.numpy() + b, "r-", lw=5)
-    ax.text(2, 20, "Loss=%.4f" % frame.loss, fontdict={"size": 20, "color": "red"})
-    ax.set_xlim(1.5, 10)
-    ax.set_title("Iteration:%d\\nw:%.4f,b:%.4f" % (frame.step, w, b))
-
-
-rec = ca.Recorder(Plot(draw), every=20)
-for iteration in range(1000):
-    loss = (0.5 * (y - (w * x + b)) ** 2).mean()
-    loss.backward()
-    with torch.no_grad():
-        w -= 0.02 * w.grad
-        b -= 0.02 * b.grad
-    w.grad.zero_()
-    b.grad.zero_()
-    done = loss.item() < 1
-    rec.capture(iteration, loss=loss, w=w, b=b, force=done)
-    if done:
-        break
-
-ca.render(rec.trace, OUT, fps=5, **OPTIONS)
-"""
+# The docs' own complete Plot example (docs/your-own-plot.md), writing to OUT.
+_PAGE = (HERE / "docs" / "your-own-plot.md").read_text()
+PLOT_BLOG = (_PAGE[_PAGE.index("## A complete example"):].split("```python\n", 1)[1].split("\n```\n", 1)[0]
+             .replace('ca.render(rec.trace, "outputs/fit_line.gif", fps=5)', "ca.render(rec.trace, OUT, fps=5, **OPTIONS)"))
 
 POLYNOMIAL = """
 import math

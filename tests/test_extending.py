@@ -1,26 +1,19 @@
 """The docs' "Extending" page: its example panel and output format, run from their file."""
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import convergence_anim as ca
 from convergence_anim.race import RACE_COLORS
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "extending.py"
+from tests.examples import EXAMPLES, load_example, page_block
 
 
 @pytest.fixture(scope="module")
 def extending():
     """The docs' example module, run as the docs show it (not copied into the tests)."""
-    spec = importlib.util.spec_from_file_location("extending_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["extending_example"] = module
-    spec.loader.exec_module(module)
-    yield module
+    yield load_example("extending.py", "extending_example")
     sys.modules.pop("extending_example", None)
 
 
@@ -66,7 +59,5 @@ def test_panels_and_formats_are_checked_when_the_settings_are_made(extending):
 
 
 def test_the_page_shows_the_example_file_as_it_is():
-    page = (EXAMPLE.parent.parent / "extending.md").read_text()
     marker = "<!-- extending.py: the block below is docs/examples/extending.py"
-    block = page[page.index(marker):].split("```python\n", 1)[1].split("\n```\n", 1)[0]
-    assert block + "\n" == EXAMPLE.read_text()
+    assert page_block("extending.md", marker) == (EXAMPLES / "extending.py").read_text()
