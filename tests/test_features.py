@@ -165,7 +165,7 @@ def test_fit_cli_regresses_on_several_features_drawing_predicted_against_actual(
     rows = "\n".join(",".join(f"{v:.5f}" for v in (*row, p)) for row, p in zip(X, price))
     table.write_text("rooms,age,floor,price\n" + rows + "\n")
     result = run("fit", table, "--task", "regress", "--features", "rooms,age,floor", "--y-column", "price",
-                 "--model", "linear", "--lr", "0.05", "--iterations", "200", "--every", "50", "--size", "320x240",
+                 "--model", "linear", "--lr", "0.05", "--max-iter", "200", "--every", "50", "--size", "320x240",
                  "-q", "-o", "houses.gif", "--save-trace", "houses.npz")
     assert result.exit_code == 0, result.output
     trace = ca.Trace.load("houses.npz")
