@@ -467,7 +467,7 @@ def test_interrupt_keeps_finished_runs_and_no_partial_files(tmp_path, experiment
     ("sys_exit", "1", "SystemExit: 4"),
 ])
 def test_a_run_that_ends_its_process_fails_alone_named_and_alone_reruns(run, tmp_path, how, jobs, error):
-    args = ["batch", "tests.batch_experiment:hostile", "--seeds", "0-2", "--param", f"how={how}", "--jobs", jobs,
+    args = ["batch", "tests.batch_experiment:hostile", "--seeds", "0-2", "--param", f"how={how}", "--workers", jobs,
             "-o", "h-{seed}.gif", *SMALL]
     result = run(*args)
     assert result.exit_code == 1, result.output
