@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from ._exceptions import UsageError
 
-__all__ = ["choice", "integer", "number", "optional", "pair"]
+__all__ = ["check_fps", "choice", "integer", "number", "optional", "pair"]
 
 
 # ``numbers`` rather than numpy's scalar types, so that importing the checks (the command line does,
@@ -71,3 +71,19 @@ def pair(name: str, value: Any) -> tuple[float, float]:
 def optional(check, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
     """``None`` if ``value`` is None, else ``check(name, value, ...)``."""
     return None if value is None else check(name, value, *args, **kwargs)
+
+
+def check_fps(fps: object, max_fps: float, suffix: str) -> float:
+    """Return ``fps`` as a float if it is a frame rate a format that plays at most ``max_fps`` can take.
+
+    Raises
+    ------
+    UsageError
+        If ``fps`` is not a positive finite number, or is above ``max_fps`` (the message names ``suffix``).
+    """
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not (fps > 0) or not math.isfinite(fps):
+        raise UsageError(f"fps must be a positive number, got {fps!r}")
+    if fps > max_fps:
+        raise UsageError(f"{suffix} plays at most {max_fps:g} fps, got {fps:g}; lower --fps or use another format")
+    return float(fps)
+

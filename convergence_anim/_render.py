@@ -13,8 +13,7 @@ import numpy as np
 
 from ._atomic import atomic_output
 from ._exceptions import UsageError
-from ._timing import pick_frames, plan_timing
-from .encoders._base import check_fps
+from ._timing import pick_frames, plan_render
 from .scenes import scene_from_trace
 from .settings import RenderSettings
 from .trace import Trace
@@ -116,20 +115,22 @@ def render(
     """
     from ._pipeline import prepared_frames
     from ._processes import auto_jobs, why_not_sendable
+    from .encoders import writing
     from .frames import FrameRenderer
+    from .panels import panel_module
 
     settings = RenderSettings.build(settings, **options)
-    encoder_class = settings.check_output(path)
+    settings.check_output(path)  # a bad path or format fails before the traces are looked at
     trace = [_as_trace(t) for t in trace] if isinstance(trace, (list, tuple)) else _as_trace(trace)
     if isinstance(trace, list):
-        from .race import RaceRenderer, check_race, race_timeline
+        from .race import check_race, race_timeline
 
         labels = check_race(trace, labels)
         scene = scene_from_trace(trace[0]) if scene is None else scene
         for run in trace:  # every run's values, before any figure (scene_from_trace checked the first)
             scene.check_trace(run)
-        chosen = pick_frames(len(race_timeline(trace)[0]), settings.max_frames, settings.spacing)
-        make_renderer = functools.partial(RaceRenderer, list(trace), labels, settings, frames=chosen, scene=scene)
+        plan = plan_render(settings, path, len(race_timeline(trace)[0]))
+        frames = plan.frames
     else:
         if labels is not None:
             raise UsageError("labels name the runs of a race; pass a list of traces to render a race")
@@ -138,16 +139,18 @@ def render(
             scene = scene_from_trace(trace)
         else:
             scene.check_trace(trace)
-        chosen = pick_frames(len(trace), settings.max_frames, settings.spacing)
-        if len(chosen) != len(trace):
-            trace = trace.select(chosen)
-        make_renderer = functools.partial(FrameRenderer, trace, settings, scene=scene)
-    timing = plan_timing(len(chosen), settings)
-    check_fps(timing.fps, encoder_class.max_fps, encoder_class.suffix)
+        plan = plan_render(settings, path, len(trace))
+        # A single run draws only the chosen captures: its limits and loss panel are those of the frames shown.
+        frames = None
+        if len(plan.frames) != len(trace):
+            trace = trace.select(plan.frames)
+    make_renderer = functools.partial(FrameRenderer, trace, plan.look, labels=labels, frames=frames, scene=scene)
+    timing = plan.timing
     path = Path(path)
     renderer = make_renderer()  # gives the size before any work is spread
     n = len(renderer)
     try:
+        encoder_class = plan.encoder
         samples = [renderer.render_rgba(i) for i in sorted({0, n // 2, n - 1})] if encoder_class.needs_samples else []
         if settings.still is not None:
             with atomic_output(settings.still) as tmp:
@@ -155,29 +158,25 @@ def render(
         if settings.filmstrip is not None:
             _save_filmstrip(renderer, settings.filmstrip, settings.filmstrip_frames)
         jobs = auto_jobs(n, encoder_class.external_cores) if settings.jobs is None else settings.jobs
-        scene_module = type(scene).__module__
+        # Workers import the scene's module (and any registered panel's) before they rebuild the renderer.
+        modules = [type(scene).__module__, *filter(None, map(panel_module, plan.look.panels))]
         if jobs > 1 and len(range(n)) > 1:
             reason = why_not_sendable(scene)
             if reason is not None:  # say once why a long render is slower than it could be
                 print(f"convergence_anim: drawing the frames in one process, as worker processes cannot import "
                       f"the scene ({reason}); define it at the top level of an importable module", file=sys.stderr)
                 jobs = 1
-        with atomic_output(path) as tmp:
-            encoder = encoder_class(tmp, size=renderer.size, fps=timing.fps, loop=settings.loop, samples=samples,
-                                    **encoder_class.options_from(settings))
-            with encoder:
-                encoder.describe_frames(_frame_table(trace, chosen, labels))
-                if encoder.draws_pages:  # vector frames: the figure saves itself, in this process
-                    frames = (functools.partial(renderer.save_still, i) for i in range(n))
-                else:
-                    frames = prepared_frames(
-                        make_renderer, range(n), encoder.preparer(), jobs, modules=[scene_module], renderer=renderer
-                    )
-                for index, payload in enumerate(frames):
-                    repeat = 1 + (timing.hold_first if index == 0 else 0) + (timing.hold_last if index == n - 1 else 0)
-                    encoder.write_prepared(payload, repeat)
-                    if progress is not None:
-                        progress(1)
+        with writing(path, size=renderer.size, fps=timing.fps, loop=plan.loop, samples=samples, progress=progress,
+                     encoder=encoder_class, options=encoder_class.options_from(settings)) as out:
+            out.encoder.describe_frames(_frame_table(trace, plan.frames, labels))
+            if out.encoder.draws_pages:  # vector frames: the figure saves itself, in this process
+                payloads = (functools.partial(renderer.save_still, i) for i in range(n))
+            else:
+                payloads = prepared_frames(make_renderer, range(n), out.preparer(), jobs, modules=modules,
+                                           renderer=renderer)
+            for index, payload in enumerate(payloads):
+                repeat = 1 + (timing.hold_first if index == 0 else 0) + (timing.hold_last if index == n - 1 else 0)
+                out.write_prepared(payload, repeat)
     finally:
         renderer.close()
     return Animation(path)

@@ -10,9 +10,12 @@ import numpy as np
 from .settings import DEFAULT_FPS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .settings import RenderSettings
+    import os
 
-__all__ = ["Timing", "pick_frames", "plan_timing"]
+    from .encoders import Encoder
+    from .settings import FrameLook, RenderSettings
+
+__all__ = ["RenderPlan", "Timing", "pick_frames", "plan_render", "plan_timing"]
 
 
 def pick_frames(n: int, max_frames: "int | None", spacing: str = "uniform") -> np.ndarray:
@@ -57,3 +60,47 @@ def plan_timing(n_frames: int, settings: "RenderSettings") -> Timing:
     else:
         fps = DEFAULT_FPS if settings.fps is None else settings.fps
     return Timing(float(fps), round(settings.hold_first * fps), round(settings.hold * fps))
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    """What a render decided before drawing anything, resolved once and handed down.
+
+    Attributes
+    ----------
+    look:
+        The frames' look: theme object, pixel size, dpi, panels.
+    encoder:
+        The encoder class the output's suffix asks for (checked available).
+    frames:
+        The indices of the frames to draw, of the trace's captures (one run) or of the race's timeline.
+    timing:
+        Frame rate and holds (the rate checked against the format's limit).
+    loop:
+        Times a GIF plays (0: forever).
+    """
+
+    look: "FrameLook"
+    encoder: "type[Encoder]"
+    frames: np.ndarray
+    timing: Timing
+    loop: int
+
+
+def plan_render(settings: "RenderSettings", path: "str | os.PathLike[str]", count: int) -> RenderPlan:
+    """The plan of rendering ``count`` frames (captures, or steps of a race) to ``path`` with ``settings``.
+
+    Raises
+    ------
+    UsageError
+        If the suffix is not a known format or the frame rate is too high for it.
+    OutputError
+        If the output's folder is missing or not writable (``EncoderError`` if the encoder cannot run).
+    """
+    from .encoders import check_fps
+
+    encoder = settings.check_output(path)
+    frames = pick_frames(count, settings.max_frames, settings.spacing)
+    timing = plan_timing(len(frames), settings)
+    check_fps(timing.fps, encoder.max_fps, encoder.suffix)
+    return RenderPlan(settings.look, encoder, frames, timing, settings.loop)

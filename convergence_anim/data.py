@@ -20,10 +20,10 @@ import numpy as np
 
 from ._checks import integer, number, optional
 from ._exceptions import UsageError
-from .demos import MODELS
+from .training import MODELS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .demos import DemoRun
+    from .training import TrainingRun
 
 __all__ = ["MAX_CLASSES", "MODELS", "Dataset", "fit", "load_csv"]
 
@@ -256,7 +256,7 @@ def fit(
     landscape: bool = False,
     view: Any = None,
     live: Any = False,
-) -> "DemoRun":
+) -> "TrainingRun":
     """Train a small model on ``data`` with full-batch Adam, recording it for an animation.
 
     Classification trains on cross-entropy and records a ``DecisionBoundary``; regression trains on
@@ -296,7 +296,7 @@ def fit(
 
     Returns
     -------
-    DemoRun
+    TrainingRun
         ``trace`` (the captures, with the run's settings in ``meta``), ``params`` (the final weights)
         and ``iterations`` (steps run).
 
@@ -308,7 +308,7 @@ def fit(
     """
     import torch
 
-    from .demos import classification_loss, mlp, train_model
+    from .training import classification_loss, mlp, train_model
     from .scenes import CurveFit, DecisionBoundary
 
     hidden = _check_fit_options(model, hidden, lr, iterations, every, seed)

@@ -12,51 +12,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ._checks import integer, number
 from ._exceptions import UsageError
+from .training import MODELS, OPTIMIZERS, TrainingRun, classification_loss, make_optimizer, mlp, train_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trace import Trace  # imported lazily: the command line reads DEMOS before --help
 
-__all__ = ["DEMOS", "MODELS", "OPTIMIZERS", "Demo", "DemoRun", "make_optimizer", "run_demo"]
+__all__ = ["DEMOS", "MODELS", "OPTIMIZERS", "Demo", "DemoRun", "make_optimizer", "race_demo", "run_demo"]
 
-#: The models ``data.fit`` (and ``convergence-anim fit --model``) can build: one linear layer or a tanh MLP.
-MODELS = ("linear", "mlp")
+#: What a demo run produced (``training.TrainingRun``).
+DemoRun = TrainingRun
 
-#: The optimizers every demo can train with: what each is, in torch.
-OPTIMIZERS = {
-    "sgd": "plain gradient descent, torch.optim.SGD",
-    "momentum": "gradient descent with momentum 0.9, torch.optim.SGD(momentum=0.9)",
-    "adam": "torch.optim.Adam with its default betas",
-    "rmsprop": "torch.optim.RMSprop with its default alpha",
-}
 #: Default learning rates of the optimizers for the model demos, when the demo lists none of its own:
 #: full-batch SGD on these small nets needs a large step, momentum a tenth of it, the adaptive ones
 #: the demo's own Adam rate.
 _MODEL_LRS = {"sgd": 0.5, "momentum": 0.05}
-
-
-def make_optimizer(name: str, params: Any, lr: float) -> Any:
-    """The torch optimizer called ``name`` (see ``OPTIMIZERS``) over ``params`` with learning rate ``lr``.
-
-    Raises
-    ------
-    UsageError
-        If no optimizer has that name.
-    """
-    import torch
-
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr)
-    if name == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    raise UsageError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
 
 
 @dataclass(frozen=True)
@@ -88,20 +61,6 @@ class Demo:
         if optimizer is None:
             raise UsageError(f"demo {self.name!r} has no hand-written step; choose an optimizer from {', '.join(OPTIMIZERS)}")
         return _MODEL_LRS.get(optimizer, self.lr)
-
-
-@dataclass
-class DemoRun:
-    """What a demo run produced: the trace (None without recording) and the final parameters.
-
-    ``problem`` is ``(model, loss_fn, inputs, targets)`` of a model demo (None for the blog's two), so
-    a landscape can be evaluated again later, e.g. on one plane shared by several runs.
-    """
-
-    trace: "Trace | None"
-    params: dict[str, Any]
-    iterations: int
-    problem: "tuple[Any, Any, Any, Any] | None" = None
 
 
 def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: "str | None" = None,
@@ -201,83 +160,6 @@ def _gradient_step(params: list, lr: float, optimizer: "str | None") -> Callable
 
 
 # -- models on toy data ---------------------------------------------------------------------------
-
-
-def train_model(
-    model: Any,
-    inputs: Any,
-    targets: Any,
-    loss_fn: Callable[[Any, Any], Any],
-    scene: Any,
-    *,
-    lr: float,
-    every: int,
-    max_iter: int,
-    record: bool,
-    meta: dict[str, Any],
-    target_loss: float = 0.0,
-    patience: "int | None" = None,
-    optimizer: str = "adam",
-    landscape: bool = False,
-    live: Any = False,
-) -> DemoRun:
-    """Full-batch training (Adam by default) on ``loss_fn(model(inputs), targets)``, captured with ``model=``.
-
-    With ``landscape`` the parameters are recorded too and the loss landscape around their path is
-    evaluated after training (``Recorder.add_landscape``).
-
-    Stops after ``max_iter`` iterations, once the loss is below ``target_loss``, once it has not
-    improved by 0.1% for ``patience`` iterations (a plateau: nothing left to watch), or once it is
-    not finite; the last step is always captured. ``live`` is the recorder's. Shared by the toy-data
-    demos and ``data.fit``.
-    """
-    from .recorder import Recorder
-
-    opt = make_optimizer(optimizer, model.parameters(), lr)
-    rec = Recorder(scene, every=every, meta=meta, params=landscape, live=live) if record else None
-    iteration = best_iteration = 0
-    best = math.inf
-    for iteration in range(max_iter):
-        opt.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        loss.backward()
-        opt.step()
-        value = loss.item()
-        if value < best * (1 - 1e-3):
-            best, best_iteration = value, iteration
-        plateau = patience is not None and iteration - best_iteration >= patience
-        done = value < target_loss or plateau or not math.isfinite(value) or iteration == max_iter - 1
-        if rec is not None:
-            rec.capture(iteration, loss=loss, model=model, force=done)
-        if done:
-            break
-    if rec is not None and landscape:
-        rec.add_landscape(model, loss_fn, inputs, targets)
-    params = {name: value.detach().clone() for name, value in model.state_dict().items()}
-    return DemoRun(rec.trace if rec else None, params, iteration + 1, (model, loss_fn, inputs, targets))
-
-
-def mlp(inputs: int, hidden: "tuple[int, ...]", outputs: int, dropout: float = 0.0) -> Any:
-    """A tanh multilayer perceptron (``nn.Sequential``); tanh draws smooth boundaries and curves."""
-    from torch import nn
-
-    layers: list = []
-    for width in hidden:
-        layers += [nn.Linear(inputs, width), nn.Tanh()]
-        if dropout:
-            layers.append(nn.Dropout(dropout))
-        inputs = width
-    layers.append(nn.Linear(inputs, outputs))
-    return nn.Sequential(*layers)
-
-
-def classification_loss(scores: Any, labels: Any) -> Any:
-    """Cross-entropy of class ``labels`` (integers): binary on one logit, softmax on k scores."""
-    from torch.nn import functional as F
-
-    if scores.shape[1] == 1:
-        return F.binary_cross_entropy_with_logits(scores[:, 0], labels.to(scores.dtype))
-    return F.cross_entropy(scores, labels)
 
 
 def _model_demo(name: str, make_data: Callable, make_model: Callable, make_scene: Callable, loss: Callable,
@@ -496,3 +378,35 @@ def run_demo(
     if live:
         extra["live"] = live
     return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, **extra)
+
+
+def race_demo(
+    name: str,
+    optimizers: "Sequence[tuple[str, float | None]]",
+    *,
+    seed: "int | None" = None,
+    every: "int | None" = None,
+    max_iter: "int | None" = None,
+    landscape: bool = False,
+    progress: bool = False,
+) -> "list[Trace]":
+    """Train demo ``name`` once per ``(optimizer, lr)``, from the same data and weights; return the traces.
+
+    ``render(race_demo("linear", [("sgd", None), ("adam", 0.05)]), "race.gif")`` is what
+    ``convergence-anim race linear --optimizers sgd,adam:0.05`` makes. ``lr`` None is the demo's
+    default rate for that optimizer; ``every`` defaults to a quarter of the demo's, so quick runs
+    still move. The other options are ``run_demo``'s.
+
+    Raises
+    ------
+    UsageError
+        If the demo or an optimizer is unknown, or an option is out of range.
+    """
+    from .training import race
+
+    if name not in DEMOS:
+        raise UsageError(f"unknown demo {name!r}; choose from {', '.join(DEMOS)}")
+    every = every or max(1, DEMOS[name].every // 4)
+    return race(lambda optimizer, lr: run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter,
+                                               optimizer=optimizer, landscape=landscape),
+                optimizers, landscape=landscape, progress=progress)

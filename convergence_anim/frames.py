@@ -1,111 +1,133 @@
-"""Draw the frames of a trace with matplotlib, fast: static parts once, changing artists per frame."""
+"""Draw the frames of one or more runs with matplotlib, fast: static parts once, changing artists per frame.
+
+``FrameRenderer`` is the one renderer: a single run, a race of several runs and a grid cell are
+all drawn by it. It places the scene's main plot and the side panels with one ``FrameLayout``, asks
+the scene to draw its runs (``Scene.draw_runs``), asks each panel to draw its own (``panels``), and
+adds the frame's caption: the "Loss=" label and title of a single run, the legend of a race, or the
+name and loss of a grid cell.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ._exceptions import UsageError
-from .layout import Blitter, FrameLayout
-from .scenes import scene_from_trace
-from .scenes._base import format_number
-from .style import SIZES, Theme
+from .layout import FrameLayout
+from .panels import panel_setup
+from .runs import Runs, frame_states
+from .scenes import format_number, scene_from_trace
+from .settings import FrameLook, RenderSettings
+from .trace import Trace
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .settings import RenderSettings
     from matplotlib.artist import Artist
 
+    from .runs import FrameState
     from .scenes import Scene
-    from .trace import Trace
+    from .style import Theme
 
-__all__ = ["Blitter", "FrameRenderer", "SIZES", "check_size", "default_size", "shown_frames"]
+__all__ = ["CELL_LOOKS_LIKE_WIDTH", "FrameRenderer", "cell_layout", "cell_look", "cell_message", "cell_title"]
 
-#: Width of the frame grows by this factor when a loss panel sits beside the main plot (for themes
-#: whose panels widen the frame).
-LOSS_PANEL_WIDTH = 1.6
-
-
-
-def default_size(theme: Theme, loss_panel: bool, landscape: bool = False) -> tuple[int, int]:
-    """The frame size used when none is given: the theme's, widened for each side panel (loss curve,
-    landscape) if the theme says so."""
-    width, height = theme.size
-    panels = int(loss_panel) + int(landscape)
-    if panels and theme.panels_widen:
-        width = 2 * round(width * (1 + (LOSS_PANEL_WIDTH - 1) * panels) / 2)
-    return (width, height)
+#: A cell is drawn like a frame this many pixels wide, scaled down: lines, points and the scene's own
+#: text keep their proportions to the plot.
+CELL_LOOKS_LIKE_WIDTH = 480
+# Cell layout in pixels: a header line for the label and the loss, a thin margin elsewhere.
+_HEADER, _MARGIN = 17, 3
+_LABEL_PX, _LOSS_PX = 12, 11
 
 
-def check_size(
-    size: "tuple[int, int] | str | None", dpi: "float | None", theme: Theme, loss_panel: bool = False,
-    landscape: bool = False,
-) -> tuple[tuple[int, int], float]:
-    """Validate a frame size and a dpi, filling in the theme's defaults.
+class FrameRenderer:
+    """Renders frame ``i`` of one trace, or of a race of several, as an image array.
 
     Parameters
     ----------
-    size:
-        ``(width, height)`` in pixels, a name from ``SIZES`` (``"1080p"``), ``"WIDTHxHEIGHT"``, or
-        None for the theme's default (``default_size``).
-    dpi:
-        Resolution that fonts and lines scale with; None scales the theme's with the size.
-    theme:
-        The theme whose defaults apply.
-    loss_panel, landscape:
-        Whether a loss panel and a landscape are drawn (each may widen the default size).
-
-    Returns
-    -------
-    tuple
-        ``((width, height), dpi)``.
+    trace:
+        The captures to draw, or a list of traces to race (checked with ``race.check_race``): runs
+        of one scene on the same data, each in its colour, with a legend; frames follow the steps
+        of all runs together, and a run that stopped earlier holds its last state.
+    settings:
+        A ``RenderSettings`` (its fields ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``,
+        ``loss_range``, ``landscape`` and ``panels`` matter here; the others are ``render``'s), or
+        the ``FrameLook`` one resolved.
+    labels:
+        For a race, a name for each run, shown in the legend (by default each run's optimizer and
+        rate); for a grid cell, its name.
+    frames:
+        Which frames of the runs' timeline to draw, in order (all by default).
+    scene:
+        The scene, already built (``scene_from_trace`` of the first trace if None): a render builds
+        it once and hands it to every renderer.
+    blit:
+        Draw only what changes per frame (``Blitter``; the default) or redraw the whole figure;
+        the pixels are the same, which the tests check.
+    **options:
+        Any ``RenderSettings`` field, replacing the one in ``settings``
+        (``FrameRenderer(trace, theme="dark", loss_panel=True)``).
 
     Raises
     ------
+    EmptyTraceError
+        If a trace has no captures.
     UsageError
-        If the size is not two integers between 16 and 8192 or a known name, or the dpi is not
-        between 10 and 1200.
+        If an option is out of range or the runs cannot race.
+    TraceError
+        If a landscape is asked of a model trace that recorded none.
     """
-    base = default_size(theme, loss_panel, landscape)
-    size = base if size is None else _named_size(size) if isinstance(size, str) else size
-    try:
-        width, height = size
-        if any(isinstance(v, bool) or int(v) != v for v in (width, height)):
-            raise ValueError
-        width, height = int(width), int(height)
-    except (TypeError, ValueError):
-        raise UsageError(f"size must be (width, height) in whole pixels, got {size!r}") from None
-    if not (16 <= width <= 8192 and 16 <= height <= 8192):
-        raise UsageError(f"size must be between 16 and 8192 pixels on each side, got {width}x{height}")
-    if dpi is None:
-        # Another size is the same picture scaled: fonts and lines shrink or grow with the frame, so a
-        # small GIF is not all labels (pass dpi to keep text at its usual size instead).
-        dpi = min(1200.0, max(10.0, theme.dpi * min(width / base[0], height / base[1])))
-    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not (10 <= dpi <= 1200):
-        raise UsageError(f"dpi must be a number between 10 and 1200, got {dpi!r}")
-    return (width, height), float(dpi)
 
+    def __init__(
+        self,
+        trace: "Trace | Sequence[Trace]",
+        settings: "RenderSettings | FrameLook | None" = None,
+        *,
+        labels: "Sequence[str] | None" = None,
+        frames: "Sequence[int] | None" = None,
+        scene: "Scene | None" = None,
+        blit: bool = True,
+        **options: Any,
+    ) -> None:
+        from .race import RACE_COLORS, check_race
 
-def _named_size(name: str) -> tuple[int, int]:
-    """The size called ``name`` in ``SIZES``, or written ``"640x480"``."""
-    key = name.strip().lower()
-    if key in SIZES:
-        return SIZES[key]
-    width, x, height = key.partition("x")
-    if x and width.isdigit() and height.isdigit():
-        return (int(width), int(height))
-    raise UsageError(f"unknown size {name!r}; give WIDTHxHEIGHT or one of {', '.join(SIZES)}")
+        look = settings if isinstance(settings, FrameLook) and not options else RenderSettings.build(settings, **options).look
+        race = not isinstance(trace, Trace)
+        if race:
+            traces = list(trace)
+            labels = check_race(traces, labels)
+            colors = RACE_COLORS[: len(traces)]
+        else:
+            trace.require_frames()
+            traces, colors = [trace], [look.theme.line_color]
+        self.look, self.theme, self.size = look, look.theme, look.size
+        self.runs = runs = Runs(traces, colors, labels or (), race)
+        self.trace, self.traces, self.labels = traces[0], traces, list(runs.labels)
+        self._states = frame_states(traces, None if frames is None else np.asarray(frames, dtype=np.intp))
+        scene = scene_from_trace(traces[0]) if scene is None else scene
+        caption = (_CellCaption if look.cell else _RaceCaption if race else _RunCaption)(runs, scene, look, self._states)
+        # A scene that redraws its whole axes each frame (Plot) has no static parts to blit.
+        self._layout = layout = caption.layout(blit and not scene.redraw)
+        with layout.building():
+            self._update_scene = scene.draw_runs(layout.main, runs, look.theme)
+            caption.build(layout)
+            self._panels = [panel_setup(name)(layout.panels[name], runs, look) for name in look.panels]
+        caption.settle(layout)
+        self._caption = caption
 
+    def __len__(self) -> int:
+        return len(self._states)
 
-class LaidOutFrames:
-    """What every frame renderer offers once it has a ``FrameLayout`` (``_layout``) and sets the
-    changing artists of a frame in ``_set_frame(index)``: frames as arrays, stills, closing."""
-
-    _layout: FrameLayout
+    @property
+    def figure(self):
+        """The matplotlib ``Figure`` the frames are drawn on, to inspect (e.g. where texts fall); do not change it."""
+        return self._layout.fig
 
     def _set_frame(self, index: int) -> "list[Artist]":
-        raise NotImplementedError
+        state = self._states[index]
+        artists = list(self._update_scene(state.shown, state.diverged))
+        artists += self._caption.update(state)
+        for update in self._panels:
+            artists += update(state)
+        return artists
 
     def render(self, index: int) -> np.ndarray:
         """Return frame ``index`` as a new ``(height, width, 3)`` uint8 RGB array."""
@@ -129,138 +151,162 @@ class LaidOutFrames:
         self._layout.close()
 
 
-class FrameRenderer(LaidOutFrames):
-    """Renders frame ``i`` of a trace as an image array.
+class _Caption:
+    """The texts of a frame around the scene: made once in ``build``, set per frame in ``update``."""
 
-    Parameters
-    ----------
-    trace:
-        The captures to draw.
-    settings:
-        The look of the frames: ``RenderSettings`` fields ``theme``, ``size``, ``dpi``,
-        ``loss_panel``, ``log_loss``, ``loss_range`` and ``landscape`` (the others are ``render``'s).
-    **options:
-        Any ``RenderSettings`` field, replacing the one in ``settings``
-        (``FrameRenderer(trace, theme="dark", loss_panel=True)``).
-    blit:
-        Draw only what changes per frame (``Blitter``; the default) or redraw the whole figure;
-        the pixels are the same, which the tests check.
-    scene:
-        The trace's scene, already built (``scene_from_trace(trace)`` if None): a render builds it
-        once and hands it to every renderer.
-
-    The loss panel draws the loss curve so far beside the main plot, the current point marked; the
-    landscape panel draws the loss landscape's contours once, in the static background, and the path
-    so far with the current point on each frame.
-
-    Raises
-    ------
-    EmptyTraceError
-        If the trace has no captures.
-    UsageError
-        If an option is out of range.
-    """
-
-    def __init__(
-        self,
-        trace: "Trace",
-        settings: "RenderSettings | None" = None,
-        *,
-        scene: "Scene | None" = None,
-        blit: bool = True,
-        **options: Any,
-    ) -> None:
-        from ._landscape_panel import setup_landscape_panel
-        from .landscape import landscape_of
-        from .settings import RenderSettings
-
-        settings = RenderSettings.build(settings, **options)
-        size, dpi, loss_panel, log_loss = settings.size, settings.dpi, settings.loss_panel, settings.log_loss
-        loss_range, landscape = settings.loss_range, settings.landscape
-        trace.require_frames()
-        self.trace = trace
-        self.theme = settings.theme_object
-        self.size, dpi = check_size(size, dpi, self.theme, loss_panel, landscape)
-        view = landscape_of([trace]) if landscape else None  # fails here, before any figure, if there is none
-        self._shown = shown_frames(trace)
-        self._diverged_at = trace.diverged_at
-        self._scene = scene = scene_from_trace(trace) if scene is None else scene
+    def __init__(self, runs: Runs, scene: "Scene", look: FrameLook, states: "list[FrameState]") -> None:
+        self.runs, self.scene, self.look, self.states = runs, scene, look, states
         # Frames with panels, and themes that ask for it, fit their margins to the labels; a lone plot
         # in the light and dark themes keeps the blog's classic composition.
-        fit = loss_panel or landscape or self.theme.fit_margins
-        panels = ["loss"] * loss_panel + ["landscape"] * landscape
-        # A scene that redraws its whole axes each frame (Plot) has no static parts to blit.
-        self._layout = layout = FrameLayout(self.size, dpi, self.theme, panels=panels, fit=fit,
-                                            blit=blit and not scene.redraw)
-        ax = self._ax = layout.main
+        self.fit = bool(look.panels) or look.theme.fit_margins
+
+    def layout(self, blit: bool) -> FrameLayout:
+        look = self.look
+        return FrameLayout(look.size, look.dpi, look.theme, panels=list(look.panels), fit=self.fit, blit=blit)
+
+    def build(self, layout: FrameLayout) -> None:
+        raise NotImplementedError
+
+    def settle(self, layout: FrameLayout) -> None:
+        """Adjust the texts once the layout is fixed."""
+
+    def update(self, state: "FrameState") -> "list[Artist]":
+        raise NotImplementedError
+
+
+class _RunCaption(_Caption):
+    """A single run: the "Loss=" label (or "diverged at ...") and the scene's title."""
+
+    def texts(self, state: "FrameState") -> tuple[str, str]:
+        """The loss label and the title of a frame."""
+        trace, index, shown = self.runs[0], state.indices[0], state.shown[0]
+        if state.diverged[0]:
+            return f"diverged at iteration {trace.diverged_at}", f"Iteration:{trace.steps[index]} (diverged)"
+        loss = trace.losses[index]
+        shown_loss = self.scene.loss_label and not math.isnan(loss)
+        return (f"Loss={format_number(loss)}" if shown_loss else ""), self.scene.title(trace, shown)
+
+    def build(self, layout: FrameLayout) -> None:
+        ax, theme, scene = layout.main, self.look.theme, self.scene
+        self.ax = ax
         # The layout is made for the widest label and title of any frame, so none is cut off or
         # runs into another text, and nothing moves from frame to frame.
-        labels, titles = zip(*(self._texts(i) for i in range(len(trace))))
-        with layout.building():
-            self._update_scene = scene.setup(ax, trace, self.theme)
-            self._label = ax.text(
-                *(scene.label_position if fit else _inside_figure(ax, scene.label_position)),
-                _widest(labels),
-                transform=ax.transAxes,
-                fontdict={"size": self.theme.label_size, "color": self.theme.label_color},
-                zorder=3,
-            )
-            self._title = ax.set_title(_widest(titles))
-            self._update_loss = (
-                _setup_loss_panel(layout.panels["loss"], trace, self.theme, log_loss, loss_range) if loss_panel else None
-            )
-            self._update_landscape = (
-                setup_landscape_panel(layout.panels["landscape"], view, self.theme, [self.theme.line_color])
-                if view is not None else None
-            )
-        if layout.overlap(self._label, self._title):
+        labels, titles = zip(*(self.texts(state) for state in self.states))
+        self.label = ax.text(
+            *(scene.label_position if self.fit else _inside_figure(ax, scene.label_position)),
+            _widest(labels),
+            transform=ax.transAxes,
+            fontdict={"size": theme.label_size, "color": theme.label_color},
+            zorder=3,
+        )
+        self.title = ax.set_title(_widest(titles))
+
+    def settle(self, layout: FrameLayout) -> None:
+        if layout.overlap(self.label, self.title):
             # A label above the axes (DecisionBoundary, CurveFit) and a centred title meet in a
             # narrow plot or when the label says "diverged at ...": the title moves to the right.
-            widest_title = self._title.get_text()
+            widest_title = self.title.get_text()
             with layout.styled():
-                ax.set_title("")
-                self._title = ax.set_title(widest_title, loc="right")
+                self.ax.set_title("")
+                self.title = self.ax.set_title(widest_title, loc="right")
             # A plot narrowed by two side panels may have no room for both at the label's size:
             # the label then shrinks until they part (the layout stays as it was fitted).
-            while layout.overlap(self._label, self._title) and self._label.get_fontsize() > 6:
-                self._label.set_fontsize(self._label.get_fontsize() * 0.85)
+            while layout.overlap(self.label, self.title) and self.label.get_fontsize() > 6:
+                self.label.set_fontsize(self.label.get_fontsize() * 0.85)
 
-    def __len__(self) -> int:
-        return len(self.trace)
-
-    @property
-    def figure(self):
-        """The matplotlib ``Figure`` the frames are drawn on, to inspect (e.g. where texts fall); do not change it."""
-        return self._layout.fig
-
-    def _texts(self, index: int) -> tuple[str, str]:
-        """The loss label and the title of frame ``index``."""
-        trace = self.trace
-        shown = int(self._shown[index])
-        if shown != index:
-            return f"diverged at iteration {self._diverged_at}", f"Iteration:{trace.steps[index]} (diverged)"
-        loss = trace.losses[index]
-        shown_loss = self._scene.loss_label and not math.isnan(loss)
-        return (f"Loss={format_number(loss)}" if shown_loss else ""), self._scene.title(trace, shown)
-
-    def _set_frame(self, index: int) -> "list[Artist]":
-        shown = int(self._shown[index])
-        artists = list(self._update_scene(shown, shown != index))
-        if self._scene.redraw:
+    def update(self, state: "FrameState") -> "list[Artist]":
+        if self.scene.redraw:
             # The scene cleared the axes (Plot): the label went with it, and the axes has a new title.
-            if self._label not in self._ax.texts:
-                self._ax.add_artist(self._label)
-            self._title = self._ax.title
-        label, title = self._texts(index)
-        self._label.set_text(label)
-        self._title.set_text(title)
-        artists += [self._label, self._title]
-        if self._update_loss is not None:
-            artists += self._update_loss(index)
-        if self._update_landscape is not None:
-            artists += self._update_landscape([shown], [False])
-        return artists
+            if self.label not in self.ax.texts:
+                self.ax.add_artist(self.label)
+            self.title = self.ax.title
+        label, title = self.texts(state)
+        self.label.set_text(label)
+        self.title.set_text(title)
+        return [self.label, self.title]
 
+
+class _RaceCaption(_Caption):
+    """A race: the legend (each run's loss and status) and the iteration as the title."""
+
+    def build(self, layout: FrameLayout) -> None:
+        from matplotlib.lines import Line2D
+
+        ax, theme, runs = layout.main, self.look.theme, self.runs
+        self.ax = ax
+        # The widest title of any frame, so the fitted layout leaves room for all of them.
+        ax.set_title(f"Iteration:{max(int(t.steps[-1]) for t in runs)}\n ")
+        handles = [Line2D([], [], color=c, lw=3) for c in runs.colors]
+        face = theme.rc.get("axes.facecolor", "white")
+        # Small type: the legend sits on the data and grows by a status per run.
+        self.legend = ax.legend(handles, list(runs.labels), loc="upper left", fontsize="x-small", title="run: loss",
+                                title_fontsize="x-small", framealpha=0.9, facecolor=face)
+
+    def update(self, state: "FrameState") -> "list[Artist]":
+        for text, label, trace, i, done, gone in zip(
+            self.legend.get_texts(), self.runs.labels, self.runs, state.indices, state.finished, state.diverged
+        ):
+            loss = trace.losses[i]
+            status = format_number(loss) if math.isfinite(loss) else ""
+            if gone:
+                status = f"diverged at {trace.diverged_at}"
+            elif done:
+                status += f", done at {trace.steps[-1]}"
+            text.set_text(f"{label}: {status}" if status else label)
+        self.ax.title.set_text(f"Iteration:{state.step}\n ")
+        return [self.legend, self.ax.title]
+
+
+class _CellCaption(_Caption):
+    """A grid cell: no tick labels (unreadable at this size), the run's name top left, its loss top right."""
+
+    def layout(self, blit: bool) -> FrameLayout:
+        return cell_layout(self.look, blit, axes=True)
+
+    def build(self, layout: FrameLayout) -> None:
+        ax = layout.main
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title("")
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        cell_title(layout, self.runs.labels[0])
+        width, height = layout.size
+        self.loss = layout.fig.text(1 - _MARGIN / width, 1 - 2 / height, "", ha="right", va="top",
+                                    fontsize=_LOSS_PX * 72 / layout.fig.dpi, color=self.look.theme.label_color)
+
+    def update(self, state: "FrameState") -> "list[Artist]":
+        loss = self.runs[0].losses[state.indices[0]]
+        if state.diverged[0]:
+            self.loss.set_text("diverged")
+        else:
+            self.loss.set_text("" if math.isnan(loss) else f"loss {loss:.4g}")
+        return [self.loss]
+
+
+def cell_look(size: "tuple[int, int]", theme: "Theme") -> FrameLook:
+    """The look of a grid cell of ``size`` pixels: drawn like a frame ``CELL_LOOKS_LIKE_WIDTH`` wide, scaled down."""
+    return FrameLook(theme, tuple(size), theme.dpi * size[0] / CELL_LOOKS_LIKE_WIDTH, cell=True)
+
+
+def cell_layout(look: FrameLook, blit: bool, axes: bool) -> FrameLayout:
+    """A cell's layout: the plot under a header line, a thin margin elsewhere."""
+    width, height = look.size
+    rect = [_MARGIN / width, _MARGIN / height, 1 - 2 * _MARGIN / width, 1 - (_MARGIN + _HEADER) / height]
+    return FrameLayout(look.size, look.dpi, look.theme, main_rect=rect, axes=axes, blit=blit, slack=0.5)
+
+
+def cell_title(layout: FrameLayout, label: str) -> None:
+    """The cell's name, top left in bold."""
+    width, height = layout.size
+    layout.fig.text(_MARGIN / width, 1 - 2 / height, label, ha="left", va="top", fontsize=_LABEL_PX * 72 / layout.fig.dpi,
+                    fontweight="bold")
+
+
+def cell_message(layout: FrameLayout, message: str) -> None:
+    """A message in the middle of a cell that has no plot."""
+    layout.fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=_LOSS_PX * 72 / layout.fig.dpi,
+                    color=layout.theme.label_color, wrap=True)
 
 
 def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:
@@ -277,69 +323,3 @@ def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:
 def _widest(texts: "tuple[str, ...]") -> str:
     """The text with the most lines, and of those the longest line (digits are equally wide)."""
     return max(texts, key=lambda text: (text.count("\n"), max(len(line) for line in text.split("\n"))))
-
-
-def set_loss_axes(ax, losses, first: float, last: float, log: bool, extra_range=None) -> None:
-    """Scale, limits and labels of a loss panel that shows ``losses`` (arrays) over steps ``first..last``.
-
-    The y range holds every finite loss and ``extra_range`` (a shared scale across runs); a log
-    panel keeps only positive values. Shared by the single-run panel and the race panel.
-    """
-    values = np.concatenate([np.asarray(v, dtype=np.float64) for v in losses]
-                            + ([np.asarray(extra_range, dtype=np.float64)] if extra_range else []))
-    # Losses beyond 1e250 (a run blowing up) run off the top: matplotlib cannot place log ticks that far.
-    values = values[np.abs(values) <= 1e250]
-    if log:
-        ax.set_yscale("log")
-        values = values[values > 0]
-    if values.size:
-        lo, hi = float(values.min()), float(values.max())
-        if log:
-            ax.set_ylim(lo / 1.5, hi * 1.5)
-        else:
-            pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
-            ax.set_ylim(lo - pad, hi + pad)
-    ax.set_xlim(first - 0.02 * (last - first) - 0.5, last + 0.02 * (last - first) + 0.5)
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("loss (log scale)" if log else "loss")
-
-
-def _setup_loss_panel(ax, trace: "Trace", theme: Theme, log: bool, extra_range=None):
-    """Draw the loss panel's static parts; return its per-frame updater."""
-    steps = trace.steps.astype(np.float64)
-    series = [("train", trace.losses, theme.loss_color)]
-    if np.isfinite(trace.test_losses).any():
-        series.append(("test", trace.test_losses, theme.test_loss_color))
-    set_loss_axes(ax, [s[1] for s in series], float(steps[0]), float(steps[-1]), log, extra_range)
-    lines = []
-    for name, loss, colour in series:
-        (line,) = ax.plot([], [], "-", color=colour, lw=2, label=name, zorder=2.6)
-        (point,) = ax.plot([], [], "o", color=colour, ms=7, zorder=2.7)
-        lines.append((line, point, loss))
-    if len(series) > 1:
-        ax.legend(loc="upper right")
-
-    def update(index: int) -> list:
-        changed = []
-        for line, point, loss in lines:
-            line.set_data(steps[: index + 1], loss[: index + 1])
-            point.set_data(steps[index : index + 1], loss[index : index + 1])
-            changed += [line, point]
-        return changed
-
-    return update
-
-
-def shown_frames(trace: "Trace") -> np.ndarray:
-    """For each frame, the index of the frame whose state to draw: itself, or the last finite one."""
-    n = len(trace)
-    ok = np.ones(n, dtype=bool)
-    for value in trace.state.values():
-        if value.dtype.kind == "f":
-            ok &= np.isfinite(value.reshape(n, -1)).all(axis=1)
-    first_bad = trace.diverged_at
-    if first_bad is not None:
-        ok &= trace.steps < first_bad
-    shown = np.maximum.accumulate(np.where(ok, np.arange(n), -1))
-    # Frames before any finite state (diverged from the start) draw their own state as it is.
-    return np.where(shown < 0, np.arange(n), shown)

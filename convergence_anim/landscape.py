@@ -3,7 +3,7 @@
 Two kinds of plane, both handed on as plain numpy arrays:
 
 - *Two-parameter scenes* (``LineFit``, ``LinearBoundary``): the plane is ``(w, b)`` itself and the
-  loss is computed exactly from the scene's own data with the loss the scene names (``LOSSES``).
+  loss is computed exactly by the scene from its own data (``LineFit.landscape_loss``), the loss it names.
   Nothing extra is recorded: any such trace has a landscape (``two_parameter_landscape``).
 - *Models*: the plane through the final parameters spanned by the first two principal components of
   the recorded parameter path (Li et al., "Visualizing the Loss Landscape of Neural Nets", 2018).
@@ -29,8 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .trace import Trace
 
 __all__ = [
-    "DEFAULT_LOSS",
-    "LOSSES",
+    "DEFAULT_LOSS",  # noqa: F822 - made on first use (module __getattr__)
+    "LOSSES",  # noqa: F822
     "Landscape",
     "PROGRESS_AFTER",
     "Plane",
@@ -47,21 +47,6 @@ __all__ = [
     "two_parameter_loss",
 ]
 
-#: The losses a two-parameter scene can name, by scene, with what each computes.
-LOSSES: dict[str, dict[str, str]] = {
-    "line_fit": {
-        "half_mse": "0.5 * mean((y - (w*x + b))**2), the blog's",
-        "mse": "mean((y - (w*x + b))**2)",
-        "mae": "mean(|y - (w*x + b)|)",
-    },
-    "linear_boundary": {
-        "cross_entropy": "mean binary cross-entropy of p = sigmoid(w*x + b - y)",
-        "squared_sigmoid": "mean((sigmoid(w*x + b - y) - label)**2), the blog's",
-    },
-}
-#: The loss each two-parameter scene uses when none is named.
-DEFAULT_LOSS = {"line_fit": "half_mse", "linear_boundary": "cross_entropy"}
-
 #: Grid cells per side of a landscape.
 DEFAULT_RESOLUTION = 81
 #: The window extends this fraction of the path's span beyond it on every side.
@@ -73,8 +58,6 @@ LEVELS = 14
 MIN_ASPECT = 0.5
 #: Path points farther out than this (a run on its way to infinity) do not widen the landscape's window.
 FARTHEST = 1e100
-#: Values above this many grid cells times data points are evaluated in chunks, to bound memory.
-_CHUNK = 1 << 22
 #: A model landscape evaluates at most this many grid points in one batched forward pass, and fewer
 #: when a batch's parameters or inputs (one copy per point) would exceed ``_BATCH_VALUES`` values:
 #: past a few dozen points a batch is no faster, only bigger.
@@ -86,22 +69,30 @@ Progress = Callable[[int, int], None]
 # run) can be projected onto it later.
 KEYS_DATA = ("landscape_loss", "landscape_x", "landscape_y", "landscape_origin", "landscape_directions",
              "landscape_explained")
+#: The keys ``Plane.to_data`` stores the plane under.
+PLANE_KEYS = ("landscape_origin", "landscape_directions", "landscape_explained")
 KEY_PARAMETERS = "parameters"
 KEY_PATH = "landscape_path"
 
 
-def check_loss(scene: str, loss: Any) -> str:
-    """``loss`` if it is a loss the scene ``scene`` knows (its default if None), else UsageError."""
-    known = LOSSES[scene]
-    if loss is None:
-        return DEFAULT_LOSS[scene]
-    if loss not in known:
-        raise UsageError(f"loss must be one of {', '.join(known)} for this scene, got {loss!r}")
-    return str(loss)
+def _two_parameter_scenes() -> dict[str, Any]:
+    from .scenes import LineFit, LinearBoundary
+
+    return {cls.name: cls for cls in (LineFit, LinearBoundary)}
+
+
+def __getattr__(name: str) -> Any:
+    # The losses belong to the scenes (``LineFit.losses``); these views of them stay for callers of
+    # the earlier API, made on first use so that importing this module does not import the scenes.
+    if name == "LOSSES":
+        return {key: dict(cls.losses) for key, cls in _two_parameter_scenes().items()}
+    if name == "DEFAULT_LOSS":
+        return {key: cls.default_loss for key, cls in _two_parameter_scenes().items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def two_parameter_loss(scene: str, data: Mapping[str, np.ndarray], loss: str, w: Any, b: Any) -> np.ndarray:
-    """The loss at each ``(w, b)`` (arrays of one shape), computed directly from the scene's data.
+    """The loss at each ``(w, b)`` of the two-parameter scene ``scene`` on ``data`` (its ``landscape_loss``).
 
     Parameters
     ----------
@@ -110,7 +101,7 @@ def two_parameter_loss(scene: str, data: Mapping[str, np.ndarray], loss: str, w:
     data:
         The scene's arrays, as in ``Trace.data``.
     loss:
-        A name from ``LOSSES[scene]``.
+        A name from the scene's ``losses``.
     w, b:
         Slopes and intercepts, broadcast together.
 
@@ -124,39 +115,10 @@ def two_parameter_loss(scene: str, data: Mapping[str, np.ndarray], loss: str, w:
     UsageError
         If the scene has no two-parameter loss or the loss is unknown.
     """
-    if scene not in LOSSES:
-        raise UsageError(f"scene {scene!r} has no (w, b) loss; only {', '.join(LOSSES)} do")
-    loss = check_loss(scene, loss)
-    w, b = np.broadcast_arrays(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
-    shape = w.shape
-    w, b = w.reshape(-1, 1), b.reshape(-1, 1)
-    if scene == "line_fit":
-        x, y = (np.asarray(data[k], dtype=np.float64).reshape(1, -1) for k in ("x", "y"))
-    else:
-        points = np.asarray(data["points"], dtype=np.float64)
-        x, y = points[None, :, 0], points[None, :, 1]
-        labels = np.asarray(data["labels"], dtype=np.float64).reshape(1, -1)
-    out = np.empty(w.shape[0])
-    step = max(1, _CHUNK // x.size)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, w.shape[0], step):
-            ws, bs = w[start : start + step], b[start : start + step]
-            if scene == "line_fit":
-                residual = y - (ws * x + bs)
-                if loss == "mae":
-                    values = np.abs(residual).mean(axis=1)
-                else:
-                    values = (residual**2).mean(axis=1) * (0.5 if loss == "half_mse" else 1.0)
-            else:
-                z = ws * x + bs - y
-                if loss == "cross_entropy":
-                    # -[c log p + (1-c) log(1-p)] with p = sigmoid(z) is softplus(z) - c*z, stable for any z.
-                    values = (np.logaddexp(0.0, z) - labels * z).mean(axis=1)
-                else:
-                    p = 0.5 * (1.0 + np.tanh(0.5 * z))
-                    values = ((p - labels) ** 2).mean(axis=1)
-            out[start : start + step] = values
-    return out.reshape(shape)
+    scenes = _two_parameter_scenes()
+    if scene not in scenes:
+        raise UsageError(f"scene {scene!r} has no (w, b) loss; only {', '.join(scenes)} do")
+    return scenes[scene].from_data(data, {"loss": loss}).landscape_loss(w, b)
 
 
 def path_window(xs: np.ndarray, ys: np.ndarray, margin: float = MARGIN, min_aspect: float = 0.0) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -241,6 +203,26 @@ class Plane:
         """The parameter vector at plane coordinates ``(a, b)``."""
         return self.origin + a * self.directions[0] + b * self.directions[1]
 
+    def to_data(self) -> dict[str, np.ndarray]:
+        """The plane as trace data arrays (``landscape_origin``, ``landscape_directions``, ``landscape_explained``)."""
+        return {"landscape_origin": self.origin, "landscape_directions": self.directions,
+                "landscape_explained": self.explained}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> "Plane":
+        """The plane ``to_data`` stored in ``data`` (a trace's data).
+
+        Raises
+        ------
+        KeyError
+            If ``data`` holds no plane.
+        """
+        return cls(*(np.asarray(data[key], dtype=np.float64) for key in PLANE_KEYS))
+
+    def same_as(self, other: "Plane") -> bool:
+        """Whether both planes have the same origin and directions (runs drawn on one map)."""
+        return np.array_equal(self.origin, other.origin) and np.array_equal(self.directions, other.directions)
+
 
 def pca_plane(paths: Sequence[np.ndarray], origin: "np.ndarray | None" = None) -> Plane:
     """The plane of the first two principal components of one or more parameter paths.
@@ -282,9 +264,10 @@ def pca_plane(paths: Sequence[np.ndarray], origin: "np.ndarray | None" = None) -
     if origin is None:
         origin = np.mean([p[-1] for p in cleaned], axis=0)
     origin = np.asarray(origin, dtype=np.float64)
+    from .scenes._base import principal_components
+
     points = np.concatenate(cleaned)
-    centred = points - points.mean(axis=0)
-    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    singular, vt = principal_components(points - points.mean(axis=0))
     variance = singular**2
     total = float(variance.sum())
     if total == 0 or singular[0] <= 1e-12 * max(1.0, float(np.abs(points).max())):
@@ -299,9 +282,9 @@ def pca_plane(paths: Sequence[np.ndarray], origin: "np.ndarray | None" = None) -
         axis[int(np.argmin(np.abs(first)))] = 1.0
         second = axis - (axis @ first) * first
         second /= np.linalg.norm(second)
+        second *= 1.0 if second[np.argmax(np.abs(second))] >= 0 else -1.0  # a fixed sign, as for the others
         explained = np.array([1.0, 0.0])
-    # A fixed sign (the largest component positive), so the same paths always give the same picture.
-    directions = np.stack([d * (1.0 if d[np.argmax(np.abs(d))] >= 0 else -1.0) for d in (first, second)])
+    directions = np.stack([first, second])
     return Plane(origin=origin, directions=directions, explained=np.asarray(explained, dtype=np.float64))
 
 
@@ -331,10 +314,10 @@ def evaluate_on_plane(
     """The loss ``loss_fn(model(inputs), targets)`` at every point of a grid on ``plane``.
 
     The model is called with the plane's parameters swapped in (``torch.func.functional_call``), so
-    its own parameters are never written; it runs in eval mode (dropout off: the landscape is the
-    deterministic loss), under ``torch.no_grad()`` with the random state (torch's, numpy's, Python's) restored, and each
-    module's train/eval mode is restored after. Parameters, modes, ``.grad`` and the RNG are left
-    exactly as they were.
+    its own parameters are never written; it runs under ``scenes.untouched``: eval mode (dropout
+    off: the landscape is the deterministic loss), ``torch.no_grad()``, every random generator
+    (torch's, numpy's, Python's) and each module's train/eval mode restored after. Parameters,
+    modes, ``.grad`` and the RNG are left exactly as they were.
 
     Grid points are evaluated in batches, one forward pass for many parameter vectors
     (``torch.func.vmap``): a few large operations instead of thousands of small ones, which is what
@@ -370,7 +353,7 @@ def evaluate_on_plane(
     """
     import torch
 
-    from .scenes._base import preserved_random_state
+    from .scenes._base import untouched
 
     named = list(model.named_parameters())
     sizes = [p.numel() for _, p in named]
@@ -384,10 +367,8 @@ def evaluate_on_plane(
     total = len(coords)
     values = np.full(total, np.nan)
     batch = max(1, min(_BATCH_POINTS, _BATCH_VALUES // max(plane.origin.size, inputs.numel())))
-    modes = [(module, module.training) for module in model.modules()]
     try:
-        model.eval()
-        with preserved_random_state(device), torch.no_grad():
+        with untouched(model, device):
             batched = _batched_loss(model, loss_fn, inputs, targets)
             done = 0
             while done < total:
@@ -413,9 +394,6 @@ def evaluate_on_plane(
         raise
     except Exception as exc:  # the user's model or loss failed on the plane: say where, keep their message
         raise UsageError(f"evaluating the loss on the landscape plane failed: {exc}") from None
-    finally:
-        for module, training in modes:
-            module.training = training
     values[~np.isfinite(values)] = np.nan
     return values.reshape(len(ys), len(xs))
 
@@ -488,15 +466,7 @@ def model_landscape(
     if progress is True:
         progress = terminal_progress("loss landscape")
     loss = evaluate_on_plane(model, loss_fn, inputs, targets, plane, xs, ys, progress=progress or None)
-    data = {
-        "landscape_loss": loss,
-        "landscape_x": xs,
-        "landscape_y": ys,
-        "landscape_origin": plane.origin,
-        "landscape_directions": plane.directions,
-        "landscape_explained": plane.explained,
-    }
-    return data, projected
+    return {"landscape_loss": loss, "landscape_x": xs, "landscape_y": ys, **plane.to_data()}, projected
 
 
 def share_landscape(
@@ -604,21 +574,23 @@ class Landscape:
 
 
 def two_parameter_landscape(traces: Sequence["Trace"], resolution: int = DEFAULT_RESOLUTION) -> Landscape:
-    """The exact ``(w, b)`` landscape of ``LineFit`` or ``LinearBoundary`` traces (all on the same data).
+    """The exact landscape of runs of a two-parameter scene (``LineFit``, ``LinearBoundary``) on the same data.
 
-    The window covers every run's whole path with a margin (each side at least ``MIN_ASPECT`` of the
-    other); the loss is the one the scene names in its options (``"loss"``; its default if none).
+    The scene (rebuilt from the first trace) names the two parameters and computes the loss it names
+    from its own data. The window covers every run's whole path with a margin (each side at least
+    ``MIN_ASPECT`` of the other).
     """
-    first = traces[0]
-    loss_name = check_loss(first.scene, first.options.get("loss"))
-    paths = tuple(np.column_stack([t.state["w"], t.state["b"]]).astype(np.float64) for t in traces)
+    from .scenes import scene_from_trace
+
+    scene = scene_from_trace(traces[0])
+    first, second = scene.landscape_parameters
+    paths = tuple(np.column_stack([t.state[first], t.state[second]]).astype(np.float64) for t in traces)
     every = np.concatenate(paths)
     (w0, w1), (b0, b1) = path_window(every[:, 0], every[:, 1], min_aspect=MIN_ASPECT)
     ws, bs = np.linspace(w0, w1, resolution), np.linspace(b0, b1, resolution)
-    gw, gb = np.meshgrid(ws, bs)
-    loss = two_parameter_loss(first.scene, first.data, loss_name, gw, gb)
+    loss = scene.landscape_loss(*np.meshgrid(ws, bs))
     levels, log = contour_levels(loss)
-    return Landscape(ws, bs, loss, levels, log, paths, "w", "b", f"loss: {loss_name.replace('_', ' ')}")
+    return Landscape(ws, bs, loss, levels, log, paths, first, second, f"loss: {scene.loss.replace('_', ' ')}")
 
 
 def landscape_of(traces: Sequence["Trace"]) -> Landscape:
@@ -634,8 +606,11 @@ def landscape_of(traces: Sequence["Trace"]) -> Landscape:
         If a model trace holds no landscape: the message says how to record one.
     """
     first = traces[0]
-    if first.scene in LOSSES:
-        return two_parameter_landscape(traces)
+    if "landscape_loss" not in first.data:
+        from .scenes import scene_from_trace
+
+        if hasattr(scene_from_trace(first), "landscape_loss"):  # a two-parameter scene: computed, not recorded
+            return two_parameter_landscape(traces)
     missing = [i for i, t in enumerate(traces) if KEY_PATH not in t.state or "landscape_loss" not in t.data]
     if "landscape_loss" not in first.data or missing:
         raise TraceError(
@@ -645,13 +620,10 @@ def landscape_of(traces: Sequence["Trace"]) -> Landscape:
     for trace in traces:
         _check_recorded_landscape(trace)
     data = first.data
-    plane = Plane(np.asarray(data["landscape_origin"], dtype=np.float64),
-                  np.asarray(data["landscape_directions"], dtype=np.float64),
-                  np.asarray(data["landscape_explained"], dtype=np.float64))
+    plane = Plane.from_data(data)
     paths = []
     for trace in traces:
-        same = all(np.array_equal(trace.data[k], data[k]) for k in ("landscape_origin", "landscape_directions"))
-        if same:
+        if plane.same_as(Plane.from_data(trace.data)):
             paths.append(np.asarray(trace.state[KEY_PATH], dtype=np.float64))
         elif KEY_PARAMETERS in trace.state and trace.state[KEY_PARAMETERS].shape[1] == plane.origin.size:
             paths.append(plane.project(trace.state[KEY_PARAMETERS]))

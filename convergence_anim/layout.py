@@ -4,9 +4,9 @@ Full frames, grid cells and stills all draw through ``FrameLayout``::
 
     layout = FrameLayout((640, 480), 100, theme, panels=["loss"])
     with layout.building():                # the theme's rcParams apply while artists are made
-        update = scene.setup(layout.main, trace, theme)
+        update = scene.draw_runs(layout.main, runs, theme)
         ...                                # draw the panels on layout.panels["loss"]
-    pixels = layout.draw(update(0, False)) # static parts drawn once, then only what changes
+    pixels = layout.draw(update([0], [False]))  # static parts drawn once, then only what changes
 """
 
 from __future__ import annotations

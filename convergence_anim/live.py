@@ -44,7 +44,7 @@ from ._exceptions import UsageError, one_line
 from ._processes import start_helper
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .style import Theme
+    from .settings import RenderSettings
     from .trace import Trace
 
 __all__ = ["LiveView"]
@@ -62,29 +62,24 @@ _FINISH_TIMEOUT = 30.0
 _NOT_WINDOWS = {"webagg", "nbagg", "notebook", "ipympl", "widget"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class LiveView:
     """How to show a run while it trains: ``Recorder(scene, live=LiveView(max_fps=5))``.
 
-    ``live=True`` is ``live=LiveView()``. The look options are ``render``'s, so passing the same ones
-    to both shows during training what the file will hold.
+    ``live=True`` is ``live=LiveView()``. A live view is the render settings plus its own update rate:
+    pass the same look options (or the same ``RenderSettings``) as to ``render`` to watch during
+    training what the file will hold. They read through: ``LiveView(theme="dark").theme``.
 
     Parameters
     ----------
     max_fps:
         At most this many updates a second (default 10). Captures that arrive faster are skipped for
         the display, never for the trace.
-    theme:
-        As for ``render``: ``"light"``, ``"dark"``, ``"slides"`` or a ``Theme``.
-    size:
-        As for ``render``: ``(width, height)`` in pixels, ``"WIDTHxHEIGHT"`` or a name such as
-        ``"720p"``; the theme's default if None.
-    dpi:
-        As for ``render``: the resolution fonts and lines scale with; scaled with ``size`` if None.
-    loss_panel:
-        Draw the loss curve so far beside the plot.
-    log_loss:
-        Draw the loss panel on a log scale (implies ``loss_panel``).
+    settings:
+        A ``RenderSettings`` whose look (``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``,
+        ...) the frames take; the keyword ``options`` replace its fields.
+    **options:
+        Any ``RenderSettings`` field, e.g. ``theme="dark"``, ``size="720p"``, ``loss_panel=True``.
 
     Raises
     ------
@@ -92,31 +87,28 @@ class LiveView:
         If an option is out of range.
     """
 
-    max_fps: float = 10.0
-    theme: "str | Theme" = "light"
-    size: "tuple[int, int] | str | None" = None
-    dpi: "float | None" = None
-    loss_panel: bool = False
-    log_loss: bool = False
+    max_fps: float
+    settings: "RenderSettings"
 
-    def __post_init__(self) -> None:
-        from .frames import check_size
-        from .style import get_theme
+    def __init__(self, max_fps: float = 10.0, settings: "RenderSettings | None" = None, **options: Any) -> None:
+        from .settings import RenderSettings
 
-        fps = self.max_fps
-        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (0 < fps <= 60):
-            raise UsageError(f"live max_fps must be a number above 0 and at most 60, got {fps!r}")
-        if self.log_loss:  # as in RenderSettings: a log scale implies the panel it is drawn on
-            object.__setattr__(self, "loss_panel", True)
-        check_size(self.size, self.dpi, get_theme(self.theme), self.loss_panel)
+        if isinstance(max_fps, bool) or not isinstance(max_fps, (int, float)) or not (0 < max_fps <= 60):
+            raise UsageError(f"live max_fps must be a number above 0 and at most 60, got {max_fps!r}")
+        object.__setattr__(self, "max_fps", max_fps)
+        object.__setattr__(self, "settings", RenderSettings.build(settings, **options))
+
+    def __getattr__(self, name: str) -> Any:
+        from .settings import RenderSettings
+
+        if name in RenderSettings.option_names():
+            return getattr(self.settings, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def frame_size(self) -> tuple[int, int]:
         """The (width, height) in pixels of the frames shown."""
-        from .frames import check_size
-        from .style import get_theme
-
-        return check_size(self.size, self.dpi, get_theme(self.theme), self.loss_panel)[0]
+        return self.settings.look.size
 
 
 def start_live_view(live: Any, scene: Any, meta: Mapping[str, Any]) -> "LiveSession | None":
@@ -282,9 +274,7 @@ def draw_frame(options: LiveView, trace: "Trace", wants: str) -> Any:
     """Frame ``len(trace) - 1`` drawn by ``FrameRenderer``: an RGB array, or PNG bytes if ``wants == "png"``."""
     from .frames import FrameRenderer
 
-    o = options
-    renderer = FrameRenderer(trace, theme=o.theme, size=o.size, dpi=o.dpi, loss_panel=o.loss_panel,
-                             log_loss=o.log_loss)
+    renderer = FrameRenderer(trace, options.settings.look)
     try:
         frame = renderer.render(len(trace) - 1)
     finally:

@@ -251,9 +251,7 @@ class Recorder:
             self._shared = True
             if self._landscape is not None:
                 data = {**data, **self._landscape}
-                plane = Plane(self._landscape["landscape_origin"], self._landscape["landscape_directions"],
-                              self._landscape["landscape_explained"])
-                state[KEY_PATH] = plane.project(state[KEY_PARAMETERS])
+                state[KEY_PATH] = Plane.from_data(self._landscape).project(state[KEY_PARAMETERS])
             self._trace = Trace(
                 scene=self._scene.name,
                 data=data,

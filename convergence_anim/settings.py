@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from . import _checks
+from ._checks import choice, integer, number, optional, pair
 from ._exceptions import UsageError
+from .style import SIZES, Theme
 
 if TYPE_CHECKING:  # pragma: no cover
     from .encoders import Encoder
-    from .style import Theme
 
-__all__ = ["DEFAULT_FPS", "FILMSTRIP_SUFFIXES", "FRAMES_FORMATS", "SPACINGS", "STILL_SUFFIXES", "RenderSettings"]
+__all__ = [
+    "DEFAULT_FPS", "FILMSTRIP_SUFFIXES", "FRAMES_FORMATS", "SPACINGS", "STILL_SUFFIXES", "FrameLook", "RenderSettings",
+    "check_size", "default_size",
+]
 
 #: Frames per second when neither ``fps`` nor ``duration`` is given.
 DEFAULT_FPS = 10.0
@@ -31,6 +34,118 @@ STILL_SUFFIXES = (".png", ".svg", ".pdf")
 FILMSTRIP_SUFFIXES = (".png",)
 #: How a beamer snippet's frames are stored: vector PDF pages, or PNG images.
 FRAMES_FORMATS = ("pdf", "png")
+
+
+#: Width of the frame grows by this factor when a loss panel sits beside the main plot (for themes
+#: whose panels widen the frame).
+LOSS_PANEL_WIDTH = 1.6
+
+
+
+def default_size(theme: Theme, loss_panel: bool, landscape: bool = False, extra_panels: int = 0) -> tuple[int, int]:
+    """The frame size used when none is given: the theme's, widened for each side panel (loss curve,
+    landscape) if the theme says so."""
+    width, height = theme.size
+    panels = int(loss_panel) + int(landscape) + extra_panels
+    if panels and theme.panels_widen:
+        width = 2 * round(width * (1 + (LOSS_PANEL_WIDTH - 1) * panels) / 2)
+    return (width, height)
+
+
+def check_size(
+    size: "tuple[int, int] | str | None", dpi: "float | None", theme: Theme, loss_panel: bool = False,
+    landscape: bool = False, extra_panels: int = 0,
+) -> tuple[tuple[int, int], float]:
+    """Validate a frame size and a dpi, filling in the theme's defaults.
+
+    Parameters
+    ----------
+    size:
+        ``(width, height)`` in pixels, a name from ``SIZES`` (``"1080p"``), ``"WIDTHxHEIGHT"``, or
+        None for the theme's default (``default_size``).
+    dpi:
+        Resolution that fonts and lines scale with; None scales the theme's with the size.
+    theme:
+        The theme whose defaults apply.
+    loss_panel, landscape:
+        Whether a loss panel and a landscape are drawn (each may widen the default size).
+    extra_panels:
+        How many other side panels are drawn (each widens it as much).
+
+    Returns
+    -------
+    tuple
+        ``((width, height), dpi)``.
+
+    Raises
+    ------
+    UsageError
+        If the size is not two integers between 16 and 8192 or a known name, or the dpi is not
+        between 10 and 1200.
+    """
+    base = default_size(theme, loss_panel, landscape, extra_panels)
+    size = base if size is None else _named_size(size) if isinstance(size, str) else size
+    try:
+        width, height = size
+        if any(isinstance(v, bool) or int(v) != v for v in (width, height)):
+            raise ValueError
+        width, height = int(width), int(height)
+    except (TypeError, ValueError):
+        raise UsageError(f"size must be (width, height) in whole pixels, got {size!r}") from None
+    if not (16 <= width <= 8192 and 16 <= height <= 8192):
+        raise UsageError(f"size must be between 16 and 8192 pixels on each side, got {width}x{height}")
+    if dpi is None:
+        # Another size is the same picture scaled: fonts and lines shrink or grow with the frame, so a
+        # small GIF is not all labels (pass dpi to keep text at its usual size instead).
+        dpi = min(1200.0, max(10.0, theme.dpi * min(width / base[0], height / base[1])))
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not (10 <= dpi <= 1200):
+        raise UsageError(f"dpi must be a number between 10 and 1200, got {dpi!r}")
+    return (width, height), float(dpi)
+
+
+def _named_size(name: str) -> tuple[int, int]:
+    """The size called ``name`` in ``SIZES``, or written ``"640x480"``."""
+    key = name.strip().lower()
+    if key in SIZES:
+        return SIZES[key]
+    width, x, height = key.partition("x")
+    if x and width.isdigit() and height.isdigit():
+        return (int(width), int(height))
+    raise UsageError(f"unknown size {name!r}; give WIDTHxHEIGHT or one of {', '.join(SIZES)}")
+
+
+@dataclass(frozen=True)
+class FrameLook:
+    """What every frame of a render looks like, resolved once from the settings and handed down.
+
+    Renderers, panels and the layout read these values as they are: nothing below ``render``
+    re-checks a size or looks a theme up again.
+
+    Attributes
+    ----------
+    theme:
+        The ``Theme`` object.
+    size:
+        ``(width, height)`` in pixels.
+    dpi:
+        Resolution that fonts and lines scale with.
+    panels:
+        The side panels right of the main plot, in order (names from ``layout.PANELS``).
+    log_loss:
+        Whether the loss panel uses a log scale.
+    loss_range:
+        ``(low, high)`` the loss panel's axis must include, or None.
+    cell:
+        True for a grid cell: no tick labels, the run's name and loss in a header line.
+    """
+
+    theme: "Theme"
+    size: tuple[int, int]
+    dpi: float
+    panels: tuple[str, ...] = ()
+    log_loss: bool = False
+    loss_range: "tuple[float, float] | None" = None
+    cell: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +210,9 @@ class RenderSettings:
     frames_format:
         For a beamer snippet (``.tex``): its frames as ``"pdf"`` pages (vector, the default) or
         ``"png"`` images.
+    panels:
+        Names of side panels of your own (``panels.register_panel``), drawn right of the loss panel
+        and the landscape, in this order (see ``docs/extending.md``).
 
     Raises
     ------
@@ -122,30 +240,32 @@ class RenderSettings:
     jobs: "int | None" = None
     quality: "int | None" = None
     frames_format: str = "pdf"
+    panels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        from .frames import check_size
+        from .panels import BUILT_IN, check_panels
         from .style import get_theme
 
         fields = {
-            "fps": _checks.optional(_checks.number, "fps", self.fps, positive=True),
-            "duration": _checks.optional(_checks.number, "duration", self.duration, positive=True,
+            "fps": optional(number, "fps", self.fps, positive=True),
+            "duration": optional(number, "duration", self.duration, positive=True,
                                          what="a positive number of seconds"),
-            "hold": _checks.number("hold", self.hold, low=0, what="a number of seconds >= 0"),
-            "hold_first": _checks.number("hold_first", self.hold_first, low=0, what="a number of seconds >= 0"),
-            "loop": _checks.integer("loop", self.loop, low=0),
+            "hold": number("hold", self.hold, low=0, what="a number of seconds >= 0"),
+            "hold_first": number("hold_first", self.hold_first, low=0, what="a number of seconds >= 0"),
+            "loop": integer("loop", self.loop, low=0),
             "loss_panel": _flag("loss_panel", self.loss_panel) or _flag("log_loss", self.log_loss),
             "log_loss": _flag("log_loss", self.log_loss),
             "landscape": _flag("landscape", self.landscape),
-            "loss_range": _checks.optional(_checks.pair, "loss_range", self.loss_range),
-            "max_frames": _checks.optional(_checks.integer, "max_frames", self.max_frames, low=1),
-            "spacing": _checks.choice("spacing", self.spacing, SPACINGS),
+            "loss_range": optional(pair, "loss_range", self.loss_range),
+            "max_frames": optional(integer, "max_frames", self.max_frames, low=1),
+            "spacing": choice("spacing", self.spacing, SPACINGS),
             "still": _extra_path("still", self.still, STILL_SUFFIXES),
             "filmstrip": _extra_path("filmstrip", self.filmstrip, FILMSTRIP_SUFFIXES),
-            "filmstrip_frames": _checks.integer("filmstrip_frames", self.filmstrip_frames, 1, 50),
-            "jobs": _checks.optional(_checks.integer, "jobs", self.jobs, low=1),
-            "quality": _checks.optional(_checks.integer, "quality", self.quality, 1, 100),
-            "frames_format": _checks.choice("frames_format", self.frames_format, FRAMES_FORMATS),
+            "filmstrip_frames": integer("filmstrip_frames", self.filmstrip_frames, 1, 50),
+            "jobs": optional(integer, "jobs", self.jobs, low=1),
+            "quality": optional(integer, "quality", self.quality, 1, 100),
+            "frames_format": choice("frames_format", self.frames_format, FRAMES_FORMATS),
+            "panels": check_panels(self.panels),
         }
         if fields["fps"] is not None and fields["duration"] is not None:
             raise UsageError("give either fps or duration, not both")
@@ -156,7 +276,11 @@ class RenderSettings:
         theme = get_theme(self.theme)
         # A registered theme is kept by name, so the settings stay plain data (a manifest, a worker).
         fields["theme"] = theme.name if isinstance(self.theme, str) else theme
-        check_size(self.size, self.dpi, theme, fields["loss_panel"], fields["landscape"])
+        size, dpi = check_size(self.size, self.dpi, theme, fields["loss_panel"], fields["landscape"],
+                               len(fields["panels"]))
+        panels = tuple(name for name, flag in BUILT_IN.items() if fields[flag]) + fields["panels"]
+        # Resolved once here; a FrameLook is not a field, so to_dict, equality and replace() ignore it.
+        object.__setattr__(self, "_look", FrameLook(theme, size, dpi, panels, fields["log_loss"], fields["loss_range"]))
         if self.size is not None and not isinstance(self.size, str):
             fields["size"] = tuple(int(v) for v in self.size)
         if self.dpi is not None:
@@ -188,11 +312,14 @@ class RenderSettings:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @property
+    def look(self) -> FrameLook:
+        """The frames' look (theme object, pixel size, dpi, panels), resolved when the settings were made."""
+        return self._look
+
+    @property
     def theme_object(self) -> "Theme":
         """The ``Theme`` these settings draw with."""
-        from .style import get_theme
-
-        return get_theme(self.theme)
+        return self._look.theme
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON data (a custom ``Theme`` is stored by its name), e.g. for a manifest."""
@@ -200,7 +327,7 @@ class RenderSettings:
         data["theme"] = self.theme if isinstance(self.theme, str) else self.theme.name
         for name in ("still", "filmstrip"):
             data[name] = None if data[name] is None else os.fspath(data[name])
-        for name in ("size", "loss_range"):
+        for name in ("size", "loss_range", "panels"):
             data[name] = list(data[name]) if isinstance(data[name], tuple) else data[name]
         return data
 
@@ -214,7 +341,7 @@ class RenderSettings:
             If a name is unknown or a value out of range.
         """
         data = dict(data)
-        for name in ("size", "loss_range"):
+        for name in ("size", "loss_range", "panels"):
             if isinstance(data.get(name), list):
                 data[name] = tuple(data[name])
         return cls.build(None, **data)
@@ -233,8 +360,7 @@ class RenderSettings:
         EncoderError
             If the encoder cannot run here.
         """
-        from .encoders import encoder_for
-        from .encoders._base import check_fps
+        from .encoders import check_fps, encoder_for
 
         encoder = encoder_for(path)
         if self.fps is not None:

@@ -40,10 +40,10 @@ def run(tmp_path, monkeypatch):
 
 @pytest.fixture
 def memory_encoder(monkeypatch):
-    """Register ``tests.fakes.MemoryEncoder`` for the ``.frames`` suffix; return the class."""
-    from convergence_anim.encoders import ENCODERS
-    from tests.fakes import SUFFIX, MemoryEncoder
+    """``tests.fakes.MemoryEncoder``, registered (``register_encoder``) for its ``.frames`` suffix; return the class."""
+    from convergence_anim.encoders import register_encoder
+    from tests.fakes import MemoryEncoder
 
-    monkeypatch.setitem(ENCODERS, SUFFIX, ("tests.fakes", "MemoryEncoder"))
+    register_encoder(MemoryEncoder)  # the suffix stays registered: nothing else writes .frames files
     monkeypatch.setattr(MemoryEncoder, "last", None)
     return MemoryEncoder

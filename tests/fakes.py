@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from convergence_anim.encoders._base import Encoder
+from convergence_anim.encoders import Encoder
 
 #: The suffix the in-memory encoder is registered under by the ``memory_encoder`` fixture.
 SUFFIX = ".frames"

@@ -25,7 +25,9 @@ from convergence_anim.batch import (
     render_batch,
 )
 from convergence_anim.cli import main
-from convergence_anim.grid import CellRenderer
+from convergence_anim.frames import FrameRenderer, cell_look
+from convergence_anim.grid import CELL_SIZE
+from convergence_anim.style import get_theme
 
 from .pixels import blue_pixels, red_pixels
 
@@ -188,7 +190,7 @@ def test_bad_templates_fail_before_training(run, tmp_path, experiment, template,
         ("no_such_module_xyz:train", [], "cannot import module 'no_such_module_xyz'"),
         ("experiment.py:no_seed", [], "does not take 'seed', which --seeds gives: no_seed(lr)"),
         ("experiment.py:train", ["--param", "hidden=8,16"], "does not take 'hidden', which --param hidden gives"),
-        ("experiment.py:train", ["--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "--jobs sets local processes"),
+        ("experiment.py:train", ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--workers sets local processes"),
         ("experiment.py:train", ["--grid", "g.png"], "not a known format"),
         ("experiment.py:train", ["--summary", "s.gif"], "the summary must end in .png, .svg, .pdf"),
     ],
@@ -205,7 +207,7 @@ def test_bad_input_exits_2_with_one_line(run, tmp_path, experiment, target, args
 
 
 def test_a_users_sweep_renders_outputs_manifest_csv_grid_and_summary(run, tmp_path, experiment):
-    args = ["batch", "experiment.py:train", "--seeds", "0,1", "--param", "lr=0.01,0.001", "--jobs", "1",
+    args = ["batch", "experiment.py:train", "--seeds", "0,1", "--param", "lr=0.01,0.001", "--workers", "1",
             "-o", "runs/lr{lr}/s{seed}.gif", "--grid", "runs/grid.gif", "--summary", "runs/summary.png", *SMALL]
     # A temporary file a killed batch left beside an output is removed; other files are not.
     (tmp_path / "runs" / "lr0.01").mkdir(parents=True)
@@ -244,7 +246,7 @@ def test_a_users_sweep_renders_outputs_manifest_csv_grid_and_summary(run, tmp_pa
     assert grid.shape == (4, 320, 2 * 200, 3)
     # A parameter given one value is the same in every cell: it is not in the labels, nor widens them.
     one_value = run("batch", "experiment.py:train", "--seeds", "0,1", "--param", "lr=0.01,0.001", "--param", "steps=30",
-                    "--jobs", "1", "--grid", "again/grid.gif", *SMALL)
+                    "--workers", "1", "--grid", "again/grid.gif", *SMALL)
     assert one_value.exit_code == 0, one_value.output
     assert iio.imread(tmp_path / "again" / "grid.gif", index=None).shape == grid.shape
     assert all(red_pixels(grid[-1][r * 160:(r + 1) * 160, c * 200:(c + 1) * 200]) > 20 for r in (0, 1) for c in (0, 1))
@@ -364,7 +366,7 @@ def test_a_local_pool_loads_the_users_file_in_its_workers_never_in_the_starting_
 ])
 def test_a_file_that_exits_as_it_loads_is_refused_in_one_line(run, tmp_path, experiment, jobs, first_line, text):
     experiment.write_text(first_line + "\n" + EXPERIMENT)
-    result = run("batch", "experiment.py:train", "--seeds", "0-1", "--jobs", jobs, "-o", "x-{seed}.gif")
+    result = run("batch", "experiment.py:train", "--seeds", "0-1", "--workers", jobs, "-o", "x-{seed}.gif")
     assert result.exit_code == 2, result.output
     assert text in result.output and "Traceback" not in result.output
     assert sorted(os.listdir(tmp_path)) == ["experiment.py"]
@@ -374,7 +376,7 @@ def test_a_file_that_exits_as_it_loads_is_refused_in_one_line(run, tmp_path, exp
 
 
 def test_a_failing_run_is_recorded_and_the_others_go_on(run, tmp_path, experiment):
-    args = ["batch", "experiment.py:flaky", "--seeds", "0-2", "--jobs", "2", "-o", "f-{seed}.gif", "--grid", "grid.gif", *SMALL]
+    args = ["batch", "experiment.py:flaky", "--seeds", "0-2", "--workers", "2", "-o", "f-{seed}.gif", "--grid", "grid.gif", *SMALL]
     result = run(*args)
     assert result.exit_code == 1, result.output
     assert "seed 1 failed: RuntimeError: the data loader broke" in result.output
@@ -395,7 +397,7 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(run, tmp_path, experimen
 
 
 def test_force_renders_runs_that_write_no_file_of_their_own_again(run, tmp_path, experiment):
-    args = ["batch", "experiment.py:train", "--seeds", "0,1", "--jobs", "1", "--summary", "s.png", *SMALL]
+    args = ["batch", "experiment.py:train", "--seeds", "0,1", "--workers", "1", "--summary", "s.png", *SMALL]
     assert "2 runs: 2 rendered, 0 up to date" in run(*args).output
     assert "2 runs: 0 rendered, 2 up to date" in run(*args).output
     assert "2 runs: 2 rendered, 0 up to date" in run(*args, "--force").output
@@ -403,25 +405,25 @@ def test_force_renders_runs_that_write_no_file_of_their_own_again(run, tmp_path,
 
 
 def test_no_grid_is_written_when_every_run_failed(run, tmp_path, experiment):
-    result = run("batch", "experiment.py:not_a_trace", "--seeds", "0,1", "--jobs", "1", "--grid", "g.gif")
+    result = run("batch", "experiment.py:not_a_trace", "--seeds", "0,1", "--workers", "1", "--grid", "g.gif")
     assert result.exit_code == 1
     assert "the grid could not be written: every run failed" in result.output
     assert not (tmp_path / "g.gif").exists()
 
 
 def test_what_a_run_returns_and_which_scene_are_checked(run, tmp_path, experiment):
-    result = run("batch", "experiment.py:not_a_trace", "--seeds", "0", "--jobs", "1", "-o", "n-{seed}.gif")
+    result = run("batch", "experiment.py:not_a_trace", "--seeds", "0", "--workers", "1", "-o", "n-{seed}.gif")
     assert result.exit_code == 1, result.output
     assert "experiment.py:not_a_trace returned dict, not a Trace or a Recorder" in result.output
     assert _manifest(tmp_path / "batch.json")["runs"][0]["status"] == "failed"
 
-    result = run("batch", "experiment.py:mixed", "--seeds", "0-1", "--jobs", "1", "--grid", "mixed.gif")
+    result = run("batch", "experiment.py:mixed", "--seeds", "0-1", "--workers", "1", "--grid", "mixed.gif")
     assert result.exit_code == 1, result.output
     assert "seed 1 failed: returned a trace of scene 'linear_boundary', but seed 0 returned 'line_fit'; a grid shows one scene" in result.output
 
 
 def test_a_diverging_run_is_rendered_counted_and_marked_in_the_summary(run, tmp_path, experiment):
-    args = ["batch", "experiment.py:train", "--seeds", "0", "--param", "lr=0.1,0.01", "--jobs", "1", *SMALL]
+    args = ["batch", "experiment.py:train", "--seeds", "0", "--param", "lr=0.1,0.01", "--workers", "1", *SMALL]
     result = run(*args)
     assert result.exit_code == 0, result.output
     assert "Diverged (rendered, see the frames): lr=0.1, seed 0." in result.output
@@ -465,7 +467,7 @@ def test_interrupt_keeps_finished_runs_and_no_partial_files(tmp_path, experiment
     ("sys_exit", "1", "SystemExit: 4"),
 ])
 def test_a_run_that_ends_its_process_fails_alone_named_and_alone_reruns(run, tmp_path, how, jobs, error):
-    args = ["batch", "tests.batch_experiment:hostile", "--seeds", "0-2", "--param", f"how={how}", "--jobs", jobs,
+    args = ["batch", "tests.batch_experiment:hostile", "--seeds", "0-2", "--param", f"how={how}", "--workers", jobs,
             "-o", "h-{seed}.gif", *SMALL]
     result = run(*args)
     assert result.exit_code == 1, result.output
@@ -621,9 +623,9 @@ def _points_width(frame):
 
 
 def test_shared_scale_gives_every_run_the_union_of_the_limits(run, tmp_path, experiment):
-    result = run("batch", "experiment.py:spread", "--seeds", "1,4", "--jobs", "1", "-o", "own-{seed}.gif", *SMALL)
+    result = run("batch", "experiment.py:spread", "--seeds", "1,4", "--workers", "1", "-o", "own-{seed}.gif", *SMALL)
     assert result.exit_code == 0, result.output
-    result = run("batch", "experiment.py:spread", "--seeds", "1,4", "--jobs", "1", "-o", "shared-{seed}.gif",
+    result = run("batch", "experiment.py:spread", "--seeds", "1,4", "--workers", "1", "-o", "shared-{seed}.gif",
                  "--shared-scale", "--grid", "grid.mp4", *SMALL)
     assert result.exit_code == 0, result.output
     entries = [e for e in _manifest(tmp_path / "batch.json")["runs"] if e["output"].startswith("shared")]
@@ -659,7 +661,7 @@ def alone(tmp_path_factory):
 
 def test_a_demo_runs_by_name_and_writes_the_same_bytes_as_the_demo_command(run, tmp_path, alone):
     for suffix in ("gif", "mp4"):
-        result = run("batch", "linear", "--seeds", "2,3", "--jobs", "2", "-o", f"linear-{{seed}}.{suffix}", "-q")
+        result = run("batch", "linear", "--seeds", "2,3", "--workers", "2", "-o", f"linear-{{seed}}.{suffix}", "-q")
         assert result.exit_code == 0, result.output
         assert (tmp_path / f"linear-3.{suffix}").read_bytes() == alone[suffix]
     entry = {e["seed"]: e for e in _manifest(tmp_path / "batch.json")["runs"]}[2]
@@ -761,7 +763,8 @@ def test_scheduler_errors_name_the_fix(run, monkeypatch):
 
 def test_grid_cells_blit_to_the_same_pixels_as_full_draws(linear_trace, logistic_trace):
     for trace in (linear_trace, logistic_trace):
-        fast, full = CellRenderer(trace, "seed 1"), CellRenderer(trace, "seed 1", blit=False)
+        look = cell_look(CELL_SIZE, get_theme("light"))
+        fast, full = FrameRenderer(trace, look, labels=["seed 1"]), FrameRenderer(trace, look, labels=["seed 1"], blit=False)
         for i in sorted({0, len(trace) // 2, len(trace) - 1}):
             frame = fast.render_rgba(i)
             assert frame.shape == (160, 200, 4)

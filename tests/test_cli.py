@@ -1,4 +1,5 @@
 import imageio.v3 as iio
+import numpy as np
 import pytest
 
 import convergence_anim as ca
@@ -145,14 +146,21 @@ def test_hold_repeats_mp4_frames(run, saved_trace, tmp_path):
 
 
 @pytest.mark.parametrize("spacing, steps", [("uniform", [0, 60, 140, 194]), ("log", [0, 20, 80, 194])])
-def test_max_frames(run, saved_trace, tmp_path, spacing, steps):
+def test_max_frames(run, saved_trace, tmp_path, spacing, steps, memory_encoder):
     result = run("render", saved_trace, "-o", "m.gif", "--max-frames", 4, "--spacing", spacing, "-q")
     assert result.exit_code == 0, result.output
     assert len(iio.imread(tmp_path / "m.gif", index=None)) == 4
-    from convergence_anim._timing import pick_frames
+    # The frames the encoder receives are the captures of those steps, drawn as a trace of them alone.
+    from convergence_anim.frames import FrameRenderer
 
     trace = ca.Trace.load(saved_trace)
-    assert list(trace.steps[pick_frames(len(trace), 4, spacing)]) == steps
+    ca.render(trace, tmp_path / "m.frames", max_frames=4, spacing=spacing)
+    chosen = trace.select([int(np.flatnonzero(trace.steps == step)[0]) for step in steps])
+    expected = FrameRenderer(chosen)
+    received = memory_encoder.last.frames
+    assert len(received) == 4
+    for i, frame in enumerate(received):
+        np.testing.assert_array_equal(frame, expected.render_rgba(i), err_msg=f"frame {i}")
 
 
 def test_still_and_filmstrip(run, saved_trace, tmp_path):
@@ -201,7 +209,7 @@ def test_size_takes_a_name_and_slides_stay_16_9_with_a_panel(run, tmp_path):
     assert result.exit_code == 2 and "one of 720p, 1080p, 4k, square; got '8k'" in result.output
 
 
-@pytest.mark.parametrize("command", [["demo", "linear"], ["fit", "points.csv", "--task", "regress", "--iterations", "40"]])
+@pytest.mark.parametrize("command", [["demo", "linear"], ["fit", "points.csv", "--task", "regress", "--max-iter", "40"]])
 def test_live_without_a_display_says_so_once_and_writes_the_same_file(run, tmp_path, monkeypatch, command):
     monkeypatch.delenv("DISPLAY", raising=False)
     (tmp_path / "points.csv").write_text("x,y\n" + "".join(f"{i / 10},{(i / 10) ** 2}\n" for i in range(20)))
@@ -223,3 +231,23 @@ def test_demo_makes_its_default_folder_and_reports_frames_drawn(run, tmp_path):
     assert result.exit_code == 0, result.output
     assert len(iio.imread(tmp_path / "outputs" / "linear-seed10.gif", index=None)) == 3
     assert "(3 frames," in result.output
+
+
+def test_old_option_names_still_work_for_a_release_with_a_note(run, tmp_path):
+    (tmp_path / "points.csv").write_text("x,y\n" + "".join(f"{i / 10},{(i / 10) ** 2}\n" for i in range(20)))
+    result = run("fit", "points.csv", "--task", "regress", "--iterations", "20", "--every", "10", "-o", "old.gif", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines() == [
+        "convergence-anim: --iterations is now --max-iter (--iterations still works in this release, not the next)"
+    ]
+    assert len(iio.imread(tmp_path / "old.gif", index=None)) == 3  # steps 0, 10 and the last, 19
+    result = run("fit", "points.csv", "--task", "regress", "--iterations", "20", "--max-iter", "20")
+    assert result.exit_code == 2 and "give --max-iter only (--iterations is its old name)" in result.output
+    result = run("batch", "linear", "--seeds", "0", "--jobs", "1", "--workers", "1")
+    assert result.exit_code == 2 and "give --workers only (--jobs is its old name)" in result.output
+
+
+def test_help_says_how_race_and_compare_differ(run):
+    for command in ([], ["race"], ["compare"]):
+        text = " ".join(run(*command, "--help").output.split())
+        assert "race" in text and "compare" in text and "saved" in text, command

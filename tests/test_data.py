@@ -153,7 +153,7 @@ def test_fit_refuses_bad_options(tmp_path, kwargs, message):
 
 def test_fit_command_classifies_end_to_end(run, tmp_path):
     _csv(tmp_path, THREE_CLASSES, "pets.csv")
-    result = run("fit", "pets.csv", "--task", "classify", "--iterations", 40, "--every", 10, "-o", "pets.gif",
+    result = run("fit", "pets.csv", "--task", "classify", "--max-iter", 40, "--every", 10, "-o", "pets.gif",
                  "--save-trace", "pets.npz")
     assert result.exit_code == 0, result.output
     assert "Wrote pets.gif (5 frames" in result.output
@@ -166,7 +166,7 @@ def test_fit_command_classifies_end_to_end(run, tmp_path):
 def test_fit_command_regresses_with_named_columns_to_the_default_output(run, tmp_path):
     _csv(tmp_path, CURVE, "growth.csv")
     result = run("fit", "growth.csv", "--task", "regress", "--model", "linear", "--x-column", "time",
-                 "--y-column", "height", "--iterations", 20, "--every", 10, "-q")
+                 "--y-column", "height", "--max-iter", 20, "--every", 10, "-q")
     assert result.exit_code == 0, result.output
     assert result.output == ""
     assert iio.imread(tmp_path / "outputs" / "growth-regress.gif", index=None).shape[0] == 3

@@ -98,7 +98,7 @@ def test_a_saved_pca_trace_renders_on_the_plane_it_was_captured_on(tmp_path, mem
 
 def cli_fit(run, table, label, features, *extra):
     return run("fit", DATA / table, "--task", "classify", "--features", features, "--label-column", label,
-               "--iterations", "120", "--every", "40", "--size", "320x240", "-q", *extra)
+               "--max-iter", "120", "--every", "40", "--size", "320x240", "-q", *extra)
 
 
 @pytest.mark.parametrize("view", ["pca", "petal_length,petal_width"])
@@ -136,7 +136,7 @@ def test_fit_cli_trains_a_thirteen_feature_table_on_very_different_scales(run):
 ])
 def test_fit_cli_bad_features_or_views_exit_2_with_one_line_and_no_file(run, args, message):
     result = run("fit", DATA / "iris_like.csv", "--task", "classify", "--label-column", "species", "-o", "out.gif",
-                 "--iterations", "5", "-q", *args)
+                 "--max-iter", "5", "-q", *args)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not Path("out.gif").exists()
@@ -165,7 +165,7 @@ def test_fit_cli_regresses_on_several_features_drawing_predicted_against_actual(
     rows = "\n".join(",".join(f"{v:.5f}" for v in (*row, p)) for row, p in zip(X, price))
     table.write_text("rooms,age,floor,price\n" + rows + "\n")
     result = run("fit", table, "--task", "regress", "--features", "rooms,age,floor", "--y-column", "price",
-                 "--model", "linear", "--lr", "0.05", "--iterations", "200", "--every", "50", "--size", "320x240",
+                 "--model", "linear", "--lr", "0.05", "--max-iter", "200", "--every", "50", "--size", "320x240",
                  "-q", "-o", "houses.gif", "--save-trace", "houses.npz")
     assert result.exit_code == 0, result.output
     trace = ca.Trace.load("houses.npz")

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import convergence_anim as ca
-from convergence_anim.frames import SIZES, FrameRenderer, check_size
+from convergence_anim.frames import FrameRenderer
+from convergence_anim.settings import check_size
+from convergence_anim.style import SIZES
 from convergence_anim.style import get_theme
 
 THEMES = ["light", "dark", "slides"]

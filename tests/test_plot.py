@@ -205,3 +205,22 @@ def test_margins_fit_the_labels_and_ticks_draw_sets():
     texts = [ax.yaxis.label, ax.xaxis.label, *ax.get_yticklabels()]
     boxes = [t.get_window_extent(fig.canvas.get_renderer()) for t in texts if t.get_text()]
     assert len(boxes) > 3 and min(b.x0 for b in boxes) >= 0 and min(b.y0 for b in boxes) >= 0
+
+
+def test_a_shared_scale_draws_a_plot_as_the_plot_itself_with_those_limits(tmp_path, memory_encoder):
+    # batch --shared-scale wraps each run's scene in FixedView: a Plot must stay a Plot (redrawn each
+    # frame, no "Loss=" label), only with the shared limits.
+    from convergence_anim.batch.views import FixedView
+
+    plot = Plot(moving_point)
+    rec = ca.Recorder(plot, every=1)
+    for step in range(4):
+        rec.capture(step, loss=1.0 / (step + 1), p=[float(step), float(step) ** 2])
+    limits = {"xlim": (-1.0, 5.0), "ylim": (-2.0, 20.0)}
+    ca.render(rec.trace, tmp_path / "own.frames", scene=Plot(moving_point, **limits), jobs=1)
+    own = memory_encoder.last.frames
+    ca.render(rec.trace, tmp_path / "shared.frames", scene=FixedView(plot, **limits), jobs=1)
+    shared = memory_encoder.last.frames
+    assert len(shared) == len(own) == 4 and not np.array_equal(own[0], own[-1])
+    for i, (a, b) in enumerate(zip(own, shared)):
+        np.testing.assert_array_equal(a, b, err_msg=f"frame {i}")

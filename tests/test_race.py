@@ -5,7 +5,7 @@ import pytest
 import convergence_anim as ca
 from convergence_anim.demos import run_demo
 from convergence_anim.frames import FrameRenderer
-from convergence_anim.race import RACE_COLORS, RaceRenderer, check_race, race_timeline
+from convergence_anim.race import RACE_COLORS, check_race, race_timeline
 
 X = np.linspace(0.0, 4.0, 9)
 Y = 2 * X + 1
@@ -60,8 +60,8 @@ def test_race_frames_draw_every_run_in_its_colour_and_keep_a_finished_one(tmp_pa
 
 def test_race_blitted_frames_match_full_redraws_with_both_panels():
     a, b = _run([0, 10, 20], [0.0, 1.0, 2.0]), _run([0, 5, 10, 30], [3.0, 2.5, 2.2, 2.0])
-    fast = RaceRenderer([a, b], loss_panel=True, landscape=True)
-    full = RaceRenderer([a, b], loss_panel=True, landscape=True, blit=False)
+    fast = FrameRenderer([a, b], loss_panel=True, landscape=True)
+    full = FrameRenderer([a, b], loss_panel=True, landscape=True, blit=False)
     assert len(fast) == 5
     for index in range(len(fast)):
         np.testing.assert_array_equal(fast.render(index), full.render(index), err_msg=f"frame {index}")
@@ -167,3 +167,39 @@ def test_race_command_refused_leaves_no_outputs_folder(run, tmp_path):
     result = run("race", "linear", "--optimizers", "sgd,adam", "--max-iter", "5")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.strip().splitlines()[-1].startswith("Error: ")
+
+
+def test_a_race_of_boundaries_on_more_than_two_features_draws_the_points_where_each_run_draws_them():
+    # Three features on very different scales: the picture is the plane of principal components, and
+    # the points must be drawn projected onto it (raw, they would all fall outside the axes).
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(60, 3)) * [1.0, 10.0, 100.0] + [0.0, 50.0, 500.0]
+    labels = (points[:, 0] > 0).astype(int)
+    runs = []
+    for sign in (1.0, -1.0):
+        rec = ca.Recorder(ca.scenes.DecisionBoundary(points, labels, resolution=16), every=1)
+        for step in range(2):
+            rec.capture(step, loss=1.0 / (step + 1), predict=lambda x, s=sign * (step + 1): s * x[:, :1])
+        runs.append(rec.trace)
+    from matplotlib import colormaps
+
+    class_colours = ["#%02x%02x%02x" % tuple(int(255 * c) for c in colormaps["RdBu"](v)[:3]) for v in (0.1, 0.9)]
+    alone = FrameRenderer(runs[0]).render(1)
+    race = FrameRenderer(runs).render(1)
+    for colour in class_colours:
+        assert _colour_pixels(race, colour, 20) > 0.5 * _colour_pixels(alone, colour, 20) > 100, colour
+
+
+def test_race_demo_is_the_python_entry_point_of_the_race_command():
+    from convergence_anim.demos import race_demo
+
+    traces = race_demo("linear", [("sgd", None), ("adam", 0.05)], max_iter=12)
+    assert [t.meta["optimizer"] for t in traces] == ["sgd", "adam"]
+    alone = run_demo("linear", optimizer="adam", lr=0.05, every=5, max_iter=12).trace  # every: a quarter of 20
+    np.testing.assert_array_equal(traces[1].losses, alone.losses)
+    np.testing.assert_array_equal(traces[1].state["w"], alone.state["w"])
+    assert check_race(traces)[1] == "adam lr=0.05"
+    with pytest.raises(ca.UsageError, match="unknown optimizer 'lbfgs'"):
+        race_demo("linear", [("lbfgs", None)])
+    with pytest.raises(ca.UsageError, match="may race once"):
+        race_demo("linear", [("sgd", None), ("sgd", None)])

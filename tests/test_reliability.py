@@ -50,7 +50,7 @@ def _files(folder):
     (["render", "t.png", "-o", "out.gif", "--still", "t.png"], "t.png"),
     (["render", "t.png", "-o", "out.gif", "--filmstrip", "./t.png"], "t.png"),
     (["render", "lin.npz", "-o", "out.gif", "--still", "s.png", "--filmstrip", "s.png"], "lin.npz"),
-    (["fit", "good.gif", "--task", "regress", "--iterations", "5", "-o", "good.gif"], "good.gif"),
+    (["fit", "good.gif", "--task", "regress", "--max-iter", "5", "-o", "good.gif"], "good.gif"),
     (["compare", "lin.npz", "x.gif", "-o", "x.gif"], "x.gif"),
 ])
 def test_an_output_that_is_an_input_or_another_output_is_refused(linear_trace, tmp_path, monkeypatch, args, kept):

@@ -262,13 +262,15 @@ def test_automatic_jobs_leave_a_core_to_ffmpeg(monkeypatch):
 
 
 def test_renderers_draw_the_scene_they_are_given(linear_trace):
-    from convergence_anim.grid import CellRenderer
+    from convergence_anim.frames import cell_look
+    from convergence_anim.grid import CELL_SIZE
     from convergence_anim.scenes import LineFit, scene_from_trace
+    from convergence_anim.style import get_theme
 
     built = scene_from_trace(linear_trace)
     zoomed = LineFit(built.x, built.y, xlim=(0.0, 0.5), ylim=(0.0, 0.5))
     last = len(linear_trace) - 1
-    for make in (lambda **kw: FrameRenderer(linear_trace, **kw), lambda **kw: CellRenderer(linear_trace, "a", **kw)):
+    for make in (lambda **kw: FrameRenderer(linear_trace, **kw), lambda **kw: FrameRenderer(linear_trace, cell_look(CELL_SIZE, get_theme("light")), labels=["a"], **kw)):
         own, given, other = make(), make(scene=built), make(scene=zoomed)
         np.testing.assert_array_equal(given.render_rgba(last), own.render_rgba(last))
         assert (other.render_rgba(last) != own.render_rgba(last)).any(axis=2).sum() > 1000

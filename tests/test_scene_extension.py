@@ -1,6 +1,5 @@
 """The public extension point: a scene of your own (the docs' k-means example), the registry, entry points."""
 
-import importlib.util
 import sys
 import textwrap
 from pathlib import Path
@@ -10,18 +9,14 @@ import pytest
 
 import convergence_anim as ca
 from convergence_anim.scenes import Scene, register_scene, scene_from_trace
+from tests.examples import EXAMPLES, load_example, page_block
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "kmeans_scene.py"
 
 
 @pytest.fixture(scope="module")
 def kmeans():
     """The docs' example module, run as the docs show it (not copied into the tests)."""
-    spec = importlib.util.spec_from_file_location("kmeans_scene", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["kmeans_scene"] = module
-    spec.loader.exec_module(module)
-    yield module
+    yield load_example("kmeans_scene.py", "kmeans_scene")
     sys.modules.pop("kmeans_scene", None)
 
 
@@ -160,7 +155,4 @@ def test_broken_or_missing_entry_points_are_one_clear_error(tmp_path, monkeypatc
 
 
 def test_the_docs_page_shows_exactly_the_tested_example():
-    page = (EXAMPLE.parent.parent / "your-own-plot.md").read_text()
-    marker = "<!-- kmeans_scene.py:"
-    block = page[page.index(marker):].split("```python\n", 1)[1].split("\n```\n", 1)[0]
-    assert block + "\n" == EXAMPLE.read_text()
+    assert page_block("your-own-plot.md", "<!-- kmeans_scene.py:") == (EXAMPLES / "kmeans_scene.py").read_text()

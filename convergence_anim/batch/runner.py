@@ -179,9 +179,8 @@ def render_batch(
         After Ctrl-C: running runs are stopped (their temporary files removed) and the manifest keeps
         the runs that finished.
     """
-    from ..encoders import encoder_for
-    from ..encoders._base import check_fps
-    from ..grid import CELL_SIZE, _check_cell_size, grid_shape
+    from ..encoders import check_fps, encoder_for
+    from ..grid import CELL_SIZE, check_cell_size, grid_shape
     from .summary import check_summary_path
 
     fn = function if isinstance(function, TrainingFunction) else TrainingFunction(function)
@@ -213,7 +212,7 @@ def render_batch(
         # measured, 7.5 counted) clears the loss on its right ("loss 0.0007373": 86 px) and the margins.
         longest = max(len(_cell_label(BatchJob(seed, combo, None), varying)) for combo, seed in runs)
         cell_size = (min(400, max(CELL_SIZE[0], 2 * math.ceil((7.5 * longest + 110) / 2))), CELL_SIZE[1])
-    cell_size = _check_cell_size(cell_size)
+    cell_size = check_cell_size(cell_size)
     combos = len(runs) // len(seeds)
     if grid_cols is None and combos > 1:
         grid_cols = len(seeds)  # one row per combination: a sweep reads as a table

@@ -33,15 +33,24 @@ class FixedView(Scene):
         self.inner = inner
         self.xlim, self.ylim = tuple(xlim), tuple(ylim)
 
-    @property
-    def label_position(self) -> tuple[float, float]:  # type: ignore[override]
-        return self.inner.label_position
+    # How the frame draws the inner scene (its label, its "Loss=", whether it redraws) is the inner scene's.
+    label_position = property(lambda self: self.inner.label_position)  # type: ignore[assignment]
+    loss_label = property(lambda self: self.inner.loss_label)  # type: ignore[assignment]
+    redraw = property(lambda self: self.inner.redraw)  # type: ignore[assignment]
 
-    def setup(self, ax, trace, theme):
-        update = self.inner.setup(ax, trace, theme)
+    def draw_runs(self, ax, runs, theme):
+        update = self.inner.draw_runs(ax, runs, theme)
+
+        def fixed(indices, diverged):
+            changed = update(indices, diverged)
+            if self.inner.redraw:  # the inner scene cleared the axes and set its own limits again
+                ax.set_xlim(self.xlim)
+                ax.set_ylim(self.ylim)
+            return changed
+
         ax.set_xlim(self.xlim)
         ax.set_ylim(self.ylim)
-        return update
+        return fixed
 
     def title(self, trace, index: int) -> str:
         return self.inner.title(trace, index)

@@ -23,7 +23,10 @@ __all__ = ["main"]
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(package_name="convergence-anim")
 def main() -> None:
-    """Turn a PyTorch training run into an animation (GIF or MP4)."""
+    """Turn a PyTorch training run into an animation (GIF or MP4).
+
+    race trains a demo with several optimizers and races the runs; compare races runs already saved.
+    """
 
 
 for _command in (demo, render_command, fit, batch, compare, race):

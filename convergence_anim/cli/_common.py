@@ -177,8 +177,33 @@ def settings_from(options: dict, fps: "float | None", default_fps: float):
 
     if fps is None and options["duration"] is None:
         fps = default_fps
-    names = set(RenderSettings.option_names()) - {"fps", "loss_range"}
+    names = set(RenderSettings.option_names()) - {"fps", "loss_range", "panels"}  # panels of your own: Python only
     return RenderSettings(fps=fps, **{name: options[name] for name in names})
+
+
+def renamed(old: str, new: str, **kwargs: Any):
+    """A hidden option ``old`` that still works for this release, saying once on stderr that it is now ``new``.
+
+    Its value arrives as a keyword named after ``old`` (``--jobs`` -> ``jobs_renamed``); ``either``
+    picks it or the new option's value.
+    """
+
+    def note(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            click.echo(f"convergence-anim: {old} is now {new} ({old} still works in this release, not the next)", err=True)
+        return value
+
+    name = old.lstrip("-").replace("-", "_") + "_renamed"
+    return click.option(old, name, hidden=True, default=None, callback=note, **kwargs)
+
+
+def either(new: str, value: Any, old: str, old_value: Any, default: Any = None) -> Any:
+    """The value of option ``new``, or of its old spelling ``old`` if that was given (not both)."""
+    if old_value is None:
+        return default if value is None else value
+    if value is not None:
+        raise click.BadParameter(f"give {new} only ({old} is its old name)", param_hint=f"'{old}'")
+    return old_value
 
 
 LIVE = click.option("--live", is_flag=True, help="Show the run while it trains (a notebook's output, or a window), then write the file.")
@@ -189,9 +214,10 @@ def live_view(live: bool, settings):
     if not live:
         return False
     from ..live import LiveView
+    from ..settings import RenderSettings
 
-    return LiveView(theme=settings.theme, size=settings.size, dpi=settings.dpi, loss_panel=settings.loss_panel,
-                    log_loss=settings.log_loss)
+    # The landscape of a model is computed after training: the live view shows the other panels.
+    return LiveView(settings=RenderSettings.build(settings, landscape=False))
 
 
 def check_outputs(output: Path, settings, save_trace: "Path | None" = None, inputs: "dict | None" = None) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..style import THEMES
-from ._common import POSITIVE_FLOAT, POSITIVE_INT, FrameSize, errors
+from ._common import POSITIVE_FLOAT, POSITIVE_INT, FrameSize, either, errors, renamed
 
 __all__ = ["batch"]
 
@@ -56,7 +56,8 @@ class _Bars:
 @click.option("--grid-cols", type=POSITIVE_INT, default=None, help="Columns of the grid [default: one per seed; near-square without --param].")
 @click.option("--summary", type=click.Path(path_type=Path), default=None, help="Also draw every run's loss curve and final loss in one figure (.png, .svg or .pdf).")
 @click.option("--shared-scale", is_flag=True, help="Draw every run with the same axis limits, so clips compare side by side.")
-@click.option("--jobs", type=POSITIVE_INT, default=None, help="Local processes, one run each [default: every core].")
+@click.option("--workers", type=POSITIVE_INT, default=None, help="Local processes, each running whole runs [default: every core]. (--jobs, in the other commands, is processes drawing the frames of one animation.)")
+@renamed("--jobs", "--workers", type=POSITIVE_INT)
 @click.option("--scheduler", metavar="ADDRESS", default=None, help="Run on a Dask distributed scheduler, e.g. tcp://127.0.0.1:8786 (needs the distributed extra).")
 @click.option("--timeout", type=POSITIVE_FLOAT, default=None, metavar="SECONDS",
               help="Stop a run still going after this many seconds and record it as timed out; the others go on [default: no limit].")
@@ -68,8 +69,8 @@ class _Bars:
 @click.option("--log-loss", is_flag=True, help="Log scale for the loss panel (implies --loss-panel).")
 @click.option("--manifest", type=click.Path(path_type=Path), default=None, help="Where to keep the manifest, a .json; a .csv of the runs goes beside it [default: batch.json in the outputs' folder].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary (failures are still named).")
-def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shared_scale, jobs, scheduler, timeout, force, fps,
-          theme, size, loss_panel, log_loss, manifest, quiet) -> None:
+def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shared_scale, workers, jobs_renamed, scheduler,
+          timeout, force, fps, theme, size, loss_panel, log_loss, manifest, quiet) -> None:
     """Call FUNCTION for every seed (and --param combination), render each run, in parallel, resumably.
 
     FUNCTION is your training function, FILE.py:NAME or module:NAME, called as
@@ -90,6 +91,7 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
     With --scheduler, a function from a file is sent to the workers by value; they need
     convergence_anim and the libraries the file imports, and must see the output folder.
     """
+    workers = either("--workers", workers, "--jobs", jobs_renamed)
     with errors():
         from .._processes import BATCH_PRELOAD, start_fork_server
 
@@ -102,8 +104,8 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
         from ..batch import TrainingFunction, dask_executor, parse_params, parse_seeds, render_batch
         from ..settings import RenderSettings
 
-        if jobs is not None and scheduler is not None:
-            raise UsageError("--jobs sets local processes; with --scheduler the cluster's workers run the runs")
+        if workers is not None and scheduler is not None:
+            raise UsageError("--workers sets local processes; with --scheduler the cluster's workers run the runs")
         params = parse_params(param_specs)
         seed_list = parse_seeds(seeds)
         fn = TrainingFunction(function)
@@ -119,7 +121,7 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
                 with dask_executor(scheduler) as executor:
                     result = render_batch(fn, seed_list, params, executor=executor, **kwargs)
             else:
-                result = render_batch(fn, seed_list, params, workers=jobs, **kwargs)
+                result = render_batch(fn, seed_list, params, workers=workers, **kwargs)
         except KeyboardInterrupt:
             if bars is not None:
                 bars.close()

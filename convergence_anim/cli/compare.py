@@ -54,7 +54,10 @@ def render_race(traces, output: Path, settings, labels, *, quiet: bool) -> Path:
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 10].")
 @render_options
 def compare(trace_files, output, labels, fps, **options) -> None:
-    """Race saved runs of the same scene on the same data in one animation.
+    """Race saved runs (.npz traces) of the same scene on the same data in one animation.
+
+    race trains a demo with several optimizers and races them in one step; compare races runs you
+    already have: your own loops' traces, or demos saved with --save-trace.
 
     Each run is drawn in its own colour with a legend: lines and curves overlaid, boundaries as
     their p = 0.5 lines, every loss curve in the loss panel, every path on the landscape. Runs of

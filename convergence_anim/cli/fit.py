@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..demos import MODELS
-from ._common import LIVE, POSITIVE_FLOAT, POSITIVE_INT, errors, render_options, settings_from, train_and_render
+from ..training import MODELS
+from ._common import LIVE, POSITIVE_FLOAT, POSITIVE_INT, either, errors, render_options, renamed, settings_from, train_and_render
 
 __all__ = ["fit"]
 
@@ -40,8 +40,9 @@ def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "
 @click.option("--hidden", callback=_hidden_widths, default=None, metavar="W1,W2,...",
               help="Hidden layer widths of the MLP [default: 16,16].")
 @click.option("--lr", type=POSITIVE_FLOAT, default=0.01, help="Adam's learning rate.")
-@click.option("--iterations", type=POSITIVE_INT, default=500, help="Training steps.")
-@click.option("--every", type=POSITIVE_INT, default=None, help="Capture every N steps [default: iterations/100].")
+@click.option("--max-iter", type=POSITIVE_INT, default=None, help="Training steps [default: 500].")
+@renamed("--iterations", "--max-iter", type=POSITIVE_INT)
+@click.option("--every", type=POSITIVE_INT, default=None, help="Capture every N steps [default: max-iter/100].")
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Random seed of the model's initial weights.")
 @click.option("--x-column", default="x", help="Column holding x.")
 @click.option("--y-column", default="y", help="Column holding y.")
@@ -58,7 +59,7 @@ def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 @LIVE
 @render_options
-def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_column, label_column, features, view,
+def fit(csv_file, task, model, hidden, lr, max_iter, iterations_renamed, every, seed, x_column, y_column, label_column, features, view,
         output, fps, save_trace, live, **options) -> None:
     """Fit a small model to your own points and render how it converges.
 
@@ -66,6 +67,7 @@ def fit(csv_file, task, model, hidden, lr, iterations, every, seed, x_column, y_
     --x-column, --y-column and --label-column, or several input columns with --features (for
     regress, --y-column is then the value to predict).
     """
+    iterations = either("--max-iter", max_iter, "--iterations", iterations_renamed, default=500)
     if task == "regress" and label_column is not None:
         raise click.BadParameter("only applies to --task classify", param_hint="'--label-column'")
     if task == "regress" and view is not None:

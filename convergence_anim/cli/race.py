@@ -1,4 +1,7 @@
-"""``convergence-anim race``: train a demo with several optimizers and render the race in one command."""
+"""``convergence-anim race``: train a demo with several optimizers and render the race in one command.
+
+``race`` trains the runs and races them; ``compare`` races runs already saved (``--save-trace``).
+"""
 
 from __future__ import annotations
 
@@ -49,6 +52,8 @@ def _optimizers(ctx: click.Context, param: click.Parameter, value: str) -> "list
 def race(name, optimizers, labels, seed, every, max_iter, fps, fmt, output, **options) -> None:
     """Train a demo once per optimizer, from the same data and initial weights, and race them in one animation.
 
+    To race runs you already saved (--save-trace, Trace.save), use compare.
+
     \b
       convergence-anim race linear --optimizers sgd,momentum,adam --loss-panel --landscape
       convergence-anim race moons --optimizers sgd,momentum:0.02,adam,rmsprop --landscape
@@ -56,20 +61,14 @@ def race(name, optimizers, labels, seed, every, max_iter, fps, fmt, output, **op
     Model demos with --landscape draw every run on one plane: the principal components of all the
     runs' parameter paths together.
     """
-    from ..demos import run_demo
+    from ..demos import race_demo
 
     spec = DEMOS[name]
-    every = every or max(1, spec.every // 4)
     default = output is None
     output = output_path(output, fmt, f"outputs/race-{name}")
     with errors(options["verbose"]):
         settings = settings_from(options, fps, spec.fps)
         check_before_training(output, None, settings, default_output=default)
-        runs = [run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, optimizer=optimizer,
-                         landscape=options["landscape"]) for optimizer, lr in optimizers]
-        traces = [run.trace for run in runs]
-        if options["landscape"] and runs[0].problem is not None:
-            from ..landscape import share_landscape
-
-            traces = share_landscape(traces, *runs[0].problem, progress=not options["quiet"])
+        traces = race_demo(name, optimizers, seed=seed, every=every, max_iter=max_iter, landscape=options["landscape"],
+                           progress=not options["quiet"])
         render_race(traces, output, settings, labels, quiet=options["quiet"])

@@ -8,7 +8,7 @@ from typing import Callable, ClassVar, Sequence
 import numpy as np
 
 from .._checks import integer
-from .._exceptions import UsageError
+from .._checks import check_fps
 
 __all__ = ["Encoder"]
 
@@ -124,15 +124,6 @@ class Encoder:
             self.close()
         else:
             self.abort()
-
-
-def check_fps(fps: object, max_fps: float, suffix: str) -> float:
-    """Validate a frame rate for a format that plays at most ``max_fps``."""
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not (fps > 0) or not np.isfinite(fps):
-        raise UsageError(f"fps must be a positive number, got {fps!r}")
-    if fps > max_fps:
-        raise UsageError(f"{suffix} plays at most {max_fps:g} fps, got {fps:g}; lower --fps or use another format")
-    return float(fps)
 
 
 def _identity(frame: np.ndarray) -> np.ndarray:

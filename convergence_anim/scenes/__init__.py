@@ -6,8 +6,10 @@ your own. A reusable scene subclasses ``Scene`` and uses the helpers below (see
 ``docs/your-own-plot.md``).
 """
 
+from ..runs import Runs
 from ._base import (
     EvaluationGrid,
+    RunsUpdater,
     Scene,
     Updater,
     check_limits,
@@ -32,6 +34,8 @@ __all__ = [
     "LineFit",
     "LinearBoundary",
     "Plot",
+    "Runs",
+    "RunsUpdater",
     "Scene",
     "Updater",
     "check_limits",

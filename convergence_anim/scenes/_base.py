@@ -13,19 +13,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
+    from ..runs import Runs
     from ..style import Theme
     from ..trace import Trace
 
-__all__ = ["Scene", "register_scene", "scene_from_trace"]
+__all__ = ["RunsUpdater", "Scene", "Updater", "register_scene", "principal_components", "scene_from_trace", "untouched"]
 
 _SCENES: dict[str, type["Scene"]] = {}
 
-#: What a scene's ``setup`` returns: called with (frame index of the state to draw, whether the run has
-#: diverged at this frame), it updates the scene's changing artists and returns them.
+#: What a scene's ``draw_runs`` returns: called with, for each run, the index of the capture to draw
+#: and whether that run has diverged there, it updates the runs' changing artists and returns them.
+RunsUpdater = Callable[[Sequence[int], Sequence[bool]], Sequence["Artist"]]
+#: What the one-run ``setup`` returns: ``update(index, diverged)`` for a single run.
 Updater = Callable[[int, bool], Sequence["Artist"]]
-#: What a scene's ``setup_race`` returns: called with, for each run, the frame index of the state to
-#: draw and whether that run has diverged there, it updates the runs' artists and returns them.
-RaceUpdater = Callable[[Sequence[int], Sequence[bool]], Sequence["Artist"]]
 
 
 #: The entry-point group third-party packages list their scenes under: ``name = "package.module:Class"``,
@@ -114,12 +114,15 @@ class Scene:
       the same shape at every capture (the only method that sees tensors or models);
     - ``to_data()`` / ``from_data(data, options)``: the fixed arrays and JSON options that rebuild
       the scene from a saved trace;
-    - ``setup(ax, trace, theme)``: draw the static parts on ``ax``, fix the limits from the whole
-      trace, and return an ``Updater``: ``update(index, diverged)`` sets the changing artists to
-      capture ``index`` and returns them (the only method that touches matplotlib);
+    - ``draw_runs(ax, runs, theme)``: draw the static parts on ``ax``, fix the limits from every
+      capture of every run, and return a ``RunsUpdater``: ``update(indices, diverged)`` sets each
+      run's changing artists to its capture and returns them (the only method that touches
+      matplotlib). ``runs`` (a ``Runs``) holds one trace for a single render, several for a race
+      (``render([trace_a, trace_b], ...)``), with a colour for each; ``runs.race`` says which look
+      to draw. A scene that only draws one run may implement ``setup(ax, trace, theme)`` instead
+      (returning ``update(index, diverged)``); it then cannot race. (``setup_race`` of earlier
+      versions is gone: ``draw_runs`` draws one run and races alike.)
     - optionally ``title(trace, index)``, ``label_position``, ``loss_label`` and ``redraw``;
-    - optionally ``setup_race(ax, traces, theme, colors)``: draw several runs of the scene on the same
-      data in one frame, each in its colour (``render([trace_a, trace_b], ...)``).
     - optionally ``capture_later(state)``: put off a costly capture (a model evaluated on a grid) until
       the trace is built, so that captures the recorder's budget drops are never computed.
     - optionally ``check_trace(trace)``: refuse, in one line, a trace (from a file) whose values this
@@ -191,26 +194,55 @@ class Scene:
             If a value the scene draws is missing or has the wrong kind or shape.
         """
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
-        """Draw the static parts on ``ax``; return the updater of the changing artists.
+    def draw_runs(self, ax: "Axes", runs: "Runs", theme: "Theme") -> RunsUpdater:
+        """Draw the static parts of ``runs`` on ``ax``; return the updater of their changing artists.
 
         Parameters
         ----------
         ax:
             The matplotlib axes of the frame (the figure is built in the theme's rcParams).
-        trace:
-            Every capture to be drawn: fix axis limits and colour scales from all of it here, so
-            nothing jumps from frame to frame.
+        runs:
+            The traces to draw (``runs.traces``; one for a single render), a colour for each
+            (``runs.colors``) and ``runs.race``: False for a single run drawn in the scene's own
+            look, True for runs overlaid in their colours. Fix axis limits and colour scales from
+            every capture of every run here, so nothing jumps from frame to frame.
         theme:
             The look: ``theme.point_color``, ``line_color``, ``line_width``, ``marker_scale``, ...
 
         Returns
         -------
-        Updater
-            ``update(index, diverged)``: set the changing artists to capture ``index`` (the last
-            finite capture once a run diverged, with ``diverged`` true) and return them.
+        RunsUpdater
+            ``update(indices, diverged)``: for each run, set its changing artists to capture
+            ``indices[r]`` (the last finite capture once it diverged, with ``diverged[r]`` true) and
+            return every artist changed.
+
+        Raises
+        ------
+        UsageError
+            If the scene cannot draw these runs (a scene that implements only ``setup`` draws one).
         """
-        raise NotImplementedError
+        if type(self).setup is Scene.setup:
+            raise NotImplementedError(f"scene {type(self).__name__} implements neither draw_runs nor setup")
+        if runs.race and getattr(type(self), "setup_race", None) is not None:
+            raise UsageError(f"scene {type(self).__name__} defines setup_race, which convergence_anim no longer calls: "
+                             f"implement draw_runs(ax, runs, theme) instead, for one run and races alike")
+        if len(runs) != 1:
+            raise UsageError(f"the {self.name!r} scene draws one run per frame (it implements setup, not draw_runs); "
+                             f"it cannot draw {len(runs)} runs in one frame")
+        update = self.setup(ax, runs[0], theme)
+        return lambda indices, diverged: update(indices[0], diverged[0])
+
+    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+        """Draw one run on ``ax``: ``draw_runs`` for a single ``trace``; return ``update(index, diverged)``.
+
+        A scene implements ``draw_runs`` (or, if it only ever draws one run, this method instead).
+        """
+        from ..runs import Runs
+
+        if type(self).draw_runs is Scene.draw_runs:
+            raise NotImplementedError(f"scene {type(self).__name__} implements neither draw_runs nor setup")
+        update = self.draw_runs(ax, Runs([trace], [theme.line_color]), theme)
+        return lambda index, diverged: update([index], [diverged])
 
     def title(self, trace: "Trace", index: int) -> str:
         """The title of frame ``index``."""
@@ -238,15 +270,6 @@ class Scene:
             the capture.
         """
         return None
-
-    def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
-        """Draw the static parts on ``ax`` once; return the updater of every run's artists.
-
-        Each run (a trace of this scene on this scene's data) is drawn in its colour from ``colors``:
-        lines and curves overlaid, boundaries as lines. Scenes that cannot overlay runs keep this
-        default, which raises UsageError.
-        """
-        raise UsageError(f"the {self.name!r} scene cannot draw several runs in one frame")
 
 
 def check_state(trace: "Trace", name: str, shape: Sequence[int], kinds: str = "biuf") -> np.ndarray:
@@ -449,7 +472,6 @@ class EvaluationGrid:
         """
         import torch
 
-        modes: list[tuple[Any, bool]] = []
         if isinstance(fn, torch.nn.Module):
             if parameters is None:
                 first = next(iter(fn.parameters()), None)
@@ -457,7 +479,6 @@ class EvaluationGrid:
                 first = next((parameters[name] for name, _ in fn.named_parameters() if name in parameters), None)
             device = first.device if first is not None else torch.device("cpu")
             dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-            modes = [(module, module.training) for module in fn.modules()]
         elif callable(fn):
             device = torch.device("cpu") if device is None else torch.device(device)
             dtype = torch.float32 if dtype is None else dtype
@@ -466,11 +487,7 @@ class EvaluationGrid:
         points = self._tensor(device, dtype)
         version = points._version
         try:
-            if modes:
-                fn.eval()
-            # Eval mode alone does not keep a forward from drawing random numbers (F.dropout(h, p) is
-            # on by default, noise layers, a VAE's sampling): every generator it might use is restored.
-            with preserved_random_state(device), torch.no_grad():
+            with untouched(fn, device):
                 if parameters is None:
                     out = fn(points)
                 else:
@@ -483,8 +500,6 @@ class EvaluationGrid:
         except Exception as exc:  # the user's model failed on our grid: say where, keep their message
             raise CaptureError(f"evaluating the model on {len(self)} points failed: {exc}") from None
         finally:
-            for module, training in modes:
-                module.training = training
             if points._version != version:  # the model wrote into its input: never reuse that tensor
                 del self._tensors[(device, dtype)]
         return result
@@ -501,6 +516,43 @@ class EvaluationGrid:
     def __getstate__(self) -> dict[str, Any]:
         # Tensors are a cache: a copy (or a pickle sent to another process) rebuilds them on use.
         return {"inputs": self.inputs, "_tensors": {}}
+
+
+@contextlib.contextmanager
+def untouched(fn: Any, device: Any) -> Iterator[None]:
+    """Run the user's model (or function) ``fn`` leaving it and torch as they were: the one such guard.
+
+    A ``torch.nn.Module`` runs in eval mode, each module's train/eval mode restored after. Eval mode
+    alone does not keep a forward from drawing random numbers (``F.dropout(h, p)`` is on by default,
+    noise layers, a VAE's sampling), so every generator it might use is restored too
+    (``preserved_random_state``: torch's, on ``device`` as well, numpy's and Python's). All under
+    ``torch.no_grad()``. Used by every evaluation of a user's model: captures on a grid, and the
+    loss landscape.
+    """
+    import torch
+
+    modes = [(module, module.training) for module in fn.modules()] if isinstance(fn, torch.nn.Module) else []
+    try:
+        if modes:
+            fn.eval()
+        with preserved_random_state(device), torch.no_grad():
+            yield
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def principal_components(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The singular values and principal directions (rows) of the centred points ``centred`` (``(n, d)``).
+
+    Each direction has a fixed sign, its largest entry positive, so the same points always give the
+    same picture. The one PCA of the package: landscape planes and ``DecisionBoundary``'s ``view="pca"``.
+    """
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    for row in vt:
+        if row[np.argmax(np.abs(row))] < 0:
+            row *= -1
+    return singular, vt
 
 
 def evaluate_model(model: Any, inputs: np.ndarray) -> np.ndarray:

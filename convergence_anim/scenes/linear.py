@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import numpy as np
 
 from .._exceptions import CaptureError, UsageError
 from ._base import (
-    RaceUpdater,
+    RunsUpdater,
     Scene,
-    Updater,
     check_limits,
     check_names,
     check_state,
@@ -26,6 +25,7 @@ from ._base import (
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
+    from ..runs import Runs
     from ..style import Theme
     from ..trace import Trace
 
@@ -41,15 +41,49 @@ def _points_1d(name: str, values: Any) -> np.ndarray:
     return array
 
 
+#: Values above this many grid cells times data points are evaluated in chunks, to bound memory.
+_CHUNK = 1 << 22
+
+
 class _StraightLineScene(Scene):
-    """Shared parts of the two blog scenes: state is a line ``y = w*x + b``."""
+    """Shared parts of the two blog scenes: state is a line ``y = w*x + b``.
+
+    Each is a two-parameter scene: it owns its loss over ``(w, b)`` (``landscape_loss``), which the
+    landscape panel draws exactly from the scene's data, with nothing extra recorded.
+    """
+
+    #: The losses the scene can name, with what each computes.
+    losses: ClassVar[dict[str, str]]
+    #: The loss used when none is named.
+    default_loss: ClassVar[str]
+    #: The two parameters its loss landscape spans: names in the trace's state, and the panel's axes.
+    landscape_parameters: ClassVar[tuple[str, str]] = ("w", "b")
 
     def __init__(self, xlim: Any, ylim: Any, loss: "str | None") -> None:
-        from ..landscape import check_loss
-
         self.xlim = check_limits("xlim", xlim)
         self.ylim = check_limits("ylim", ylim)
-        self.loss = check_loss(self.name, loss)
+        if loss is not None and loss not in self.losses:
+            raise UsageError(f"loss must be one of {', '.join(self.losses)} for this scene, got {loss!r}")
+        self.loss = self.default_loss if loss is None else str(loss)
+
+    def landscape_loss(self, w: Any, b: Any) -> np.ndarray:
+        """The scene's loss (``self.loss``) at each ``(w, b)`` (broadcast together), from its own data, as float64."""
+        w, b = np.broadcast_arrays(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
+        shape = w.shape
+        w, b = w.reshape(-1, 1), b.reshape(-1, 1)
+        out = np.empty(w.shape[0])
+        step = max(1, _CHUNK // self._size())
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, w.shape[0], step):
+                out[start : start + step] = self._losses(w[start : start + step], b[start : start + step])
+        return out.reshape(shape)
+
+    def _size(self) -> int:
+        raise NotImplementedError
+
+    def _losses(self, ws: np.ndarray, bs: np.ndarray) -> np.ndarray:
+        """The loss of each row's line: ``ws`` and ``bs`` of shape ``(m, 1)``; returns shape ``(m,)``."""
+        raise NotImplementedError
 
     def _line_from_model(self, model: Any) -> dict[str, np.ndarray]:
         raise NotImplementedError
@@ -72,34 +106,22 @@ class _StraightLineScene(Scene):
         return {"xlim": list(self.xlim) if self.xlim else None, "ylim": list(self.ylim) if self.ylim else None,
                 "loss": self.loss}
 
-    def _draw_line(self, ax: "Axes", trace: "Trace", theme: "Theme", x_span: tuple[float, float], color: "str | None" = None,
-                   width: float = 1.0) -> Updater:
-        xs = np.array(x_span, dtype=np.float64)
-        (line,) = ax.plot(xs, xs, "-", color=color or theme.line_color, lw=theme.line_width * width, zorder=2.6)
-        w_all, b_all = trace.state["w"], trace.state["b"]
-
-        def update(index: int, diverged: bool) -> list:
-            with np.errstate(over="ignore", invalid="ignore"):  # a huge w is drawn (off-axes), not warned about
-                line.set_ydata(w_all[index] * xs + b_all[index])
-            line.set_alpha(0.3 if diverged else 1.0)
-            return [line]
-
-        return update
-
     def _draw_static(self, ax: "Axes", theme: "Theme") -> tuple[float, float]:
         """Draw the data and set the limits; return the x span the line is drawn across."""
         raise NotImplementedError
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
-        return self._draw_line(ax, trace, theme, self._draw_static(ax, theme))
-
-    def setup_race(self, ax: "Axes", traces, theme: "Theme", colors) -> RaceUpdater:
-        span = self._draw_static(ax, theme)
-        # Thinner than a single run's line, so overlapping runs stay apart.
-        updates = [self._draw_line(ax, trace, theme, span, color, 0.6) for trace, color in zip(traces, colors)]
+    def draw_runs(self, ax: "Axes", runs: "Runs", theme: "Theme") -> RunsUpdater:
+        """The data once, and each run's line: a single run's thick, a race's thinner, so overlapping runs stay apart."""
+        xs = np.array(self._draw_static(ax, theme), dtype=np.float64)
+        width = theme.line_width * (0.6 if runs.race else 1.0)
+        lines = [ax.plot(xs, xs, "-", color=color, lw=width, zorder=2.6)[0] for color in runs.colors]
 
         def update(indices, diverged) -> list:
-            return [a for u, i, d in zip(updates, indices, diverged) for a in u(i, d)]
+            for line, trace, index, gone in zip(lines, runs, indices, diverged):
+                with np.errstate(over="ignore", invalid="ignore"):  # a huge w is drawn (off-axes), not warned about
+                    line.set_ydata(trace.state["w"][index] * xs + trace.state["b"][index])
+                line.set_alpha(0.3 if gone else 1.0)
+            return lines
 
         return update
 
@@ -123,6 +145,12 @@ class LineFit(_StraightLineScene):
     """
 
     name = "line_fit"
+    losses = {
+        "half_mse": "0.5 * mean((y - (w*x + b))**2), the blog's",
+        "mse": "mean((y - (w*x + b))**2)",
+        "mae": "mean(|y - (w*x + b)|)",
+    }
+    default_loss = "half_mse"
 
     def __init__(self, x: Any, y: Any, *, xlim: Any = None, ylim: Any = None, loss: "str | None" = None) -> None:
         super().__init__(xlim, ylim, loss)
@@ -130,6 +158,15 @@ class LineFit(_StraightLineScene):
         self.y = _points_1d("y", y)
         if self.x.shape != self.y.shape:
             raise UsageError(f"x and y must hold the same number of values, got {self.x.size} and {self.y.size}")
+
+    def _size(self) -> int:
+        return self.x.size
+
+    def _losses(self, ws: np.ndarray, bs: np.ndarray) -> np.ndarray:
+        residual = self.y[None, :] - (ws * self.x[None, :] + bs)
+        if self.loss == "mae":
+            return np.abs(residual).mean(axis=1)
+        return (residual**2).mean(axis=1) * (0.5 if self.loss == "half_mse" else 1.0)
 
     def _line_from_model(self, model: Any) -> dict[str, np.ndarray]:
         out = evaluate_model(model, np.array([[0.0], [1.0]])).reshape(2, -1)
@@ -177,6 +214,11 @@ class LinearBoundary(_StraightLineScene):
 
     name = "linear_boundary"
     label_position = (0.03, 0.88)
+    losses = {
+        "cross_entropy": "mean binary cross-entropy of p = sigmoid(w*x + b - y)",
+        "squared_sigmoid": "mean((sigmoid(w*x + b - y) - label)**2), the blog's",
+    }
+    default_loss = "cross_entropy"
 
     def __init__(self, points: Any, labels: Any, *, xlim: Any = None, ylim: Any = None, loss: "str | None" = None) -> None:
         super().__init__(xlim, ylim, loss)
@@ -185,6 +227,18 @@ class LinearBoundary(_StraightLineScene):
             raise UsageError("labels must be 0 or 1 for LinearBoundary")
         self.points = points
         self.labels = labels.astype(np.int64)
+
+    def _size(self) -> int:
+        return len(self.points)
+
+    def _losses(self, ws: np.ndarray, bs: np.ndarray) -> np.ndarray:
+        x, y, labels = self.points[None, :, 0], self.points[None, :, 1], self.labels[None, :].astype(np.float64)
+        z = ws * x + bs - y
+        if self.loss == "cross_entropy":
+            # -[c log p + (1-c) log(1-p)] with p = sigmoid(z) is softplus(z) - c*z, stable for any z.
+            return (np.logaddexp(0.0, z) - labels * z).mean(axis=1)
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))
+        return ((p - labels) ** 2).mean(axis=1)
 
     def _line_from_model(self, model: Any) -> dict[str, np.ndarray]:
         out = evaluate_model(model, np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])).reshape(3, -1)

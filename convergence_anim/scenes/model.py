@@ -18,7 +18,7 @@ from .._checks import integer
 from .._exceptions import CaptureError, TraceError, UsageError
 from ._base import (
     EvaluationGrid,
-    RaceUpdater,
+    RunsUpdater,
     Scene,
     Updater,
     capture_model_later,
@@ -28,6 +28,7 @@ from ._base import (
     evaluate_predict,
     finite_range,
     points_and_labels,
+    principal_components,
     register_scene,
     require_module,
     to_array,
@@ -36,6 +37,7 @@ from ._base import (
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
+    from ..runs import Runs
     from ..style import Theme
     from ..trace import Trace
 
@@ -418,7 +420,15 @@ class DecisionBoundary(Scene):
             raise TraceError(f"the trace's 'region' values run from {region.min()} to {region.max()}; the "
                              f"{trace.scene!r} scene has the classes 0 to {self.classes - 1}")
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+    def draw_runs(self, ax: "Axes", runs: "Runs", theme: "Theme") -> RunsUpdater:
+        """A single run: its class regions shaded, its boundary in black, the misclassified points ringed.
+        A race: each run's boundary in its colour. The points (projected, for more than two features) on top."""
+        if runs.race:
+            return self._draw_race(ax, runs.traces, theme, runs.colors)
+        update = self._draw_one(ax, runs[0], theme)
+        return lambda indices, diverged: update(indices[0], diverged[0])
+
+    def _draw_one(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
         import contourpy
         from matplotlib.collections import LineCollection
 
@@ -516,7 +526,7 @@ class DecisionBoundary(Scene):
                 fontsize="small", color="#333333", zorder=3,
                 bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
 
-    def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
+    def _draw_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RunsUpdater:
         """Each run's boundary (the ``p = 0.5`` line, or the lines between regions) in its colour, over the points."""
         import contourpy
         from matplotlib.collections import LineCollection
@@ -657,11 +667,8 @@ def _principal_plane(points: np.ndarray):
     if varying.sum() < 2:
         raise UsageError("view='pca' needs at least two features that vary; the others are constant")
     std = np.where(varying, std, 1.0)  # a constant column is all zeros once centred: it adds nothing
-    _, singular, vt = np.linalg.svd((points - mean) / std, full_matrices=False)
+    singular, vt = principal_components((points - mean) / std)
     components = vt[:2].copy()
-    for row in components:  # a fixed sign (largest entry positive), so the picture never flips
-        if row[np.argmax(np.abs(row))] < 0:
-            row *= -1
     share = singular**2 / np.sum(singular**2)
     labels = tuple(f"PC{i + 1} ({100 * share[i]:.0f}% of variance)" for i in range(2))
     # View coordinates are principal-component scores: u = ((x - mean) / std) . c1.
@@ -971,7 +978,15 @@ class CurveFit(Scene):
             return self.x[order], trace.state["y_pred"][:, order]
         return self.grid, trace.state["prediction"]
 
-    def setup_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RaceUpdater:
+    def draw_runs(self, ax: "Axes", runs: "Runs", theme: "Theme") -> RunsUpdater:
+        """Each run's curve over the points (a race's thinner, in its colours); with several features,
+        predicted against actual y. The limits hold every run."""
+        if runs.race:
+            return self._draw_race(ax, runs.traces, theme, runs.colors)
+        update = self._draw_one(ax, runs[0], theme)
+        return lambda indices, diverged: update(indices[0], diverged[0])
+
+    def _draw_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RunsUpdater:
         """Each run's curve (or predicted points) in its colour over the data; the limits hold every run."""
         limits = np.array([self._y_limits(trace) for trace in traces])
         limits = (limits[:, 0].min(), limits[:, 1].max())
@@ -991,7 +1006,7 @@ class CurveFit(Scene):
 
         return update
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+    def _draw_one(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
         if self.features > 1:
             return self._setup_against_actual(ax, trace, theme)
         xs, prediction = self._curves(trace)
@@ -1057,7 +1072,7 @@ class CurveFit(Scene):
         return update
 
     def _setup_race_against_actual(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme",
-                                   colors: Sequence[str], limits: tuple[float, float]) -> RaceUpdater:
+                                   colors: Sequence[str], limits: tuple[float, float]) -> RunsUpdater:
         """Each run's predicted points in its colour, over the y = x line."""
         self._against_actual_axes(ax, limits, theme, residuals=False)
         predictions = [trace.state["y_pred"].astype(np.float64) for trace in traces]

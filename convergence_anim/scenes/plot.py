@@ -18,16 +18,17 @@ from __future__ import annotations
 import hashlib
 import uuid
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from .._exceptions import CaptureError, RenderError, TraceError, UsageError, one_line
-from ._base import Scene, Updater, check_limits, register_scene
+from ._base import RunsUpdater, Scene, check_limits, register_scene
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
+    from ..runs import Runs
     from ..style import Theme
     from ..trace import Trace
 
@@ -180,12 +181,23 @@ class Plot(Scene):
     def title(self, trace: "Trace", index: int) -> str:
         return self._title or f"Iteration:{trace.steps[index]}"
 
-    def setup(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
+    def draw_runs(self, ax: "Axes", runs: "Runs", theme: "Theme") -> RunsUpdater:
+        """Fix the limits from every capture; return the updater that clears the axes and calls ``draw``.
+
+        Raises
+        ------
+        UsageError
+            For several runs: ``draw`` draws one frame of one run.
+        """
         import matplotlib
 
+        if len(runs) != 1:
+            raise UsageError(f"a Plot draws one run per frame (draw(ax, frame) takes one frame); it cannot race {len(runs)} runs")
+        trace = runs[0]
         xlim, ylim = self._fixed_limits(ax, trace, theme)
 
-        def update(index: int, diverged: bool) -> list:
+        def update(indices: Sequence[int], diverged: Sequence[bool]) -> list:
+            index = indices[0]
             with matplotlib.rc_context(theme.rc):  # cla() restyles the axes from the rcParams
                 ax.cla()
                 self._call(ax, trace, index)
@@ -204,7 +216,7 @@ class Plot(Scene):
 
         # The margins are fitted to what is on the axes when setup returns: draw a frame now, so
         # that its axis labels and tick labels (at the fixed limits: the same in every frame) count.
-        update(len(trace) - 1, False)
+        update([len(trace) - 1], [False])
         return update
 
     def _call(self, ax: "Axes", trace: "Trace", index: int) -> None:

@@ -9,10 +9,12 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from .landscape import Landscape
-    from .style import Theme
+    from ..landscape import Landscape
+    from ..runs import FrameState, Runs
+    from ..settings import FrameLook
+    from ..style import Theme
 
-__all__ = ["setup_landscape_panel"]
+__all__ = ["draw_landscape", "setup_landscape_panel"]
 
 # Low loss dark, high loss light: the valley is the dark band the path runs down. "bone" is grey-blue,
 # so the runs' colours (reds, greens, oranges) stand out on it in every theme.
@@ -20,7 +22,21 @@ _CMAP = "bone"
 _CMAP_SPAN = (0.25, 0.98)
 
 
-def setup_landscape_panel(ax: "Axes", view: "Landscape", theme: "Theme", colors: Sequence[str]) -> Callable[[Sequence[int], Sequence[bool]], list]:
+def setup_landscape_panel(ax: "Axes", runs: "Runs", look: "FrameLook") -> "Callable[[FrameState], list]":
+    """The loss landscape of ``runs`` (``landscape.landscape_of``) on ``ax``, every run's path on it so far.
+
+    Raises
+    ------
+    TraceError
+        If a model trace recorded no landscape.
+    """
+    from ..landscape import landscape_of
+
+    update = draw_landscape(ax, landscape_of(runs.traces), look.theme, runs.colors)
+    return lambda state: update(state.shown, state.finished)
+
+
+def draw_landscape(ax: "Axes", view: "Landscape", theme: "Theme", colors: Sequence[str]) -> Callable[[Sequence[int], Sequence[bool]], list]:
     """Draw ``view``'s contours on ``ax`` (static) and return the per-frame updater of the paths.
 
     The updater takes, for each run, the index of the capture to show and whether the run has
