@@ -18,8 +18,10 @@ from typing import Iterator, Mapping
 
 from ._exceptions import ConvergenceAnimError, OutputError, UsageError
 
-__all__ = ["atomic_output", "check_distinct_paths", "check_output_path", "remove_stale_temporary_files", "target_of",
-           "temporary_files"]
+__all__ = [
+    "atomic_output", "check_distinct_paths", "check_output_path", "missing_folder", "remove_stale_temporary_files",
+    "target_of", "temporary_files",
+]
 
 #: A temporary file untouched for this many seconds, whose process is gone, is stale.
 STALE_AFTER = 60.0
@@ -30,8 +32,18 @@ _TOKEN_HEX = 8
 _TARGETS: dict[str, Path] = {}
 
 
+def missing_folder(path: str | os.PathLike[str]) -> "Path | None":
+    """The folder of ``path`` if it does not exist yet (writing ``path`` will create it), else None."""
+    folder = Path(path).parent
+    return None if folder.exists() else folder
+
+
 def check_output_path(path: str | os.PathLike[str]) -> Path:
-    """Return ``path`` as a Path if a file can be written there, else raise OutputError."""
+    """Return ``path`` as a Path if a file can be written there, else raise OutputError.
+
+    A missing folder is fine (``atomic_output`` creates it) as long as the nearest folder that
+    exists is a writable directory: that is where the new folders will go.
+    """
     path = Path(path)
     try:
         if path.is_dir():
@@ -40,18 +52,19 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
             # A device (/dev/full), a pipe, a socket: renaming a file over it would replace it.
             raise OutputError(f"output path {str(path)!r} is not a regular file; give a file name")
         folder = path.parent
-        if not folder.exists():
-            raise OutputError(f"output folder {str(folder)!r} does not exist")
-        if not folder.is_dir():
-            raise OutputError(f"output folder {str(folder)!r} is not a directory")
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise OutputError(f"output folder {str(folder)!r} cannot be made: {str(existing)!r} is not a directory")
     except OSError as exc:
         if isinstance(exc, OutputError):
             raise
         raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None  # e.g. a name too long
     if len(os.fsencode(path.name)) > _NAME_MAX:
         raise OutputError(f"cannot write {str(path)!r}: the file name is longer than {_NAME_MAX} bytes")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder {str(folder)!r} is not writable")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {str(existing)!r} is not writable")
     return path
 
 
@@ -88,10 +101,16 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     folder, so the final ``os.replace`` is atomic: readers see the old file or the complete new one.
     KeyboardInterrupt is an error like any other here, so Ctrl-C leaves no temporary file behind. An
     OSError while writing (a full disk, a file-size limit) becomes an OutputError naming ``path``. After
-    a success, stale temporary files of ``path`` left by killed processes are removed.
+    a success, stale temporary files of ``path`` left by killed processes are removed. Missing
+    folders of ``path`` are created first, and removed again if the write fails.
     """
     path = check_output_path(path)
-    tmp = _create_temporary(path)
+    created = _make_folders(path.parent)
+    try:
+        tmp = _create_temporary(path)
+    except BaseException:
+        _remove_folders(created)
+        raise
     try:
         try:
             yield tmp
@@ -109,10 +128,34 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        _remove_folders(created)
         raise
     finally:
         _TARGETS.pop(str(tmp), None)
     remove_stale_temporary_files(path)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the ones created, outermost first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    missing.reverse()
+    for made, new in enumerate(missing):
+        try:
+            new.mkdir(exist_ok=True)
+        except OSError as exc:
+            _remove_folders(missing[:made])
+            raise OutputError(f"cannot create the output folder {str(new)!r}: {exc.strerror}") from None
+    return missing
+
+
+def _remove_folders(created: list[Path]) -> None:
+    """Remove the folders ``_make_folders`` created, innermost first, each only if it is still empty."""
+    for folder in reversed(created):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _temporary_stem(path: Path) -> str:

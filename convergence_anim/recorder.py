@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 import warnings
 from typing import Any
 
@@ -51,12 +52,18 @@ class Recorder:
     Raises
     ------
     UsageError
-        If ``every`` is not a positive integer, ``max_captures`` is not None or an integer of at
-        least 2, ``meta`` holds the key ``"capture_every"``, or ``live`` is not a bool or a
-        ``LiveView``.
+        If ``scene`` is not a scene (a scene class not yet made into one, say), ``every`` is not a
+        positive integer, ``max_captures`` is not None or an integer of at least 2, ``meta`` holds
+        the key ``"capture_every"``, or ``live`` is not a bool or a ``LiveView``.
 
     Notes
     -----
+    **Steps.** ``capture`` counts its calls, so a loop needs no step counter of its own, however
+    deeply nested (epochs x batches): ``rec.capture(loss=loss, model=model)`` is step 0, 1, 2, ...
+    A step given explicitly wins, and the count goes on from it (``capture(10, ...)``, then
+    ``capture(...)`` is step 11). ``finish`` records the state after the loop. A recorder is always
+    true in a boolean test, even before its first capture.
+
     Recording never changes training: values are copied out (``detach().cpu()``, or copies of a small
     model's parameters, see below), no reference to a live tensor is kept, ``.grad``, the autograd
     graph, RNG state and a module's train/eval mode are left as they were, by ``capture`` and by
@@ -102,6 +109,7 @@ class Recorder:
         live: Any = False,
         params: bool = False,
     ) -> None:
+        _check_scene(scene)
         integer("every", every, low=1)
         if max_captures is not None and (
             isinstance(max_captures, bool) or not isinstance(max_captures, (int, np.integer)) or max_captures < 2
@@ -122,6 +130,7 @@ class Recorder:
         # Captures live in preallocated arrays (row i = capture i), grown by doubling and never
         # beyond max_captures + 1 rows: the trace is a view of them, not a second, stacked copy.
         self._n = 0
+        self._next_step = 0  # the step of a capture called without one: one past the last step seen
         self._steps = np.empty(0, dtype=np.int64)
         self._losses = np.empty((0, 2), dtype=np.float64)
         self._state: dict[str, np.ndarray] = {}
@@ -150,21 +159,24 @@ class Recorder:
         """The most captures kept (None: no limit)."""
         return self._max
 
-    def capture(self, step: int, loss: Any = None, *, test_loss: Any = None, force: bool = False, **state: Any) -> bool:
-        """Record one frame if ``step`` is a multiple of ``every`` (or ``force`` is true).
+    def capture(
+        self, step: "int | None" = None, loss: Any = None, *, test_loss: Any = None, force: bool = False, **state: Any
+    ) -> bool:
+        """Record one frame if the step is a multiple of ``every`` (or ``force`` is true).
 
         Parameters
         ----------
         step:
-            The training step (iteration) number; must not go backwards between captures.
+            The training step (iteration) number; must not go backwards between captures. If None
+            (leave it out: ``rec.capture(loss=loss, model=model)``), the recorder counts: one more
+            than the step of the previous call, 0 for the first.
         loss:
             The loss at this step: a scalar tensor, array or number. Optional.
         test_loss:
             A held-out loss at this step, drawn beside the training loss in the loss panel. Optional.
         force:
-            Record even if ``step`` is not a multiple of ``every``: use it on the step where the loop
-            stops, so the last frame shows the final state. Capturing the same step twice keeps the
-            newer values.
+            Record even if the step is not a multiple of ``every``. Capturing the same step twice
+            keeps the newer values. (To record the state after the loop, ``finish`` is simpler.)
         **state:
             Named values the scene draws from: tensors, arrays or numbers (``w=w, b=b``), or
             ``model=<nn.Module>`` for scenes that evaluate a model.
@@ -177,13 +189,25 @@ class Recorder:
         Raises
         ------
         CaptureError
-            If a value has the wrong shape for the scene, or ``step`` is smaller than the last one.
+            If a value has the wrong shape for the scene, the step is smaller than the last one,
+            or ``step`` is not an integer (a loss passed first without its name, say).
 
         Warns
         -----
         UserWarning
             Once per recorder, when ``max_captures`` is first reached and the captures are thinned.
         """
+        if step is None:
+            step = self._next_step
+        else:
+            try:
+                step = operator.index(step)
+            except TypeError:
+                raise CaptureError(
+                    f"capture's step must be an integer, got {type(step).__name__}; to let the recorder count "
+                    f"steps, pass the loss by name: rec.capture(loss=loss, ...)"
+                ) from None
+        self._next_step = step + 1
         # The skip path must cost next to nothing: it runs on every training step.
         if step % self._every and not force:
             return False
@@ -264,8 +288,34 @@ class Recorder:
             )
         return self._trace
 
+    def finish(self, loss: Any = None, *, test_loss: Any = None, **state: Any) -> bool:
+        """Record the state after the loop, at the last step ``capture`` saw, unless it was recorded.
+
+        Call it once, after the loop, with what ``capture`` takes (``rec.finish(loss=loss,
+        model=model)``), so the last frame shows the final state even when the last step was not
+        a multiple of ``every``. If that step was already captured, it does nothing.
+
+        Returns
+        -------
+        bool
+            True if a frame was recorded.
+
+        Raises
+        ------
+        CaptureError
+            As ``capture`` (the state does not fit the scene, say).
+        """
+        last_seen = self._next_step - 1
+        if self._n and int(self._steps[self._n - 1]) == last_seen:
+            return False
+        return self.capture(max(last_seen, 0), loss, test_loss=test_loss, force=True, **state)
+
     def __len__(self) -> int:
         return self._n
+
+    def __bool__(self) -> bool:
+        # Without this, len() == 0 makes a new recorder false, and ``if rec: rec.capture(...)`` never records.
+        return True
 
     # -- storage -------------------------------------------------------------------------------
 
@@ -416,6 +466,17 @@ class Recorder:
         self._landscape, _ = model_landscape([path], model, loss_fn, inputs, targets, resolution=resolution,
                                               progress=progress)
         self._trace = None
+
+
+def _check_scene(scene: Any) -> None:
+    """Raise UsageError unless ``scene`` is a scene: an instance, with ``capture`` and ``to_data``."""
+    if isinstance(scene, type):
+        raise UsageError(
+            f"Recorder takes a scene, not the class {scene.__name__}: make one first, such as "
+            f"Recorder({scene.__name__}(x, y))"
+        )
+    if not (callable(getattr(scene, "capture", None)) and callable(getattr(scene, "to_data", None))):
+        raise UsageError(f"Recorder takes a scene such as scenes.LineFit(x, y), got {type(scene).__name__}")
 
 
 def _parameters_of(state: dict[str, Any]) -> np.ndarray:

@@ -70,7 +70,8 @@ def test_usage_errors_exit_2(run, args, text):
 def test_unwritable_output_exits_1_before_training(run, tmp_path):
     (tmp_path / "taken.gif").mkdir()
     _one_line_error(run("demo", "linear", "-o", "taken.gif"), 1, "is a directory")
-    _one_line_error(run("demo", "linear", "-o", "no/such/dir.gif"), 1, "does not exist")
+    (tmp_path / "file").write_text("")
+    _one_line_error(run("demo", "linear", "-o", "file/x.gif"), 1, "'file' is not a directory")
 
 
 def test_render_missing_corrupt_and_empty_traces_exit_1(run, tmp_path):
@@ -223,14 +224,31 @@ def test_live_without_a_display_says_so_once_and_writes_the_same_file(run, tmp_p
     assert (tmp_path / "live.gif").read_bytes() == (tmp_path / "plain.gif").read_bytes()
 
 
-def test_demo_makes_its_default_folder_and_reports_frames_drawn(run, tmp_path):
+def test_demo_makes_missing_folders_says_so_and_reports_frames_drawn(run, tmp_path):
     assert run("demo", "linear", "--fps", "100", "-q").exit_code == 2  # refused before anything is made
-    assert run("demo", "linear", "-o", "missing/x.gif", "-q").exit_code == 1  # a folder given must exist
     assert list(tmp_path.iterdir()) == []
     result = run("demo", "linear", "--max-frames", "3")
     assert result.exit_code == 0, result.output
     assert len(iio.imread(tmp_path / "outputs" / "linear-seed10.gif", index=None)) == 3
-    assert "(3 frames," in result.output
+    assert "(3 frames," in result.output and result.output.rstrip().endswith("; created folder outputs/")
+    result = run("demo", "linear", "--max-frames", "2", "-o", "runs/a/x.gif", "--save-trace", "traces/x.npz")
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("; created folders runs/a/, traces/")
+    assert (tmp_path / "traces" / "x.npz").is_file()
+    result = run("demo", "linear", "--max-frames", "2", "-o", "runs/a/x.gif")  # the folder is there now
+    assert "created" not in result.output
+
+
+def test_render_and_compare_make_the_output_folder_and_say_so(run, saved_trace, tmp_path):
+    result = run("render", saved_trace, "-o", "runs/r.gif", "--max-frames", 2, "--still", "figs/last.png")
+    assert result.exit_code == 0, result.output
+    assert "Wrote runs/r.gif (2 frames" in result.output
+    assert result.output.rstrip().endswith("; created folders runs/, figs/")
+    assert (tmp_path / "figs" / "last.png").is_file()
+    result = run("compare", saved_trace, saved_trace, "--labels", "a,b", "-o", "cmp/c.gif", "--max-frames", 2)
+    assert result.exit_code == 0, result.output
+    assert "Wrote cmp/c.gif (2 frames, 2 runs, " in result.output
+    assert result.output.rstrip().endswith(" KiB); created folder cmp/")
 
 
 def test_old_option_names_still_work_for_a_release_with_a_note(run, tmp_path):

@@ -153,11 +153,11 @@ def test_fit_refuses_bad_options(tmp_path, kwargs, message):
 
 def test_fit_command_classifies_end_to_end(run, tmp_path):
     _csv(tmp_path, THREE_CLASSES, "pets.csv")
-    result = run("fit", "pets.csv", "--task", "classify", "--max-iter", 40, "--every", 10, "-o", "pets.gif",
+    result = run("fit", "pets.csv", "--task", "classify", "--max-iter", 40, "--every", 10, "-o", "runs/pets.gif",
                  "--save-trace", "pets.npz")
     assert result.exit_code == 0, result.output
-    assert "Wrote pets.gif (5 frames" in result.output
-    frames = iio.imread(tmp_path / "pets.gif", index=None)
+    assert "Wrote runs/pets.gif (5 frames" in result.output and "; created folder runs/" in result.output
+    frames = iio.imread(tmp_path / "runs" / "pets.gif", index=None)
     assert frames.shape == (5, 480, 640, 3)
     assert (frames[0] != frames[-1]).any(axis=2).sum() > 1000  # the regions move
     assert list(ca.Trace.load(tmp_path / "pets.npz").steps) == [0, 10, 20, 30, 39]
@@ -184,7 +184,7 @@ def test_fit_command_regresses_with_named_columns_to_the_default_output(run, tmp
         (["fit", "bad.csv", "--task", "regress", "--hidden", "4,x"], 2, "layer widths separated by commas"),
         (["fit", "bad.csv", "--task", "regress", "--lr", "0"], 2, "'--lr': 0.0 is not in the range 0<x<inf"),
         (["fit", "good.csv", "--task", "regress", "-o", "x.avi"], 2, "not a known format"),
-        (["fit", "good.csv", "--task", "regress", "-o", "no/such/dir.gif"], 1, "does not exist"),
+        (["fit", "good.csv", "--task", "regress", "-o", "good.csv/x.gif"], 1, "'good.csv' is not a directory"),
     ],
 )
 def test_fit_command_errors_are_one_line(run, tmp_path, args, code, text):

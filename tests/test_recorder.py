@@ -573,3 +573,96 @@ def test_a_model_drawing_random_numbers_in_eval_mode_trains_the_same_recorded(sc
     recorded = _noisy_training(scene_kind, record=True, read_trace_midway=read_trace_midway)
     for a, b in zip(plain, recorded):
         assert torch.equal(a, b)  # bit for bit
+
+
+# -- steps counted by the recorder, finish, and Python traps ---------------------------------------
+
+
+def test_capture_without_a_step_counts_its_calls():
+    rec = ca.Recorder(_line_scene(), every=3)
+    recorded = [rec.capture(loss=float(i), w=float(i), b=0.0) for i in range(8)]
+    assert recorded == [i % 3 == 0 for i in range(8)]
+    assert list(rec.trace.steps) == [0, 3, 6]
+    assert list(rec.trace.losses) == [0.0, 3.0, 6.0]
+
+
+def test_an_explicit_step_wins_and_the_count_goes_on_from_it():
+    rec = ca.Recorder(_line_scene(), every=1)
+    rec.capture(loss=0.0, w=0.0, b=0.0)
+    rec.capture(10, loss=1.0, w=1.0, b=0.0)
+    rec.capture(loss=2.0, w=2.0, b=0.0)
+    assert list(rec.trace.steps) == [0, 10, 11]
+
+
+def test_finish_records_the_last_step_seen_once():
+    rec = ca.Recorder(_line_scene(), every=3)
+    for i in range(8):  # steps 0..7: 7 is not a multiple of 3
+        rec.capture(loss=float(i), w=float(i), b=0.0)
+    assert rec.finish(loss=7.0, w=7.5, b=0.0)
+    assert list(rec.trace.steps) == [0, 3, 6, 7] and rec.trace.state["w"][-1] == 7.5
+    assert not rec.finish(loss=7.0, w=9.0, b=0.0)  # already recorded: nothing changes
+    assert list(rec.trace.steps) == [0, 3, 6, 7] and rec.trace.state["w"][-1] == 7.5
+
+
+def test_finish_after_a_captured_last_step_does_nothing():
+    rec = ca.Recorder(_line_scene(), every=2)
+    for i in range(7):  # the last step, 6, is captured
+        rec.capture(loss=float(i), w=float(i), b=0.0)
+    assert not rec.finish(loss=6.0, w=100.0, b=0.0)
+    assert list(rec.trace.steps) == [0, 2, 4, 6] and rec.trace.state["w"][-1] == 6.0
+
+
+def test_a_loss_passed_where_the_step_goes_says_to_name_it():
+    rec = ca.Recorder(_line_scene(), every=1)
+    with pytest.raises(ca.CaptureError, match=r"step must be an integer, got Tensor; .* rec.capture\(loss=loss"):
+        rec.capture(torch.tensor(0.5), w=1.0, b=0.0)
+
+
+def test_a_scene_class_not_made_into_a_scene_is_refused_in_one_line():
+    with pytest.raises(ca.UsageError, match=r"^Recorder takes a scene, not the class LineFit: make one first, "
+                                            r"such as Recorder\(LineFit\(x, y\)\)$"):
+        ca.Recorder(ca.scenes.LineFit)
+    with pytest.raises(ca.UsageError, match="Recorder takes a scene such as scenes.LineFit"):
+        ca.Recorder(torch.zeros(3))
+
+
+def test_a_recorder_is_true_before_its_first_capture():
+    rec = ca.Recorder(_line_scene(), every=1)
+    assert len(rec) == 0 and bool(rec)
+    if rec:
+        rec.capture(loss=1.0, w=1.0, b=0.0)
+    assert len(rec) == 1
+
+
+def _nested_loop(record: bool):
+    """A DataLoader + Adam + nn.Module loop, epochs x batches, as users write it; two lines record it."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    points = torch.randn(40, 2)
+    labels = (points[:, 0] * points[:, 1] > 0).long()
+    loader = DataLoader(TensorDataset(points, labels), batch_size=8, shuffle=True)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    rec = ca.Recorder(ca.scenes.DecisionBoundary(points, labels, resolution=20), every=4) if record else None
+    for epoch in range(3):
+        for batch_points, batch_labels in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(batch_points), batch_labels)
+            loss.backward()
+            optimizer.step()
+            if record:
+                rec.capture(loss=loss, model=model)
+    return model, rec
+
+
+def test_a_nested_dataloader_loop_records_with_two_lines_and_trains_the_same():
+    model, rec = _nested_loop(record=True)
+    plain, _ = _nested_loop(record=False)
+    for (name, value), (_, expected) in zip(model.state_dict().items(), plain.state_dict().items()):
+        assert torch.equal(value, expected), name
+    assert list(rec.trace.steps) == [0, 4, 8, 12]  # 3 epochs x 5 batches: steps 0..14
+    assert rec.finish(loss=0.0, model=model)
+    assert list(rec.trace.steps) == [0, 4, 8, 12, 14]

@@ -114,16 +114,16 @@ def test_output_is_a_directory(linear_trace, tmp_path):
         ca.render(linear_trace, tmp_path / "out.gif")
 
 
-def test_output_folder_missing_or_not_a_folder(linear_trace, tmp_path):
-    with pytest.raises(ca.OutputError, match="does not exist"):
-        ca.render(linear_trace, tmp_path / "missing" / "x.gif")
+def test_missing_output_folders_are_made_and_a_file_in_the_way_is_refused(linear_trace, tmp_path):
+    path = ca.render(linear_trace, tmp_path / "runs" / "deep" / "x.gif", max_frames=2)
+    assert len(iio.imread(path, index=None)) == 2
     (tmp_path / "file").write_text("")
-    with pytest.raises(ca.OutputError, match="not a directory"):
-        ca.render(linear_trace, tmp_path / "file" / "x.gif")
+    with pytest.raises(ca.OutputError, match="file' is not a directory"):
+        ca.render(linear_trace, tmp_path / "file" / "sub" / "x.gif")
 
 
 @pytest.mark.parametrize("suffix", [".gif", ".mp4"])
-def test_failure_mid_render_leaves_no_file(linear_trace, tmp_path, monkeypatch, suffix):
+def test_failure_mid_render_leaves_no_file_and_no_folder_it_made(linear_trace, tmp_path, monkeypatch, suffix):
     from convergence_anim.frames import FrameRenderer as Renderer
 
     original = Renderer.render_rgba
@@ -136,7 +136,7 @@ def test_failure_mid_render_leaves_no_file(linear_trace, tmp_path, monkeypatch, 
         return original(self, index)
 
     monkeypatch.setattr(Renderer, "render_rgba", failing)
-    target = tmp_path / f"out{suffix}"
+    target = tmp_path / "runs" / "deep" / f"out{suffix}"
     with pytest.raises(RuntimeError, match="boom"):
         ca.render(linear_trace, target, jobs=1)
     assert list(tmp_path.iterdir()) == []

@@ -210,3 +210,8 @@ def test_a_small_file_that_widens_to_gigabytes_is_refused_in_bounded_memory(tmp_
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in out.stderr, out.stderr
     assert not (tmp_path / "x.gif").exists()
+
+
+def test_save_makes_missing_folders(linear_trace, tmp_path):
+    path = linear_trace.save(tmp_path / "runs" / "a" / "linear.npz")
+    assert list(ca.Trace.load(path).steps) == list(linear_trace.steps)

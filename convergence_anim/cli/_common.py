@@ -25,10 +25,12 @@ __all__ = [
     "LIVE",
     "POSITIVE_FLOAT",
     "POSITIVE_INT",
+    "check_before_training",
     "check_outputs",
+    "created_note",
     "errors",
     "live_view",
-    "make_default_folder",
+    "new_folders",
     "output_path",
     "render_options",
     "render_with_progress",
@@ -229,40 +231,46 @@ def check_outputs(output: Path, settings, save_trace: "Path | None" = None, inpu
                           "the saved trace": save_trace}, inputs)
 
 
-def check_before_training(output: Path, save_trace: "Path | None", settings, default_output: bool = False,
-                          inputs: "dict | None" = None) -> None:
+def check_before_training(output: Path, save_trace: "Path | None", settings, inputs: "dict | None" = None) -> list[Path]:
     """Fail on a bad output, a missing encoder or a bad trace path now, not after minutes of training.
 
-    ``inputs`` (what -> path) are files the command reads: no output may be one of them. With
-    ``default_output`` the output's folder (``outputs/``) is created once everything else passed.
+    ``inputs`` (what -> path) are files the command reads: no output may be one of them. Returns the
+    folders that writing will create (see ``new_folders``), for the summary line.
     """
     from .._atomic import check_output_path
     from .._exceptions import UsageError
 
     settings.check_format(output)
     check_outputs(output, settings, save_trace, inputs)
-    if default_output:
-        make_default_folder(output)
     settings.check_output(output)
     if save_trace is not None:
         if save_trace.suffix.lower() != ".npz":
             raise UsageError(f"save_trace must end in .npz, got {str(save_trace)!r}")
         check_output_path(save_trace)
+    return new_folders(output, save_trace, settings.still, settings.filmstrip)
+
+
+def new_folders(*paths: "Path | None") -> list[Path]:
+    """The distinct missing folders of ``paths``, which writing them will create (None entries are skipped)."""
+    from .._atomic import missing_folder
+
+    folders = [missing_folder(path) for path in paths if path is not None]
+    return list(dict.fromkeys(folder for folder in folders if folder is not None))
 
 
 def train_and_render(train, output: Path, save_trace: "Path | None", settings, *, options: dict, live: bool,
-                     default_output: bool = False, inputs: "dict | None" = None) -> None:
+                     inputs: "dict | None" = None) -> None:
     """What ``demo`` and ``fit`` do once their options are parsed: check, train, save, render, report.
 
     ``train(live)`` runs the training with the recorder's ``live=`` value and returns a ``DemoRun``;
     ``inputs`` are the files it reads (see ``check_before_training``). Call it inside ``errors()``.
     """
-    check_before_training(output, save_trace, settings, default_output=default_output, inputs=inputs)
+    created = check_before_training(output, save_trace, settings, inputs=inputs)
     run = train(live_view(live, settings))
     if save_trace is not None:
         run.trace.save(save_trace)
     path = render_with_progress(run.trace, output, settings, quiet=options["quiet"])
-    report(run.trace, path, settings, options["quiet"])
+    report(run.trace, path, settings, options["quiet"], created)
 
 
 def render_with_progress(trace, output: Path, settings, *, quiet: bool) -> Path:
@@ -275,27 +283,21 @@ def render_with_progress(trace, output: Path, settings, *, quiet: bool) -> Path:
         return render(trace, output, settings, progress=bar.update)
 
 
-def report(trace, path: Path, settings, quiet: bool) -> None:
+def report(trace, path: Path, settings, quiet: bool, created: "list[Path]" = ()) -> None:
     """The closing lines: a divergence warning, then what was written (frames drawn, not captures)."""
     if trace.diverged_at is not None:
         click.echo(f"Warning: training diverged at iteration {trace.diverged_at} (loss or weights not finite).", err=True)
     if not quiet:
         frames = min(len(trace), settings.max_frames or len(trace))
-        click.echo(f"Wrote {path} ({frames} frames, {path.stat().st_size / 1024:.0f} KiB)")
+        click.echo(f"Wrote {path} ({frames} frames, {path.stat().st_size / 1024:.0f} KiB){created_note(created)}")
 
 
-def make_default_folder(path: Path) -> None:
-    """Create the folder of a default output path (``outputs/``), so a command works from any folder.
-
-    Only for defaults: a folder the user names must exist, as a typo there should fail rather than
-    make folders. Called after the options are checked, so a refused command leaves nothing behind.
-    """
-    from .._exceptions import OutputError
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the output folder {str(path.parent)!r}: {exc.strerror}") from None
+def created_note(created: "list[Path]") -> str:
+    """``"; created folder runs/"`` (or ``folders a/, b/``) for the summary line; empty if none."""
+    if not created:
+        return ""
+    names = ", ".join(f"{folder.as_posix()}/" for folder in created)
+    return f"; created folder{'s' * (len(created) > 1)} {names}"
 
 
 def output_path(output: "Path | None", fmt: "str | None", default_stem: str) -> Path:

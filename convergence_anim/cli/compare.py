@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import POSITIVE_FLOAT, check_outputs, errors, render_options, settings_from
+from ._common import POSITIVE_FLOAT, check_before_training, created_note, errors, render_options, settings_from
 
 __all__ = ["compare", "labels_option", "render_race"]
 
@@ -24,8 +24,11 @@ labels_option = click.option("--labels", callback=_labels, default=None, metavar
                              help="Names of the runs in the legend, in order [default: each run's optimizer and learning rate].")
 
 
-def render_race(traces, output: Path, settings, labels, *, quiet: bool) -> Path:
-    """``render(traces, output, settings, labels=labels)`` with a progress bar unless ``quiet``; then the summary."""
+def render_race(traces, output: Path, settings, labels, *, quiet: bool, created: "list[Path]" = ()) -> Path:
+    """``render(traces, output, settings, labels=labels)`` with a progress bar unless ``quiet``; then the summary.
+
+    ``created`` are the folders the writing made, named in the summary.
+    """
     import sys
 
     from .._render import render
@@ -43,13 +46,13 @@ def render_race(traces, output: Path, settings, labels, *, quiet: bool) -> Path:
         if trace.diverged_at is not None:
             click.echo(f"Warning: run {label!r} diverged at iteration {trace.diverged_at} (loss or weights not finite).", err=True)
     if not quiet:
-        click.echo(f"Wrote {path} ({frames} frames, {len(traces)} runs, {path.stat().st_size / 1024:.0f} KiB)")
+        click.echo(f"Wrote {path} ({frames} frames, {len(traces)} runs, {path.stat().st_size / 1024:.0f} KiB){created_note(created)}")
     return path
 
 
 @click.command(context_settings={"show_default": True})
 @click.argument("trace_files", metavar="TRACE.npz...", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output animation (.gif, .mp4, .webp, .webm, .html or beamer .tex), overwritten if it exists.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output animation (.gif, .mp4, .webp, .webm, .html or beamer .tex), overwritten if it exists; missing folders are created.")
 @labels_option
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 10].")
 @render_options
@@ -69,7 +72,7 @@ def compare(trace_files, output, labels, fps, **options) -> None:
         from ..trace import Trace
 
         settings = settings_from(options, fps, DEFAULT_FPS)
-        settings.check_output(output)
-        check_outputs(output, settings, inputs={f"trace file {i}": path for i, path in enumerate(trace_files, 1)})
+        created = check_before_training(output, None, settings,
+                                        inputs={f"trace file {i}": path for i, path in enumerate(trace_files, 1)})
         traces = [Trace.load(path) for path in trace_files]
-        render_race(traces, output, settings, labels, quiet=options["quiet"])
+        render_race(traces, output, settings, labels, quiet=options["quiet"], created=created)

@@ -31,7 +31,7 @@ def _demo_help() -> str:
 @click.option("--max-iter", type=POSITIVE_INT, default=None, help="Stop after N iterations [default: the demo's].")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: the demo's].")
 @click.option("--format", "fmt", type=FORMAT, default=None, help="Output format [default: from -o's suffix, else gif].")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file, overwritten if it exists [default: outputs/<demo>-seed<N>.<format>].")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file, overwritten if it exists [default: outputs/<demo>-seed<N>.<format>]; missing folders are created.")
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 @LIVE
 @render_options
@@ -40,12 +40,10 @@ def demo(name, seed, every, optimizer, lr, max_iter, fps, fmt, output, save_trac
 
     spec = DEMOS[name]
     seed = spec.seed if seed is None else seed
-    default = output is None
     output = output_path(output, fmt, f"outputs/{name}-seed{seed}")
     with errors(options["verbose"]):
         train_and_render(
             lambda shown: run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, optimizer=optimizer,
                                    landscape=options["landscape"], live=shown),
             output, save_trace, settings_from(options, fps, spec.fps), options=options, live=live,
-            default_output=default,
         )

@@ -54,7 +54,7 @@ def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "
               help="With more than two features, the plane drawn: the first two principal components (pca), or "
                    "two features, the others held at their median [default: pca].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Output animation (.gif, .mp4, .webp, .webm, .html or beamer .tex), overwritten if it exists [default: outputs/<csv name>-<task>.gif, creating outputs/].")
+              help="Output animation (.gif, .mp4, .webp, .webm, .html or beamer .tex), overwritten if it exists [default: outputs/<csv name>-<task>.gif; missing folders are created].")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 15].")
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 @LIVE
@@ -92,12 +92,11 @@ def fit(csv_file, task, model, hidden, lr, max_iter, iterations_renamed, every, 
         dataset = data.load_csv(csv_file, x_column=x_column, y_column=y_column,
                                 label_column=(label_column or "label") if task == "classify" else None,
                                 features=features)
-        default = output is None
-        if default:
+        if output is None:
             output = Path("outputs") / f"{csv_file.stem}-{task}.gif"
         train_and_render(
             lambda shown: data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every,
                                    seed=seed, landscape=options["landscape"], view=view, live=shown),
-            output, save_trace, settings, options=options, live=live, default_output=default,
+            output, save_trace, settings, options=options, live=live,
             inputs={"the data file": csv_file},
         )

@@ -47,7 +47,7 @@ def _optimizers(ctx: click.Context, param: click.Parameter, value: str) -> "list
 @click.option("--max-iter", type=POSITIVE_INT, default=None, help="Stop each run after N iterations [default: the demo's].")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: the demo's].")
 @click.option("--format", "fmt", type=FORMAT, default=None, help="Output format [default: from -o's suffix, else gif].")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file, overwritten if it exists [default: outputs/race-<demo>.<format>, creating outputs/].")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file, overwritten if it exists [default: outputs/race-<demo>.<format>]; missing folders are created.")
 @render_options
 def race(name, optimizers, labels, seed, every, max_iter, fps, fmt, output, **options) -> None:
     """Train a demo once per optimizer, from the same data and initial weights, and race them in one animation.
@@ -64,11 +64,10 @@ def race(name, optimizers, labels, seed, every, max_iter, fps, fmt, output, **op
     from ..demos import race_demo
 
     spec = DEMOS[name]
-    default = output is None
     output = output_path(output, fmt, f"outputs/race-{name}")
     with errors(options["verbose"]):
         settings = settings_from(options, fps, spec.fps)
-        check_before_training(output, None, settings, default_output=default)
+        created = check_before_training(output, None, settings)
         traces = race_demo(name, optimizers, seed=seed, every=every, max_iter=max_iter, landscape=options["landscape"],
                            progress=not options["quiet"])
-        render_race(traces, output, settings, labels, quiet=options["quiet"])
+        render_race(traces, output, settings, labels, quiet=options["quiet"], created=created)
