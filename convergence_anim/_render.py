@@ -6,6 +6,7 @@ import base64
 import functools
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from ._atomic import atomic_output
 from ._exceptions import UsageError
-from ._timing import pick_frames, plan_render
+from ._timing import frame_budget_note, pick_frames, plan_render
 from .scenes import scene_from_trace
 from .settings import RenderSettings
 from .trace import Trace
@@ -82,7 +83,7 @@ def render(
         The captures to draw (``Recorder.trace``, the ``Recorder`` itself, or ``Trace.load(...)``), or a
         list of them to race.
     path:
-        Output file; its folder must exist.
+        Output file; missing folders are created (and removed again if the render fails).
     settings:
         A ``RenderSettings``; the keyword ``options`` replace its fields.
     scene:
@@ -101,6 +102,12 @@ def render(
     -------
     Animation
         ``path`` as a ``pathlib.Path`` that displays inline in Jupyter.
+
+    Warns
+    -----
+    UserWarning
+        When the default ``max_frames`` (300) leaves captures out: one line, starting ``"render is
+        drawing"``, that says how to keep them all.
 
     Raises
     ------
@@ -129,8 +136,10 @@ def render(
         scene = scene_from_trace(trace[0]) if scene is None else scene
         for run in trace:  # every run's values, before any figure (scene_from_trace checked the first)
             scene.check_trace(run)
-        plan = plan_render(settings, path, len(race_timeline(trace)[0]))
+        total = len(race_timeline(trace)[0])
+        plan = plan_render(settings, path, total)
         frames = plan.frames
+        note = frame_budget_note(total, settings, trace, "max_frames=None")
     else:
         if labels is not None:
             raise UsageError("labels name the runs of a race; pass a list of traces to render a race")
@@ -140,10 +149,13 @@ def render(
         else:
             scene.check_trace(trace)
         plan = plan_render(settings, path, len(trace))
+        note = frame_budget_note(len(trace), settings, [trace], "max_frames=None")
         # A single run draws only the chosen captures: its limits and loss panel are those of the frames shown.
         frames = None
         if len(plan.frames) != len(trace):
             trace = trace.select(plan.frames)
+    if note is not None:
+        warnings.warn(f"render is {note}", UserWarning, stacklevel=2)
     make_renderer = functools.partial(FrameRenderer, trace, plan.look, labels=labels, frames=frames, scene=scene)
     timing = plan.timing
     path = Path(path)

@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .settings import DEFAULT_FPS
+from .settings import DEFAULT_FPS, DEFAULT_MAX_FRAMES
 
 if TYPE_CHECKING:  # pragma: no cover
     import os
 
     from .encoders import Encoder
     from .settings import FrameLook, RenderSettings
+    from .trace import Trace
 
-__all__ = ["RenderPlan", "Timing", "pick_frames", "plan_render", "plan_timing"]
+__all__ = ["RenderPlan", "Timing", "frame_budget_note", "pick_frames", "plan_render", "plan_timing"]
 
 
 def pick_frames(n: int, max_frames: "int | None", spacing: str = "uniform") -> np.ndarray:
@@ -38,6 +39,21 @@ def pick_frames(n: int, max_frames: "int | None", spacing: str = "uniform") -> n
     for i in range(max_frames - 1, -1, -1):
         wanted[i] = min(wanted[i], n - max_frames + i)
     return wanted
+
+
+def frame_budget_note(n: int, settings: "RenderSettings", traces: "list[Trace]", keep_all: str) -> "str | None":
+    """The one-line warning for ``n`` frames the default budget cuts, None if it cuts none.
+
+    ``keep_all`` says how to draw them all where the user is (``max_frames=None``,
+    ``--max-frames 0``). A trace captured at every step (the recorder's default) is named too: its
+    interval is what made so many frames.
+    """
+    if settings.max_frames != DEFAULT_MAX_FRAMES or n <= DEFAULT_MAX_FRAMES:
+        return None
+    note = f"drawing {DEFAULT_MAX_FRAMES} of {n} frames (the default budget); {keep_all} draws them all"
+    if any(trace.meta.get("capture_every") == 1 for trace in traces):
+        note += "; the trace was captured at every step (every=1, the Recorder's default)"
+    return note
 
 
 @dataclass(frozen=True)

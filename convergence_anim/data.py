@@ -78,7 +78,7 @@ def load_csv(
     x_column: str = "x",
     y_column: str = "y",
     label_column: "str | None" = None,
-    features: "Sequence[str] | None" = None,
+    features: "Sequence[str] | str | None" = None,
     max_classes: int = MAX_CLASSES,
 ) -> Dataset:
     """Read points from a comma-separated file with a header line.
@@ -94,7 +94,10 @@ def load_csv(
     features:
         The names of all input columns, each holding numbers: for classification two or more,
         instead of ``x_column`` and ``y_column``; for regression one or more, instead of
-        ``x_column`` (``y_column`` stays the value to predict).
+        ``x_column`` (``y_column`` stays the value to predict). Or ``"all"``: every column that
+        holds only numbers, except ``label_column`` (or, for regression, ``y_column``). For
+        classification, when ``x_column`` and ``y_column`` are left at ``"x"`` and ``"y"`` and the
+        file has neither column, ``"all"`` is what it gets.
     label_column:
         For classification, the column holding each point's class: numbers or names, 2 to
         ``max_classes`` distinct values. None (default) reads no labels: regression.
@@ -129,8 +132,21 @@ def load_csv(
         raise UsageError(f"cannot read {where!r}: {exc.strerror or exc}") from None
 
     regress_features = features is not None and label_column is None
-    inputs = [x_column, y_column] if features is None else [str(f) for f in features]
+    if features is None and label_column is not None and (x_column, y_column) == ("x", "y") \
+            and not {"x", "y"} & set(header):
+        features = "all"  # a table of features (digits, iris): no x and y to look for
     fewest = 1 if regress_features else 2
+    if isinstance(features, str) and features == "all":
+        target = y_column if regress_features else label_column
+        if target is not None and target not in header:
+            raise UsageError(_missing_column(where, target, header))
+        inputs = [name for i, name in enumerate(header) if name != target and _all_numbers(rows, i)]
+        if len(inputs) < fewest:
+            raise UsageError(f"{where}: features 'all' needs {'one' if fewest == 1 else 'two'} or more columns holding "
+                             f"only numbers besides the {'value to predict' if regress_features else 'label'}, found "
+                             f"{', '.join(map(repr, inputs)) or 'none'}")
+    else:
+        inputs = [x_column, y_column] if features is None else [str(f) for f in features]
     if len(inputs) < fewest or len(set(inputs)) != len(inputs):
         raise UsageError(f"features must name {'one' if fewest == 1 else 'two'} or more different columns, "
                          f"got {', '.join(inputs) or 'none'}")
@@ -196,6 +212,17 @@ def _is_number(text: str) -> bool:
         float(text)
     except ValueError:
         return False
+    return True
+
+
+def _all_numbers(rows: list[tuple[int, list[str]]], column: int) -> bool:
+    """Whether every cell of ``column`` is a finite number."""
+    for _, row in rows:
+        try:
+            if not math.isfinite(float(row[column])):
+                return False
+        except ValueError:
+            return False
     return True
 
 

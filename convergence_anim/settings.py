@@ -22,12 +22,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .encoders import Encoder
 
 __all__ = [
-    "DEFAULT_FPS", "FILMSTRIP_SUFFIXES", "FRAMES_FORMATS", "SPACINGS", "STILL_SUFFIXES", "FrameLook", "RenderSettings",
-    "check_size", "default_size",
+    "DEFAULT_FPS", "DEFAULT_MAX_FRAMES", "FILMSTRIP_SUFFIXES", "FRAMES_FORMATS", "SPACINGS", "STILL_SUFFIXES",
+    "FrameLook", "RenderSettings", "check_size", "default_size",
 ]
 
 #: Frames per second when neither ``fps`` nor ``duration`` is given.
 DEFAULT_FPS = 10.0
+#: Captures drawn at most unless ``max_frames`` says otherwise: 30 s at 10 fps. A loop recorded at
+#: every step would otherwise give a GIF of thousands of frames, minutes long and megabytes large.
+DEFAULT_MAX_FRAMES = 300
 #: How ``max_frames`` picks the captures to draw.
 SPACINGS = ("uniform", "log")
 STILL_SUFFIXES = (".png", ".svg", ".pdf")
@@ -135,6 +138,8 @@ class FrameLook:
         Whether the loss panel uses a log scale.
     loss_range:
         ``(low, high)`` the loss panel's axis must include, or None.
+    smooth:
+        The loss panel's smoothing weight (0: the raw training loss alone).
     cell:
         True for a grid cell: no tick labels, the run's name and loss in a header line.
     """
@@ -146,6 +151,7 @@ class FrameLook:
     log_loss: bool = False
     loss_range: "tuple[float, float] | None" = None
     cell: bool = False
+    smooth: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,11 @@ class RenderSettings:
         Draw the loss curve so far beside the plot.
     log_loss:
         Draw the loss panel on a log scale (implies ``loss_panel``).
+    smooth:
+        Draw the training loss in the loss panel as its exponential moving average, with this
+        weight on the past (0 to below 1; 0.9 is strong, TensorBoard's default is 0.6), over the
+        raw losses drawn faint: for a noisy minibatch loss. 0 (default) draws the raw loss alone; a
+        value above 0 implies ``loss_panel``. The trace is not changed.
     landscape:
         Draw the loss landscape beside the plot: contours of the loss over a plane of parameters,
         with the run's path on it so far (see ``convergence_anim.landscape``). Two-parameter scenes
@@ -192,7 +203,8 @@ class RenderSettings:
         range of several runs shown side by side.
     max_frames:
         Draw at most this many captures, the first and the last among them (only the last if 1);
-        all if None.
+        300 by default (``DEFAULT_MAX_FRAMES``; a render this drops captures from warns once, in one
+        line); all if None.
     spacing:
         How ``max_frames`` picks them: ``"uniform"`` (evenly) or ``"log"`` (dense early).
     still:
@@ -230,9 +242,10 @@ class RenderSettings:
     dpi: "float | None" = None
     loss_panel: bool = False
     log_loss: bool = False
+    smooth: float = 0.0
     landscape: bool = False
     loss_range: "tuple[float, float] | None" = None
-    max_frames: "int | None" = None
+    max_frames: "int | None" = DEFAULT_MAX_FRAMES
     spacing: str = "uniform"
     still: "Path | None" = None
     filmstrip: "Path | None" = None
@@ -253,7 +266,7 @@ class RenderSettings:
             "hold": number("hold", self.hold, low=0, what="a number of seconds >= 0"),
             "hold_first": number("hold_first", self.hold_first, low=0, what="a number of seconds >= 0"),
             "loop": integer("loop", self.loop, low=0),
-            "loss_panel": _flag("loss_panel", self.loss_panel) or _flag("log_loss", self.log_loss),
+            "smooth": _smoothing(self.smooth),
             "log_loss": _flag("log_loss", self.log_loss),
             "landscape": _flag("landscape", self.landscape),
             "loss_range": optional(pair, "loss_range", self.loss_range),
@@ -267,6 +280,7 @@ class RenderSettings:
             "frames_format": choice("frames_format", self.frames_format, FRAMES_FORMATS),
             "panels": check_panels(self.panels),
         }
+        fields["loss_panel"] = _flag("loss_panel", self.loss_panel) or fields["log_loss"] or fields["smooth"] > 0
         if fields["fps"] is not None and fields["duration"] is not None:
             raise UsageError("give either fps or duration, not both")
         if fields["duration"] is not None and fields["hold"] + fields["hold_first"] >= fields["duration"]:
@@ -280,7 +294,8 @@ class RenderSettings:
                                len(fields["panels"]))
         panels = tuple(name for name, flag in BUILT_IN.items() if fields[flag]) + fields["panels"]
         # Resolved once here; a FrameLook is not a field, so to_dict, equality and replace() ignore it.
-        object.__setattr__(self, "_look", FrameLook(theme, size, dpi, panels, fields["log_loss"], fields["loss_range"]))
+        object.__setattr__(self, "_look", FrameLook(theme, size, dpi, panels, fields["log_loss"], fields["loss_range"],
+                                                  smooth=fields["smooth"]))
         if self.size is not None and not isinstance(self.size, str):
             fields["size"] = tuple(int(v) for v in self.size)
         if self.dpi is not None:
@@ -398,6 +413,13 @@ def _flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise UsageError(f"{name} must be True or False, got {value!r}")
     return value
+
+
+def _smoothing(value: Any) -> float:
+    weight = number("smooth", value, low=0, what="a number from 0 up to (not including) 1")
+    if weight >= 1:
+        raise UsageError(f"smooth must be a number from 0 up to (not including) 1, got {value!r}")
+    return weight
 
 
 def _extra_path(name: str, path: Any, suffixes: tuple[str, ...]) -> "Path | None":

@@ -186,7 +186,8 @@ def test_still_and_filmstrip(run, saved_trace, tmp_path):
         (["--theme", "neon"], "Invalid value"),
         (["--fps", "5", "--duration", "3"], "give either fps or duration, not both"),
         (["--duration", "1", "--hold", "2"], "leave no time"),
-        (["--max-frames", "0"], "'--max-frames': 0 is not in the range x>=1"),
+        (["--max-frames", "-1"], "'--max-frames': -1 is not in the range x>=0"),
+        (["--smooth", "1"], "'--smooth': 1.0 is not in the range 0<=x<1"),
         (["--jobs", "0"], "'--jobs': 0 is not in the range x>=1"),
         (["--hold", "-1"], "'--hold': -1.0 is not in the range 0<=x<inf"),
         (["--still", "x.jpg"], "must end in .png, .svg, .pdf"),
@@ -269,3 +270,27 @@ def test_help_says_how_race_and_compare_differ(run):
     for command in ([], ["race"], ["compare"]):
         text = " ".join(run(*command, "--help").output.split())
         assert "race" in text and "compare" in text and "saved" in text, command
+
+
+def test_the_default_frame_budget_warns_in_the_command_line_s_terms(run, tmp_path, monkeypatch):
+    import convergence_anim._render
+
+    drawn = []
+
+    def fake_render(trace, path, settings, **kwargs):  # what the command asks for, without drawing 400 frames
+        drawn.append(settings.max_frames)
+        path.write_bytes(b"GIF89a")
+        return path
+
+    monkeypatch.setattr(convergence_anim._render, "render", fake_render)
+    rec = ca.Recorder(ca.scenes.LineFit([0.0, 1.0], [0.0, 1.0]))
+    for _ in range(400):
+        rec.capture(loss=1.0, w=1.0, b=0.0)
+    rec.trace.save(tmp_path / "long.npz")
+    result = run("render", "long.npz", "-o", "long.gif", "-q")
+    assert result.exit_code == 0 and drawn == [300]
+    assert result.output.strip() == (
+        "Warning: drawing 300 of 400 frames (the default budget); --max-frames 0 draws them all; "
+        "the trace was captured at every step (every=1, the Recorder's default).")
+    result = run("render", "long.npz", "-o", "long.gif", "-q", "--max-frames", "0")
+    assert result.exit_code == 0 and drawn == [300, None] and result.output == ""

@@ -1,5 +1,7 @@
 """Your own data: load_csv, fit, and the ``convergence-anim fit`` command."""
 
+from pathlib import Path
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -202,3 +204,32 @@ def test_demo_command_accepts_the_new_demos(run):
     assert result.exit_code == 2
     for name in ("blobs", "moons", "circles", "xor", "spiral", "spiral3", "blobs3", "poly", "sine"):
         assert f"'{name}'" in result.output
+
+
+# -- every numeric column: --features all, and the default for a table without x and y ---------------
+
+TABLES = Path(__file__).resolve().parent / "data"
+WINE_FEATURES = ["alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols", "flavanoids",
+                 "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue", "od280_od315", "proline"]
+
+
+def test_features_all_takes_every_numeric_column_but_the_label(tmp_path):
+    for features in ("all", None):  # None: the table has no x and y columns, so all is what it gets
+        wine = load_csv(TABLES / "wine_like.csv", label_column="cultivar", features=features)
+        assert list(wine.feature_names) == WINE_FEATURES and wine.features.shape == (178, 13)
+    path = _csv(tmp_path, "id,a,b,c,label\nq1,1,2,3,0\nq2,2,3,4,1\nq3,,5,6,0\n")
+    table = load_csv(path, label_column="label", features="all")
+    assert table.feature_names == ("b", "c")  # 'id' holds names, 'a' has an empty cell
+    with pytest.raises(ca.UsageError, match=r"features 'all' needs two or more columns holding only numbers besides "
+                                            r"the label, found 'b'"):
+        load_csv(_csv(tmp_path, "id,b,label\nq1,2,0\nq2,3,1\n"), label_column="label", features="all")
+
+
+def test_fit_command_takes_every_feature_with_features_all(run, tmp_path):
+    result = run("fit", TABLES / "iris_like.csv", "--task", "classify", "--label-column", "species",
+                 "--features", "all", "--iterations", "10", "--every", "10", "--size", "160x120",
+                 "-o", "iris.gif", "--save-trace", "iris.npz", "-q")
+    assert result.exit_code == 0, result.output
+    trace = ca.Trace.load(tmp_path / "iris.npz")
+    assert trace.data["points"].shape == (150, 4)
+    assert trace.meta["features"] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]

@@ -139,7 +139,7 @@ def test_a_full_disk_on_the_extra_outputs_is_one_line_and_leaves_nothing(long_tr
 
 def _start_render(trace_path, target, jobs, **popen):
     proc = subprocess.Popen([sys.executable, "-m", "convergence_anim.cli", "render", str(trace_path), "-o",
-                             str(target), "-q", "--jobs", str(jobs), "--size", "320x240"],
+                             str(target), "-q", "--jobs", str(jobs), "--size", "320x240", "--max-frames", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
     return proc
 

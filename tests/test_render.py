@@ -1,3 +1,5 @@
+import warnings
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -287,3 +289,97 @@ def test_render_takes_a_recorder_and_refuses_what_is_not_a_trace(linear_trace, t
     with pytest.raises(ca.UsageError, match="got str"):
         ca.render([linear_trace, "run.npz"], tmp_path / "x.gif")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.frames"]
+
+
+# -- the default frame budget ----------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_after_first_frame(done):
+    raise _Stop  # the frames chosen and the warning come before any drawing; no need to draw 300
+
+
+def _every_step_trace(n, every=1):
+    rec = ca.Recorder(ca.scenes.LineFit([0.0, 1.0, 2.0], [0.0, 1.0, 2.0]), every=every)
+    for _ in range(n * every):
+        rec.capture(loss=1.0, w=1.0, b=0.0)
+    return rec.trace
+
+
+def test_the_default_budget_draws_300_frames_and_says_in_one_line_how_to_keep_them_all(tmp_path, memory_encoder):
+    with pytest.warns(UserWarning) as caught:
+        with pytest.raises(_Stop):
+            ca.render(_every_step_trace(400), tmp_path / "x.frames", progress=_stop_after_first_frame, jobs=1)
+    (warning,) = caught
+    assert str(warning.message) == (
+        "render is drawing 300 of 400 frames (the default budget); max_frames=None draws them all; "
+        "the trace was captured at every step (every=1, the Recorder's default)")
+    assert warning.filename == __file__  # it points at the user's call
+    from convergence_anim._timing import pick_frames
+
+    chosen = pick_frames(400, ca.RenderSettings().max_frames)
+    assert len(set(chosen)) == 300 and chosen[0] == 0 and chosen[-1] == 399
+
+
+def test_no_budget_warning_when_frames_are_asked_for_or_the_interval_was_chosen(tmp_path, memory_encoder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for options in ({"max_frames": None}, {"max_frames": 50}):
+            with pytest.raises(_Stop):
+                ca.render(_every_step_trace(400), tmp_path / "x.frames", progress=_stop_after_first_frame, jobs=1,
+                          **options)
+    with pytest.warns(UserWarning, match=r"^render is drawing 300 of 301 frames \(the default budget\); "
+                                         r"max_frames=None draws them all$"):
+        with pytest.raises(_Stop):
+            ca.render(_every_step_trace(301, every=2), tmp_path / "x.frames", progress=_stop_after_first_frame)
+
+
+# -- a smoothed loss panel -------------------------------------------------------------------------
+
+
+def _noisy_trace(losses=(1.0, 0.0, 1.0, 0.0, 1.0, 0.0)):
+    rec = ca.Recorder(ca.scenes.LineFit([0.0, 1.0, 2.0], [0.0, 1.0, 2.0]), every=1)
+    for step, loss in enumerate(losses):
+        rec.capture(loss=loss, w=step / 5, b=0.0)
+    return rec.trace
+
+
+def _loss_lines(renderer):
+    """The loss panel's lines (the panel is the axes labelled "loss"), as (alpha, linewidth, y data)."""
+    (panel,) = [ax for ax in renderer.figure.axes if ax.get_ylabel() == "loss"]
+    return [(line.get_alpha(), line.get_linewidth(), np.asarray(line.get_ydata(), dtype=float))
+            for line in panel.get_lines() if line.get_linestyle() == "-"]
+
+
+def test_smooth_draws_the_moving_average_strong_over_the_raw_loss_faint():
+    renderer = FrameRenderer(_noisy_trace(), smooth=0.5)  # smooth implies the loss panel
+    renderer.render(5)
+    (faint_alpha, faint_width, raw), (strong_alpha, strong_width, average) = _loss_lines(renderer)
+    np.testing.assert_array_equal(raw, [1, 0, 1, 0, 1, 0])
+    # Debiased: the first point is the first loss; then each is half the past and half the new loss.
+    expected, mean, weight = [], 0.0, 0.0
+    for loss in raw:
+        mean, weight = 0.5 * mean + 0.5 * loss, 0.5 * weight + 0.5
+        expected.append(mean / weight)
+    np.testing.assert_allclose(average, expected)
+    assert faint_alpha < 0.5 and strong_alpha is None and strong_width > faint_width
+    plain = FrameRenderer(_noisy_trace(), loss_panel=True)
+    plain.render(5)
+    ((_, _, only),) = _loss_lines(plain)
+    np.testing.assert_array_equal(only, raw)
+
+
+def test_smoothed_panels_blit_pixel_identical_to_full_redraws_alone_and_in_a_race(linear_trace, tmp_path,
+                                                                                   memory_encoder):
+    fast, full = FrameRenderer(linear_trace, smooth=0.8, blit=True), FrameRenderer(linear_trace, smooth=0.8, blit=False)
+    for index in (0, 4, len(linear_trace) - 1):
+        np.testing.assert_array_equal(fast.render(index), full.render(index), err_msg=f"frame {index}")
+    runs = [_noisy_trace(), _noisy_trace((2.0, 0.5, 1.5, 0.5, 1.0, 0.2))]
+    ca.render(runs, tmp_path / "race.frames", labels=["a", "b"], smooth=0.8, jobs=1)
+    smooth_race = memory_encoder.last.frames
+    ca.render(runs, tmp_path / "race.frames", labels=["a", "b"], loss_panel=True, jobs=1)
+    assert smooth_race[0].shape == memory_encoder.last.frames[0].shape  # the same panel, drawn otherwise
+    assert (smooth_race[-1] != memory_encoder.last.frames[-1]).any()

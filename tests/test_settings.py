@@ -31,6 +31,8 @@ def test_duration_alone_sets_the_frame_rate(linear_trace, tmp_path, memory_encod
         ({"loop": -1}, "loop must be a non-negative integer, got -1"),
         ({"jobs": 2.0}, "jobs must be a positive integer, got 2.0"),
         ({"max_frames": 0}, "max_frames must be a positive integer"),
+        ({"smooth": 1.0}, r"smooth must be a number from 0 up to \(not including\) 1, got 1.0"),
+        ({"smooth": -0.1}, r"smooth must be a number from 0 up to \(not including\) 1, got -0.1"),
         ({"spacing": "random"}, "spacing must be one of uniform, log"),
         ({"theme": "neon"}, "unknown theme 'neon'"),
         ({"size": (8, 8)}, "between 16 and 8192"),

@@ -12,13 +12,14 @@ import math
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
 import click
 
 from ..encoders import formats
-from ..settings import FRAMES_FORMATS, SPACINGS
+from ..settings import DEFAULT_MAX_FRAMES, FRAMES_FORMATS, SPACINGS
 from ..style import SIZES, THEMES
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "check_outputs",
     "created_note",
     "errors",
+    "frame_budget_warning",
     "live_view",
     "new_folders",
     "output_path",
@@ -152,8 +154,9 @@ def render_options(command):
         click.option("--loop", type=click.IntRange(min=0), default=0, help="Times a GIF plays; 0 loops forever."),
         click.option("--loss-panel", is_flag=True, help="Draw the loss curve so far beside the plot."),
         click.option("--log-loss", is_flag=True, help="Log scale for the loss panel (implies --loss-panel)."),
+        click.option("--smooth", type=click.FloatRange(0, 1, max_open=True), default=0.0, metavar="W", help="Draw the training loss as its moving average with weight W on the past (0.9 is strong), the raw loss faint behind it; 0 draws it raw (W > 0 implies --loss-panel)."),
         click.option("--landscape", is_flag=True, help="Draw the loss landscape beside the plot, with the path of the run on it (model demos and fit record one when given)."),
-        click.option("--max-frames", type=POSITIVE_INT, default=None, help="Draw at most N of the captures."),
+        click.option("--max-frames", type=click.IntRange(min=0), default=DEFAULT_MAX_FRAMES, help="Draw at most N of the captures, the first and the last among them; 0 draws them all."),
         click.option("--spacing", type=click.Choice(SPACINGS), default="uniform", help="How --max-frames picks: evenly, or dense early (log)."),
         click.option("--still", type=click.Path(path_type=Path), default=None, help="Also save the final frame (.png, .svg or .pdf)."),
         click.option("--filmstrip", type=click.Path(path_type=Path), default=None, help="Also save key frames side by side as one .png."),
@@ -179,8 +182,9 @@ def settings_from(options: dict, fps: "float | None", default_fps: float):
 
     if fps is None and options["duration"] is None:
         fps = default_fps
-    names = set(RenderSettings.option_names()) - {"fps", "loss_range", "panels"}  # panels of your own: Python only
-    return RenderSettings(fps=fps, **{name: options[name] for name in names})
+    names = set(RenderSettings.option_names()) - {"fps", "loss_range", "max_frames", "panels"}  # panels: Python only
+    return RenderSettings(fps=fps, max_frames=options["max_frames"] or None,
+                          **{name: options[name] for name in names})
 
 
 def renamed(old: str, new: str, **kwargs: Any):
@@ -277,10 +281,27 @@ def render_with_progress(trace, output: Path, settings, *, quiet: bool) -> Path:
     """``render(trace, output, settings)``, with a progress bar on standard error unless ``quiet``."""
     from .._render import render
 
-    if quiet:
-        return render(trace, output, settings)
-    with click.progressbar(length=len(trace), label=f"Rendering {output.name}", file=sys.stderr) as bar:
-        return render(trace, output, settings, progress=bar.update)
+    with frame_budget_warning(len(trace), [trace], settings):
+        if quiet:
+            return render(trace, output, settings)
+        with click.progressbar(length=len(trace), label=f"Rendering {output.name}", file=sys.stderr) as bar:
+            return render(trace, output, settings, progress=bar.update)
+
+
+@contextlib.contextmanager
+def frame_budget_warning(n_frames: int, traces: list, settings) -> Iterator[None]:
+    """Say in one line, in the command line's terms, when the default budget leaves frames out.
+
+    ``render`` says it too, in Python's terms (``max_frames=None``): that warning is kept quiet here.
+    """
+    from .._timing import frame_budget_note
+
+    note = frame_budget_note(n_frames, settings, traces, "--max-frames 0")
+    if note is not None:
+        click.echo(f"Warning: {note}.", err=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="render is drawing")
+        yield
 
 
 def report(trace, path: Path, settings, quiet: bool, created: "list[Path]" = ()) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import POSITIVE_FLOAT, check_before_training, created_note, errors, render_options, settings_from
+from ._common import (POSITIVE_FLOAT, check_before_training, created_note, errors, frame_budget_warning, render_options,
+                      settings_from)
 
 __all__ = ["compare", "labels_option", "render_race"]
 
@@ -36,12 +37,14 @@ def render_race(traces, output: Path, settings, labels, *, quiet: bool, created:
     from ..race import check_race, race_timeline
 
     labels = check_race(traces, labels)
-    frames = len(pick_frames(len(race_timeline(traces)[0]), settings.max_frames, settings.spacing))
-    if quiet:
-        path = render(traces, output, settings, labels=labels)
-    else:
-        with click.progressbar(length=frames, label=f"Rendering {output.name}", file=sys.stderr) as bar:
-            path = render(traces, output, settings, labels=labels, progress=bar.update)
+    total = len(race_timeline(traces)[0])
+    frames = len(pick_frames(total, settings.max_frames, settings.spacing))
+    with frame_budget_warning(total, traces, settings):
+        if quiet:
+            path = render(traces, output, settings, labels=labels)
+        else:
+            with click.progressbar(length=frames, label=f"Rendering {output.name}", file=sys.stderr) as bar:
+                path = render(traces, output, settings, labels=labels, progress=bar.update)
     for label, trace in zip(labels, traces):
         if trace.diverged_at is not None:
             click.echo(f"Warning: run {label!r} diverged at iteration {trace.diverged_at} (loss or weights not finite).", err=True)

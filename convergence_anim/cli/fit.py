@@ -47,9 +47,10 @@ def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "
 @click.option("--x-column", default="x", help="Column holding x.")
 @click.option("--y-column", default="y", help="Column holding y.")
 @click.option("--label-column", default=None, help="Column holding the class, for --task classify [default: label].")
-@click.option("--features", callback=_names, default=None, metavar="A,B,...",
-              help="Input columns, standardised: for classify two or more [default: x,y]; for regress one or more, "
-                   "predicting --y-column (several are drawn as predicted against actual) [default: x].")
+@click.option("--features", callback=_names, default=None, metavar="A,B,...|all",
+              help="Input columns, standardised: for classify two or more [default: x,y, or all if the file has "
+                   "neither]; for regress one or more, predicting --y-column (several are drawn as predicted against "
+                   "actual) [default: x]; all: every column holding only numbers except the label or --y-column.")
 @click.option("--view", callback=_names, default=None, metavar="pca|A,B",
               help="With more than two features, the plane drawn: the first two principal components (pca), or "
                    "two features, the others held at their median [default: pca].")
@@ -91,7 +92,7 @@ def fit(csv_file, task, model, hidden, lr, max_iter, iterations_renamed, every, 
 
         dataset = data.load_csv(csv_file, x_column=x_column, y_column=y_column,
                                 label_column=(label_column or "label") if task == "classify" else None,
-                                features=features)
+                                features="all" if features == ("all",) else features)
         if output is None:
             output = Path("outputs") / f"{csv_file.stem}-{task}.gif"
         train_and_render(

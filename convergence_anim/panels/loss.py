@@ -6,6 +6,7 @@ shows each run's training loss in its colour, a finished run's last point drawn 
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..runs import FrameState, Runs
     from ..settings import FrameLook
 
-__all__ = ["set_loss_axes", "setup_loss_panel"]
+__all__ = ["set_loss_axes", "setup_loss_panel", "smoothed"]
 
 
 def set_loss_axes(ax: "Axes", losses: Sequence[np.ndarray], first: float, last: float, log: bool,
@@ -48,38 +49,59 @@ def set_loss_axes(ax: "Axes", losses: Sequence[np.ndarray], first: float, last: 
 def setup_loss_panel(ax: "Axes", runs: "Runs", look: "FrameLook") -> "Callable[[FrameState], list]":
     """Draw the loss panel's static parts on ``ax``; return its per-frame updater."""
     theme = look.theme
-    # Each curve: (run number, its steps, its losses, colour, label).
+    # Each curve: (run number, its steps, its losses, colour, label, smoothing weight).
     if runs.race:
-        curves = [(r, trace.steps.astype(np.float64), trace.losses, colour, None)
+        curves = [(r, trace.steps.astype(np.float64), trace.losses, colour, None, look.smooth)
                   for r, (trace, colour) in enumerate(zip(runs, runs.colors))]
     else:
         trace = runs[0]
         steps = trace.steps.astype(np.float64)
-        curves = [(0, steps, trace.losses, theme.loss_color, "train")]
-        if np.isfinite(trace.test_losses).any():
-            curves.append((0, steps, trace.test_losses, theme.test_loss_color, "test"))
+        curves = [(0, steps, trace.losses, theme.loss_color, "train", look.smooth)]
+        if np.isfinite(trace.test_losses).any():  # a held-out loss is not noisy: never smoothed
+            curves.append((0, steps, trace.test_losses, theme.test_loss_color, "test", 0.0))
     first = float(min(steps[0] for _, steps, *_ in curves))
     last = float(max(steps[-1] for _, steps, *_ in curves))
     set_loss_axes(ax, [losses for _, _, losses, *_ in curves], first, last, look.log_loss, look.loss_range)
     # A race's points have a thicker edge, so that a finished run's hollow point reads.
     marker = {"mew": 1.5} if runs.race else {}
     drawn = []
-    for run, steps, losses, colour, label in curves:
+    for run, steps, losses, colour, label, smooth in curves:
+        # Smoothed: the moving average strong, the raw losses faint behind it.
+        faint = ax.plot([], [], "-", color=colour, lw=1, alpha=0.35, zorder=2.5)[0] if smooth else None
         (line,) = ax.plot([], [], "-", color=colour, lw=2, label=label, zorder=2.6)
         (point,) = ax.plot([], [], "o", color=colour, ms=7, zorder=2.7, **marker)
-        drawn.append((run, steps, losses, line, point))
+        drawn.append((run, steps, losses, smoothed(losses, smooth) if smooth else losses, faint, line, point))
     if len(curves) > 1 and not runs.race:
         ax.legend(loc="upper right")
 
     def update(state: "FrameState") -> list:
         changed = []
-        for run, steps, losses, line, point in drawn:
+        for run, steps, raw, shown, faint, line, point in drawn:
             index = state.indices[run]
-            line.set_data(steps[: index + 1], losses[: index + 1])
-            point.set_data(steps[index : index + 1], losses[index : index + 1])
+            if faint is not None:
+                faint.set_data(steps[: index + 1], raw[: index + 1])
+                changed.append(faint)
+            line.set_data(steps[: index + 1], shown[: index + 1])
+            point.set_data(steps[index : index + 1], shown[index : index + 1])
             if runs.race:
                 point.set_markerfacecolor("none" if state.finished[run] else line.get_color())
             changed += [line, point]
         return changed
 
     return update
+
+
+def smoothed(values: np.ndarray, weight: float) -> np.ndarray:
+    """The exponential moving average of ``values`` with ``weight`` on the past, NaN where a value is not finite.
+
+    Debiased, as TensorBoard's smoothing is: the first value is itself, not pulled towards 0. A loss
+    that was not captured (NaN) or overflowed is skipped, not averaged in.
+    """
+    out = np.full(len(values), np.nan)
+    average = total = 0.0
+    for i, value in enumerate(np.asarray(values, dtype=np.float64)):
+        if math.isfinite(value):
+            average = weight * average + (1 - weight) * value
+            total = weight * total + (1 - weight)
+            out[i] = average / total
+    return out
