@@ -70,3 +70,72 @@ def test_import_and_help_load_neither_torch_nor_matplotlib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _package_imports():
+    """For each module of the package: the names it imports from the package, and its module-level imports.
+
+    ``(module, target module, imported name, at module level)`` per imported name; imports inside
+    functions (lazy ones) and under ``if TYPE_CHECKING`` are not at module level.
+    """
+    import ast
+    from pathlib import Path
+
+    root = Path(ca.__file__).parent
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    found = []
+    for module, path in modules.items():
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        tree = ast.parse(path.read_text())
+        top = set()
+        for statement in tree.body:
+            if isinstance(statement, ast.If) and "TYPE_CHECKING" in ast.unparse(statement.test):
+                continue
+            if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                top.update(id(node) for node in ast.walk(statement))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                target = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "convergence_anim":
+                continue
+            for alias in node.names:
+                submodule = f"{target}.{alias.name}"
+                found.append((module, submodule if submodule in modules else target, alias.name, id(node) in top))
+    return modules, found
+
+
+def test_no_module_imports_a_private_name_of_another():
+    _, imports = _package_imports()
+    private = [f"{module}: from {target} import {name}" for module, target, name, _ in imports
+               if name.startswith("_") and not name.startswith("__") and not target.endswith(f".{name}")]
+    assert private == []
+
+
+def test_the_package_has_no_import_cycle():
+    modules, imports = _package_imports()
+    edges = {module: set() for module in modules}
+    for module, target, _, at_top in imports:
+        if at_top and target in modules and target != module:
+            edges[module].add(target)
+    cycles, done = [], set()
+
+    def visit(module, path):
+        for target in sorted(edges[module]):
+            if target in path:
+                cycles.append(" -> ".join(path[path.index(target):] + [target]))
+            elif target not in done:
+                visit(target, path + [target])
+        done.add(module)
+
+    for module in sorted(modules):
+        if module not in done:
+            visit(module, [module])
+    assert cycles == []
+    assert len(modules) > 40 and sum(len(t) for t in edges.values()) > 60  # the walk saw the package
