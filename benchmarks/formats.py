@@ -116,16 +116,24 @@ def drawn_frames(trace) -> list[np.ndarray]:
 
 
 def webp_encoders(frames, folder: Path) -> dict:
-    """Encode-only time and bytes of our WebP encoder and ffmpeg's libwebp_anim on the same frames."""
+    """Encode-only time and bytes of our WebP encoder and ffmpeg's libwebp_anim on the same pixels.
+
+    Ours maps each frame to the GIF's palette first (its lossless default); ffmpeg is given the frames
+    already mapped, so both store the same pixels and only the encoders differ.
+    """
     import imageio_ffmpeg
 
     from convergence_anim.encoders.webp import WebpEncoder
 
     height, width = frames[0].shape[:2]
     ours = folder / "enc-ours.webp"
+    samples = [frames[i] for i in sorted({0, len(frames) // 2, len(frames) - 1})]
+    with WebpEncoder(folder / "palette.webp", size=(width, height), fps=FPS, samples=samples) as encoder:
+        mapped = [encoder.preparer()(frame) for frame in frames]
+        encoder.write(frames[0])
 
     def run_ours():
-        with WebpEncoder(ours, size=(width, height), fps=FPS) as encoder:
+        with WebpEncoder(ours, size=(width, height), fps=FPS, samples=samples) as encoder:
             for frame in frames:
                 encoder.write(frame)
 
@@ -136,8 +144,8 @@ def webp_encoders(frames, folder: Path) -> dict:
                                              pix_fmt_in="rgba", pix_fmt_out="bgra", quality=None, macro_block_size=1,
                                              output_params=["-lossless", "1", "-compression_level", "1", "-loop", "0"])
         writer.send(None)
-        for frame in frames:
-            writer.send(np.ascontiguousarray(frame))
+        for frame in mapped:
+            writer.send(np.ascontiguousarray(np.dstack([frame, np.full(frame.shape[:2], 255, np.uint8)])))
         writer.close()
 
     return {"ours (Pillow stills, our container)": (timed(run_ours), ours.stat().st_size),

@@ -1,4 +1,4 @@
-"""Streaming animated WebP encoder: lossless by default, each frame only the pixels that changed.
+"""Streaming animated WebP encoder: the GIF's pixels, losslessly, each frame only the pixels that changed.
 
 Why not Pillow's ``save_all`` (or ffmpeg's ``libwebp_anim``): both go through libwebp's animation
 encoder, which keeps every frame until the end and merges a frame identical to the previous one into
@@ -8,6 +8,12 @@ bounding box of the pixels that changed, with unchanged pixels inside it made tr
 alpha-blended onto the canvas (long transparent runs compress well). Pillow encodes each of those
 rectangles as a still WebP, in C; this module only puts its chunks into the animation's RIFF
 container (https://developers.google.com/speed/webp/docs/riff_container).
+
+Why the GIF's palette: lossless WebP of the drawn frames themselves (every anti-aliased shade kept)
+came out 1.12x the size of our GIF, which is already about half a plain Pillow GIF (one palette,
+changed rectangles only). Mapped to the same 255-colour palette first, each frame has few colours,
+so libwebp's colour-indexing transform packs it tightly: 0.71x (moons) to 0.76x (linear) of the
+GIF, for the same pixels the GIF shows (benchmarks/formats.py).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import numpy as np
 from .._checks import integer
 from .._exceptions import EncoderError, OutputError, UsageError
 from ._base import Encoder
-from .gif import colour_keys
+from .gif import PaletteMapper, build_palette, colour_keys
 
 __all__ = ["WebpEncoder", "read_webp_frames"]
 
@@ -44,8 +50,9 @@ class WebpEncoder(Encoder):
     path, size, fps, loop, samples:
         As for every ``Encoder``; ``loop`` is the number of times the animation plays (0: forever).
     quality:
-        None for lossless frames (pixel-exact, the default), or 1 to 100 for lossy ones (smaller, with
-        soft edges around thin lines at low values).
+        None (the default) for lossless frames on the GIF's palette: the same pixels as ``.gif``,
+        built from ``samples`` the same way; or 1 to 100 for lossy frames of the drawn colours
+        (larger for these sharp-edged plots at any quality that keeps thin lines clean).
 
     Raises
     ------
@@ -60,6 +67,7 @@ class WebpEncoder(Encoder):
     max_fps = 60.0
     external_cores = 1  # the encoding thread
     takes_quality = True
+    needs_samples = True  # for the palette of lossless frames
 
     @classmethod
     def options_from(cls, settings) -> dict:
@@ -73,6 +81,9 @@ class WebpEncoder(Encoder):
             raise EncoderError("cannot write .webp: this Pillow was built without WebP; pip install --upgrade pillow")
         self._Image = Image
         self.quality = None if quality is None else integer("quality", quality, 1, 100)
+        if self.quality is None and not samples:
+            raise UsageError("a lossless WebpEncoder needs sample frames to build its palette")
+        self._to_palette = _PaletteColours(build_palette(samples)) if self.quality is None else None
         if loop > 0xFFFF:
             raise UsageError(f"a WebP plays at most {0xFFFF} times (0 loops forever), got loop={loop}")
         self._previous: "np.ndarray | None" = None  # colour keys of the last frame
@@ -91,8 +102,12 @@ class WebpEncoder(Encoder):
             self._pool.shutdown()
             raise OutputError(f"cannot write {str(self.path)!r}: {exc.strerror}") from None
 
+    def preparer(self):
+        """The picklable frame -> palette colours step of lossless frames, which worker processes can run."""
+        return self._to_palette or super().preparer()
+
     def write_prepared(self, frame: np.ndarray, repeat: int = 1) -> None:
-        """Append ``frame`` (RGB or RGBA uint8), shown for ``repeat`` frame intervals."""
+        """Append ``frame`` (RGB or RGBA uint8, passed through ``preparer()``), shown for ``repeat`` frame intervals."""
         keys = colour_keys(frame)  # also checks dtype and shape
         if keys.shape != (self.size[1], self.size[0]):
             raise UsageError(f"frames must be {self.size[0]}x{self.size[1]}, got {keys.shape[1]}x{keys.shape[0]}")
@@ -168,6 +183,16 @@ class WebpEncoder(Encoder):
             self._fh.close()
         except OSError:
             pass
+
+
+class _PaletteColours(PaletteMapper):
+    """A frame mapped to the nearest palette colour, as RGB (the GIF encoder keeps the indices)."""
+
+    def __reduce__(self):
+        return (_PaletteColours, (self.palette,))
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        return self.palette[super().__call__(frame)]
 
 
 def _u24(value: int) -> bytes:
