@@ -1,4 +1,4 @@
-"""``convergence-anim batch`` on a user's own experiment: --jobs 2 against --jobs 1, Dask against the pool, memory.
+"""``convergence-anim batch`` on a user's own experiment: --workers 2 against --workers 1, Dask against the pool, memory.
 
 Run it from the repository root:
 
@@ -7,20 +7,20 @@ Run it from the repository root:
 
 Four measurements, in one run:
 
-1. Speed-up of ``--jobs 2`` over ``--jobs 1`` on the same 12 runs of ``experiment.py:train`` (an MLP on
+1. Speed-up of ``--workers 2`` over ``--workers 1`` on the same 12 runs of ``experiment.py:train`` (an MLP on
    XOR-like points, drawn with ``DecisionBoundary``): each is the command in a fresh process, timed
    from start to exit, so imports, training, rendering and the manifest all count. ``--force`` makes
    every run render. Goal: at least 1.8x on 2 cores.
 2. The same runs through a local Dask cluster of two single-threaded worker processes
-   (``--scheduler``), against the local pool (``--jobs 2``). The cluster is warmed by one batch first,
+   (``--scheduler``), against the local pool (``--workers 2``). The cluster is warmed by one batch first,
    as a long-lived cluster would be. Goal: Dask within 15% of the pool.
-3. A batch with nothing to do: the finished ``--jobs 2`` batch run again without ``--force`` (every
+3. A batch with nothing to do: the finished ``--workers 2`` batch run again without ``--force`` (every
    run up to date), against ``convergence-anim --help`` in the same run. Goal: within 0.5 s of
    ``--help`` (reading the manifest and hashing the outputs; no pool, no torch).
 4. Peak memory (max RSS) of the parent process of ``render_batch`` with 10 and with 100 runs of a tiny
    function, no grid: it should stay flat (the parent keeps only the manifest's entries).
 
-The outputs of --jobs 1, --jobs 2 and Dask must be byte-identical; the benchmark checks that too. The
+The outputs of --workers 1, --workers 2 and Dask must be byte-identical; the benchmark checks that too. The
 load average is printed before and after: on a shared machine the timings are unreliable.
 """
 
@@ -87,7 +87,7 @@ def digests(folder: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 runs of 60 steps")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved timings of --jobs 1 and --jobs 2")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved timings of --workers 1 and --workers 2")
     parser.add_argument("--steps", type=int, default=1000,
                         help="training steps per run [default: 1000, about 2-3 s a run here: a short real experiment; "
                              "with much shorter runs the fixed start-up of the processes dominates]")
@@ -103,20 +103,20 @@ def main() -> None:
         (folder / "experiment.py").write_text(EXPERIMENT)
 
         # The fixed cost of one batch command (imports, the pool's start-up): one run of 1 step, each way.
-        fixed1 = timed(command(folder, "fixed1", "--jobs", "1", seeds="0", steps=1), env)
-        fixed2 = timed(command(folder, "fixed2", "--jobs", "2", seeds="0-1", steps=1), env)
-        print(f"fixed cost of a batch command (runs of 1 step): --jobs 1 {fixed1:.1f} s, --jobs 2 {fixed2:.1f} s")
+        fixed1 = timed(command(folder, "fixed1", "--workers", "1", seeds="0", steps=1), env)
+        fixed2 = timed(command(folder, "fixed2", "--workers", "2", seeds="0-1", steps=1), env)
+        print(f"fixed cost of a batch command (runs of 1 step): --workers 1 {fixed1:.1f} s, --workers 2 {fixed2:.1f} s")
         # Interleaved repeats, medians: a slow patch of a shared machine hits both.
         ones, twos = [], []
         for _ in range(args.repeats):
-            ones.append(timed(command(folder, "jobs1", "--jobs", "1", seeds=seeds, steps=steps), env))
-            twos.append(timed(command(folder, "jobs2", "--jobs", "2", seeds=seeds, steps=steps), env))
+            ones.append(timed(command(folder, "jobs1", "--workers", "1", seeds=seeds, steps=steps), env))
+            twos.append(timed(command(folder, "jobs2", "--workers", "2", seeds=seeds, steps=steps), env))
         one, two = statistics.median(ones), statistics.median(twos)
         shown = lambda times: ", ".join(f"{t:.1f}" for t in times)  # noqa: E731
-        print(f"--jobs 1: {one:6.1f} s ({60 * runs / one:5.1f} runs/min)   runs: {shown(ones)} s")
-        print(f"--jobs 2: {two:6.1f} s ({60 * runs / two:5.1f} runs/min)   runs: {shown(twos)} s")
+        print(f"--workers 1: {one:6.1f} s ({60 * runs / one:5.1f} runs/min)   runs: {shown(ones)} s")
+        print(f"--workers 2: {two:6.1f} s ({60 * runs / two:5.1f} runs/min)   runs: {shown(twos)} s")
         verdict = "PASS" if one / two >= SPEEDUP_TARGET else "FAIL"
-        print(f"speed-up of --jobs 2 (medians of {args.repeats}): {one / two:.2f}x "
+        print(f"speed-up of --workers 2 (medians of {args.repeats}): {one / two:.2f}x "
               f"(goal >= {SPEEDUP_TARGET}x on 2 cores: {verdict})")
 
         # The same batch again, without --force: every run is up to date, so there is nothing to do.
@@ -124,7 +124,7 @@ def main() -> None:
         helps, resumes = [], []
         for _ in range(args.repeats):
             helps.append(timed([sys.executable, "-m", "convergence_anim.cli", "--help"], env))
-            resumes.append(timed(command(folder, "jobs2", "--jobs", "2", seeds=seeds, steps=steps, force=False), env))
+            resumes.append(timed(command(folder, "jobs2", "--workers", "2", seeds=seeds, steps=steps, force=False), env))
         help_time, resume = statistics.median(helps), statistics.median(resumes)
         print(f"--help: {help_time:.2f} s; the finished batch again, nothing to do: {resume:.2f} s "
               f"(medians of {args.repeats}; {shown(helps)} and {shown(resumes)} s)")
@@ -141,11 +141,11 @@ def main() -> None:
             dask = timed(command(folder, "dask", "--scheduler", address, seeds=seeds, steps=steps), env)
         pool = two
         ratio = dask / pool
-        print(f"Dask, 2 workers (warm): {dask:6.1f} s; local pool --jobs 2 (median above): {pool:6.1f} s")
+        print(f"Dask, 2 workers (warm): {dask:6.1f} s; local pool --workers 2 (median above): {pool:6.1f} s")
         verdict = "PASS" if ratio <= DASK_TARGET else "FAIL"
         print(f"Dask / pool: {ratio:.2f} (goal <= {DASK_TARGET}: {verdict})")
         same = digests(folder / "jobs1") == digests(folder / "jobs2") == digests(folder / "dask")
-        print(f"outputs byte-identical between --jobs 1, --jobs 2 and Dask: {'yes' if same else 'NO'}")
+        print(f"outputs byte-identical between --workers 1, --workers 2 and Dask: {'yes' if same else 'NO'}")
 
         (folder / "peak.py").write_text(PEAK)
         peaks = {}
