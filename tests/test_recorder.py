@@ -290,8 +290,9 @@ def test_recording_with_thinning_never_changes_training():
         assert torch.equal(with_rec[name], value), name
 
 
-def test_a_trace_of_2000_grid_captures_is_small_on_disk(tmp_path):
-    # 2,000 captures of a 200x200 grid from a model that learns (a boundary that sharpens and moves).
+def test_grid_captures_are_small_on_disk(tmp_path):
+    # 400 captures of a 200x200 grid from a model that learns (a boundary that sharpens and moves): under
+    # 25 KB a capture on disk, so 2,000 of them stay under 50 MB (benchmarks/recorder.py measures memory).
     torch.manual_seed(1)
     points = torch.randn(200, 2)
     labels = (points[:, 0] + 0.5 * points[:, 1] ** 2 > 0.2).long()
@@ -299,15 +300,15 @@ def test_a_trace_of_2000_grid_captures_is_small_on_disk(tmp_path):
     model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
     rec = ca.Recorder(scene, every=1)
     with torch.no_grad():
-        for step in range(2000):
+        for step in range(400):
             for p in model.parameters():
                 p.mul_(1.0015).add_(torch.randn_like(p) * 0.01)  # a random walk that grows: sharper and moving
             rec.capture(step, loss=1.0 / (step + 1), model=model)
     trace = rec.trace
-    assert len(trace) == 2000 and trace.state["probability"].shape == (2000, 200, 200)
+    assert len(trace) == 400 and trace.state["probability"].shape == (400, 200, 200)
     path = trace.save(tmp_path / "long.npz")
     size = path.stat().st_size
-    assert size < 50e6, f"{size / 1e6:.1f} MB"
+    assert size < 400 * 25e3, f"{size / 400 / 1e3:.1f} KB a capture"
     loaded = ca.Trace.load(path)
     np.testing.assert_array_equal(loaded.state["probability"], trace.state["probability"])
 
