@@ -129,7 +129,7 @@ def webp_encoders(frames, folder: Path) -> dict:
     ours = folder / "enc-ours.webp"
     samples = [frames[i] for i in sorted({0, len(frames) // 2, len(frames) - 1})]
     with WebpEncoder(folder / "palette.webp", size=(width, height), fps=FPS, samples=samples) as encoder:
-        mapped = [encoder.preparer()(frame) for frame in frames]
+        mapped = [encoder._mapper.palette[encoder.preparer()(frame)] for frame in frames]
         encoder.write(frames[0])
 
     def run_ours():

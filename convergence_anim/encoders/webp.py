@@ -28,7 +28,7 @@ import numpy as np
 from .._checks import integer
 from .._exceptions import EncoderError, OutputError, UsageError
 from ._base import Encoder
-from .gif import PaletteMapper, build_palette, colour_keys
+from .gif import TRANSPARENT, PaletteMapper, build_palette, colour_keys
 
 __all__ = ["WebpEncoder", "read_webp_frames"]
 
@@ -83,10 +83,13 @@ class WebpEncoder(Encoder):
         self.quality = None if quality is None else integer("quality", quality, 1, 100)
         if self.quality is None and not samples:
             raise UsageError("a lossless WebpEncoder needs sample frames to build its palette")
-        self._to_palette = _PaletteColours(build_palette(samples)) if self.quality is None else None
+        self._mapper = PaletteMapper(build_palette(samples)) if self.quality is None else None
+        if self._mapper is not None:  # palette index -> opaque RGBA word; TRANSPARENT -> all zero
+            self._rgba_words = np.zeros(256, dtype="<u4")
+            self._rgba_words[: len(self._mapper.palette)] = colour_keys(self._mapper.palette[None]) | np.uint32(0xFF000000)
         if loop > 0xFFFF:
             raise UsageError(f"a WebP plays at most {0xFFFF} times (0 loops forever), got loop={loop}")
-        self._previous: "np.ndarray | None" = None  # colour keys of the last frame
+        self._previous: "np.ndarray | None" = None  # palette indices or colour keys of the last frame
         self._ticks = 0  # frame intervals written so far, for drift-free millisecond durations
         self._pending: "list[tuple[tuple, Future]]" = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webp")
@@ -103,12 +106,21 @@ class WebpEncoder(Encoder):
             raise OutputError(f"cannot write {str(self.path)!r}: {exc.strerror}") from None
 
     def preparer(self):
-        """The picklable frame -> palette colours step of lossless frames, which worker processes can run."""
-        return self._to_palette or super().preparer()
+        """The picklable frame -> palette indices step of lossless frames (as the GIF's), which worker processes can run."""
+        return self._mapper or super().preparer()
 
     def write_prepared(self, frame: np.ndarray, repeat: int = 1) -> None:
-        """Append ``frame`` (RGB or RGBA uint8, passed through ``preparer()``), shown for ``repeat`` frame intervals."""
-        keys = colour_keys(frame)  # also checks dtype and shape
+        """Append a frame passed through ``preparer()``, shown for ``repeat`` frame intervals.
+
+        Lossless: the frame's palette indices, shape ``(height, width)``; lossy: the RGB or RGBA
+        uint8 frame itself.
+        """
+        if self._mapper is None:
+            keys = colour_keys(frame)  # also checks dtype and shape
+        else:
+            keys = np.asarray(frame)
+            if keys.dtype != np.uint8 or keys.ndim != 2:
+                raise UsageError(f"a lossless WebP frame is palette indices from preparer(), got {keys.dtype} {keys.shape}")
         if keys.shape != (self.size[1], self.size[0]):
             raise UsageError(f"frames must be {self.size[0]}x{self.size[1]}, got {keys.shape[1]}x{keys.shape[0]}")
         start = self._ticks
@@ -116,7 +128,7 @@ class WebpEncoder(Encoder):
         duration = round(self._ticks * 1000 / self.fps) - round(start * 1000 / self.fps)
         previous, self._previous = self._previous, keys
         if previous is None:
-            left, top, patch, blend = 0, 0, np.ascontiguousarray(frame[:, :, :3]), False
+            left, top, patch, blend = 0, 0, self._patch(frame, np.s_[:, :], None), False
         else:
             changed = keys != previous
             rows = np.flatnonzero(changed.any(axis=1))
@@ -127,15 +139,23 @@ class WebpEncoder(Encoder):
                 # Frame offsets are stored halved, so a rectangle starts on even coordinates.
                 top, left = int(rows[0]) & ~1, int(cols[0]) & ~1
                 window = np.s_[top : rows[-1] + 1, left : cols[-1] + 1]
-                patch = np.empty(changed[window].shape + (4,), dtype=np.uint8)
-                patch[..., :3] = frame[window][..., :3]
-                patch[..., 3] = np.where(changed[window], 255, 0)
+                patch = self._patch(frame, window, changed[window])
             blend = True
         placement = (left, top, patch.shape[1], patch.shape[0], duration, blend)
         self._pending.append((placement, self._pool.submit(self._encode, patch)))
         while len(self._pending) > _AHEAD:
             self._flush_one()
         self.frames_written += 1
+
+    def _patch(self, frame: np.ndarray, window, changed: "np.ndarray | None") -> np.ndarray:
+        """``window`` of a prepared frame as RGBA, the pixels not ``changed`` transparent (None: all opaque)."""
+        if self._mapper is None:
+            rgb = frame[window][..., :3]
+            alpha = np.full(rgb.shape[:2], 255, np.uint8) if changed is None else np.where(changed, 255, 0).astype(np.uint8)
+            return np.ascontiguousarray(np.dstack([rgb, alpha]))
+        indices = frame[window] if changed is None else np.where(changed, frame[window], np.uint8(TRANSPARENT))
+        # One gather of packed RGBA words, read back as bytes: cheaper than building the channels.
+        return self._rgba_words[indices].view(np.uint8).reshape(indices.shape + (4,))
 
     def _encode(self, patch: np.ndarray) -> bytes:
         """The image chunks (``VP8L``, or ``ALPH`` + ``VP8 ``) of ``patch`` encoded as a still WebP."""
@@ -183,16 +203,6 @@ class WebpEncoder(Encoder):
             self._fh.close()
         except OSError:
             pass
-
-
-class _PaletteColours(PaletteMapper):
-    """A frame mapped to the nearest palette colour, as RGB (the GIF encoder keeps the indices)."""
-
-    def __reduce__(self):
-        return (_PaletteColours, (self.palette,))
-
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        return self.palette[super().__call__(frame)]
 
 
 def _u24(value: int) -> bytes:
