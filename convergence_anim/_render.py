@@ -69,7 +69,7 @@ def render(
     """Render the captures of ``trace`` as an animation at ``path``, one frame per capture.
 
     Given a list of traces, render a race: runs of the same scene on the same data in one frame,
-    each in its own colour with a legend (see ``convergence_anim.race``); frames follow the steps of
+    each in its own colour with a key above the plots (see ``convergence_anim.race``); frames follow the steps of
     all runs together, and a run that stopped earlier holds its last state, marked as finished.
 
     The format follows the suffix (``.gif``, ``.mp4``, ``.webp``, ``.webm``, ``.html``, ``.tex``; see
@@ -92,7 +92,7 @@ def render(
     progress:
         Called with the number of frames just written, for a progress bar.
     labels:
-        For a race, the name of each run in the legend; by default its optimizer and learning rate.
+        For a race, the name of each run in the key; by default its optimizer and learning rate.
     **options:
         Any field of ``RenderSettings``: ``fps``, ``duration``, ``hold``, ``hold_first``, ``loop``,
         ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``, ``landscape``, ``loss_range``, ``max_frames``,
