@@ -218,7 +218,7 @@ class RenderSettings:
     still:
         Also save the final frame here (``.png``, ``.svg`` or ``.pdf``).
     filmstrip:
-        Also save ``filmstrip_frames`` key frames side by side here, as one PNG.
+        Also save ``filmstrip_frames`` key frames here as one PNG, in rows of at most 4.
     filmstrip_frames:
         The number of key frames in the filmstrip (1 to 50).
     jobs:

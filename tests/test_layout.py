@@ -293,3 +293,15 @@ def test_blitted_frames_equal_full_redraws_with_fitted_layouts(traces, theme, pa
     for index in range(0, len(trace), 7):
         np.testing.assert_array_equal(fast.render(index), full.render(index), err_msg=f"frame {index}")
 
+
+def test_a_filmstrip_wraps_into_even_rows_of_at_most_four(linear_trace, tmp_path, memory_encoder):
+    from tests.pixels import red_pixels
+
+    ca.render(linear_trace, tmp_path / "a.frames", filmstrip=tmp_path / "strip.png", filmstrip_frames=5)
+    strip = iio.imread(tmp_path / "strip.png")[..., :3]
+    assert strip.shape == (2 * 480 + 8, 3 * 640 + 2 * 8, 3)  # 5 frames: rows of 3 and 2, 8 px apart
+    cells = [strip[r * 488 : r * 488 + 480, c * 648 : c * 648 + 640] for r in range(2) for c in range(3)]
+    for cell in cells[:5]:
+        assert red_pixels(cell) > 1000  # each holds a frame: the red line and loss label
+    assert len({cell.tobytes() for cell in cells[:5]}) == 5  # five different frames
+    assert (cells[5] == 255).all() and (strip[480:488] == 255).all()  # the empty cell and the gap: background
