@@ -184,7 +184,7 @@ class _RunCaption(_Caption):
             return f"diverged at iteration {trace.diverged_at}", f"Iteration:{trace.steps[index]} (diverged)"
         loss = trace.losses[index]
         shown_loss = self.scene.loss_label and not math.isnan(loss)
-        return (f"Loss={format_number(loss)}" if shown_loss else ""), self.scene.title(trace, shown)
+        return (f"Loss={format_number(loss)}{_raw(self.look)}" if shown_loss else ""), self.scene.title(trace, shown)
 
     def build(self, layout: FrameLayout) -> None:
         ax, theme, scene = layout.main, self.look.theme, self.scene
@@ -241,7 +241,7 @@ class _RaceCaption(_Caption):
             if gone:
                 entries.append(f"{label}: diverged at {trace.diverged_at}")
                 continue
-            entry = f"{label}: loss {format_number(loss)}" if math.isfinite(loss) else label
+            entry = f"{label}: loss {format_number(loss)}{_raw(self.look)}" if math.isfinite(loss) else label
             entries.append(entry + (f", done at {trace.steps[-1]}" if done else ""))
         return entries
 
@@ -372,6 +372,11 @@ def cell_message(layout: FrameLayout, message: str) -> None:
     """A message in the middle of a cell that has no plot."""
     layout.fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=_LOSS_PX * 72 / layout.fig.dpi,
                     color=layout.theme.label_color, wrap=True)
+
+
+def _raw(look: FrameLook) -> str:
+    """What a loss written on a frame adds when the loss panel is smoothed: it is the capture's own, not the average."""
+    return " (raw)" if look.smooth else ""
 
 
 def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:

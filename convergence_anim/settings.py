@@ -200,7 +200,8 @@ class RenderSettings:
         Draw the training loss in the loss panel as its exponential moving average, with this
         weight on the past (0 to below 1; 0.9 is strong, TensorBoard's default is 0.6), over the
         raw losses drawn faint: for a noisy minibatch loss. 0 (default) draws the raw loss alone; a
-        value above 0 implies ``loss_panel``. The trace is not changed.
+        value above 0 implies ``loss_panel``. The trace is not changed, and the loss written on the
+        frame (the "Loss=" label, a race's key) stays the capture's own, marked "(raw)".
     landscape:
         Draw the loss landscape beside the plot: contours of the loss over a plane of parameters,
         with the run's path on it so far (see ``convergence_anim.landscape``). Two-parameter scenes
