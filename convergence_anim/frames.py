@@ -45,8 +45,8 @@ class FrameRenderer:
     ----------
     trace:
         The captures to draw, or a list of traces to race (checked with ``race.check_race``): runs
-        of one scene on the same data, each in its colour, with a key above the plots; frames follow the steps
-        of all runs together, and a run that stopped earlier holds its last state.
+        of one scene on the same data, each in its colour, with a key above the plots; frames follow
+        the steps of all runs together, and a run that stopped earlier holds its last state.
     settings:
         A ``RenderSettings`` (its fields ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``,
         ``loss_range``, ``landscape`` and ``panels`` matter here; the others are ``render``'s), or
