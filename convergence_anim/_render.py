@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import math
 import os
 import sys
 import warnings
@@ -23,6 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .scenes import Scene
 
 __all__ = ["Animation", "render"]
+
+#: A filmstrip wraps into rows of at most this many frames, so that it reads on a page.
+FILMSTRIP_COLUMNS = 4
 
 
 class Animation(type(Path())):  # type: ignore[misc]
@@ -69,7 +73,7 @@ def render(
     """Render the captures of ``trace`` as an animation at ``path``, one frame per capture.
 
     Given a list of traces, render a race: runs of the same scene on the same data in one frame,
-    each in its own colour with a legend (see ``convergence_anim.race``); frames follow the steps of
+    each in its own colour with a key above the plots (see ``convergence_anim.race``); frames follow the steps of
     all runs together, and a run that stopped earlier holds its last state, marked as finished.
 
     The format follows the suffix (``.gif``, ``.mp4``, ``.webp``, ``.webm``, ``.html``, ``.tex``; see
@@ -92,7 +96,7 @@ def render(
     progress:
         Called with the number of frames just written, for a progress bar.
     labels:
-        For a race, the name of each run in the legend; by default its optimizer and learning rate.
+        For a race, the name of each run in the key; by default its optimizer and learning rate.
     **options:
         Any field of ``RenderSettings``: ``fps``, ``duration``, ``hold``, ``hold_first``, ``loop``,
         ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``, ``landscape``, ``loss_range``, ``max_frames``,
@@ -221,12 +225,24 @@ def _as_trace(obj: Any) -> Trace:
 
 
 def _save_filmstrip(renderer, path: Path, count: int) -> None:
-    """Save ``count`` evenly spread frames side by side, 8 px of background apart, as one PNG."""
+    """Save ``count`` evenly spread frames in rows of at most ``FILMSTRIP_COLUMNS``, 8 px of background apart, as one PNG.
+
+    The rows are as even as they can be (5 frames: 3 and 2), read left to right, top to bottom; a
+    short last row is filled with background.
+    """
     from PIL import Image
 
     indices = pick_frames(len(renderer), count)
     frames = [renderer.render_rgba(int(i))[:, :, :3] for i in indices]
-    gap = np.broadcast_to(frames[0][:1, :1], (frames[0].shape[0], 8, 3))
-    strip = np.concatenate([part for frame in frames for part in (frame, gap)][:-1], axis=1)
+    columns = math.ceil(len(frames) / math.ceil(len(frames) / FILMSTRIP_COLUMNS))
+    height, width = frames[0].shape[:2]
+    gap = 8
+    background = frames[0][0, 0]
+    rows = math.ceil(len(frames) / columns)
+    sheet = np.empty((rows * height + (rows - 1) * gap, columns * width + (columns - 1) * gap, 3), dtype=np.uint8)
+    sheet[:] = background
+    for i, frame in enumerate(frames):
+        top, left = (i // columns) * (height + gap), (i % columns) * (width + gap)
+        sheet[top : top + height, left : left + width] = frame
     with atomic_output(path) as tmp:
-        Image.fromarray(strip).save(tmp, format="PNG", optimize=True)
+        Image.fromarray(sheet).save(tmp, format="PNG", optimize=True)

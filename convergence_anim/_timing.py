@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .settings import FrameLook, RenderSettings
     from .trace import Trace
 
-__all__ = ["RenderPlan", "Timing", "frame_budget_note", "pick_frames", "plan_render", "plan_timing"]
+__all__ = ["RenderPlan", "Timing", "budget_note", "frame_budget_note", "pick_frames", "plan_render", "plan_timing"]
 
 
 def pick_frames(n: int, max_frames: "int | None", spacing: str = "uniform") -> np.ndarray:
@@ -50,8 +50,14 @@ def frame_budget_note(n: int, settings: "RenderSettings", traces: "list[Trace]",
     """
     if settings.max_frames != DEFAULT_MAX_FRAMES or n <= DEFAULT_MAX_FRAMES:
         return None
-    note = f"drawing {DEFAULT_MAX_FRAMES} of {n} frames (the default budget); {keep_all} draws them all"
-    if any(trace.meta.get("capture_every") == 1 for trace in traces):
+    return budget_note(f"drawing {DEFAULT_MAX_FRAMES} of {n} frames", keep_all,
+                       any(trace.meta.get("capture_every") == 1 for trace in traces))
+
+
+def budget_note(what: str, keep_all: str, every_step: bool) -> str:
+    """``what`` the default frame budget did, how to draw every frame, and whether ``every=1`` made so many."""
+    note = f"{what} (the default budget); {keep_all} draws them all"
+    if every_step:
         note += "; the trace was captured at every step (every=1, the Recorder's default)"
     return note
 

@@ -3,8 +3,8 @@
 ``FrameRenderer`` is the one renderer: a single run, a race of several runs and a grid cell are
 all drawn by it. It places the scene's main plot and the side panels with one ``FrameLayout``, asks
 the scene to draw its runs (``Scene.draw_runs``), asks each panel to draw its own (``panels``), and
-adds the frame's caption: the "Loss=" label and title of a single run, the legend of a race, or the
-name and loss of a grid cell.
+adds the frame's caption: the "Loss=" label and title of a single run, the key above the plots of a
+race, or the name and loss of a grid cell.
 """
 
 from __future__ import annotations
@@ -45,14 +45,14 @@ class FrameRenderer:
     ----------
     trace:
         The captures to draw, or a list of traces to race (checked with ``race.check_race``): runs
-        of one scene on the same data, each in its colour, with a legend; frames follow the steps
-        of all runs together, and a run that stopped earlier holds its last state.
+        of one scene on the same data, each in its colour, with a key above the plots; frames follow
+        the steps of all runs together, and a run that stopped earlier holds its last state.
     settings:
         A ``RenderSettings`` (its fields ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``,
         ``loss_range``, ``landscape`` and ``panels`` matter here; the others are ``render``'s), or
         the ``FrameLook`` one resolved.
     labels:
-        For a race, a name for each run, shown in the legend (by default each run's optimizer and
+        For a race, a name for each run, shown in the key (by default each run's optimizer and
         rate); for a grid cell, its name.
     frames:
         Which frames of the runs' timeline to draw, in order (all by default).
@@ -184,7 +184,7 @@ class _RunCaption(_Caption):
             return f"diverged at iteration {trace.diverged_at}", f"Iteration:{trace.steps[index]} (diverged)"
         loss = trace.losses[index]
         shown_loss = self.scene.loss_label and not math.isnan(loss)
-        return (f"Loss={format_number(loss)}" if shown_loss else ""), self.scene.title(trace, shown)
+        return (f"Loss={format_number(loss)}{_raw(self.look)}" if shown_loss else ""), self.scene.title(trace, shown)
 
     def build(self, layout: FrameLayout) -> None:
         ax, theme, scene = layout.main, self.look.theme, self.scene
@@ -227,34 +227,99 @@ class _RunCaption(_Caption):
 
 
 class _RaceCaption(_Caption):
-    """A race: the legend (each run's loss and status) and the iteration as the title."""
+    """A race: a key above the plots (each run's colour, name, loss and status) and the iteration as the title."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.fit = True  # the key needs a band of the frame to itself, which only a fitted layout keeps
+
+    def statuses(self, state: "FrameState") -> list[str]:
+        """Each run's entry in the key at a frame: its name and loss, or when it finished or diverged."""
+        entries = []
+        for label, trace, i, done, gone in zip(self.runs.labels, self.runs, state.indices, state.finished, state.diverged):
+            loss = trace.losses[i]
+            if gone:
+                entries.append(f"{label}: diverged at {trace.diverged_at}")
+                continue
+            entry = f"{label}: loss {format_number(loss)}{_raw(self.look)}" if math.isfinite(loss) else label
+            entries.append(entry + (f", done at {trace.steps[-1]}" if done else ""))
+        return entries
 
     def build(self, layout: FrameLayout) -> None:
-        from matplotlib.lines import Line2D
-
-        ax, theme, runs = layout.main, self.look.theme, self.runs
+        ax, runs = layout.main, self.runs
         self.ax = ax
-        # The widest title of any frame, so the fitted layout leaves room for all of them.
-        ax.set_title(f"Iteration:{max(int(t.steps[-1]) for t in runs)}\n ")
-        handles = [Line2D([], [], color=c, lw=3) for c in runs.colors]
-        face = theme.rc.get("axes.facecolor", "white")
-        # Small type: the legend sits on the data and grows by a status per run.
-        self.legend = ax.legend(handles, list(runs.labels), loc="upper left", fontsize="x-small", title="run: loss",
-                                title_fontsize="x-small", framealpha=0.9, facecolor=face)
+        ax.set_title(f"Iteration:{max(int(t.steps[-1]) for t in runs)}")  # the widest, for the fitted layout
+        widest = [_widest(texts) for texts in zip(*(self.statuses(state) for state in self.states))]
+        self.key = _Key(layout, runs.colors, widest, self.look.theme)
+
+    def settle(self, layout: FrameLayout) -> None:
+        self.key.above([ax.get_tightbbox(layout.fig.canvas.get_renderer()) for ax in layout.fig.axes])
 
     def update(self, state: "FrameState") -> "list[Artist]":
-        for text, label, trace, i, done, gone in zip(
-            self.legend.get_texts(), self.runs.labels, self.runs, state.indices, state.finished, state.diverged
-        ):
-            loss = trace.losses[i]
-            status = format_number(loss) if math.isfinite(loss) else ""
-            if gone:
-                status = f"diverged at {trace.diverged_at}"
-            elif done:
-                status += f", done at {trace.steps[-1]}"
-            text.set_text(f"{label}: {status}" if status else label)
-        self.ax.title.set_text(f"Iteration:{state.step}\n ")
-        return [self.legend, self.ax.title]
+        for text, entry in zip(self.key.texts, self.statuses(state)):
+            text.set_text(entry)
+        self.ax.title.set_text(f"Iteration:{state.step}")
+        return [*self.key.texts, self.ax.title]
+
+
+class _Key:
+    """A race's key in a band across the top of the frame: a line of each run's colour and its text.
+
+    The entries stand in a grid of equal columns, as many as fit across the frame, centred; each
+    column is as wide as the widest text its run has in any frame, so no entry moves when another's
+    text changes. The text is as large as the tick labels (the smallest text of a frame), smaller
+    only if one entry would not fit across the frame otherwise. The band is kept free of axes
+    (``FrameLayout.reserve_top``).
+    """
+
+    def __init__(self, layout: FrameLayout, colors: "Sequence[str]", widest: "Sequence[str]", theme: "Theme") -> None:
+        from matplotlib.font_manager import FontProperties
+        from matplotlib.lines import Line2D
+
+        from .style import smallest_text_size
+
+        fig = layout.fig
+        width, height = layout.size
+        points = FontProperties(size=smallest_text_size()).get_size_in_points()
+        renderer = fig.canvas.get_renderer()
+        self.texts = [fig.text(0, 0, text, va="center", ha="left", fontsize=points) for text in widest]
+        em = points * fig.dpi / 72
+        handle, after, between = 2.0 * em, 0.5 * em, 1.5 * em
+        text_width = max(t.get_window_extent(renderer).width for t in self.texts)
+        room = width - 2 * em
+        if handle + after + text_width > room:  # a tiny frame: the text shrinks to fit, as it would not otherwise
+            scale = max(0.3, (room - handle - after) / text_width)
+            points, em, text_width = points * scale, em * scale, text_width * scale
+            handle, after, between = handle * scale, after * scale, between * scale
+            for text in self.texts:
+                text.set_fontsize(points)
+        column = handle + after + text_width
+        columns = max(1, min(len(widest), int((room + between) // (column + between))))
+        rows = math.ceil(len(widest) / columns)
+        line = 1.5 * em
+        self.band, self.height, self.em = rows * line + 0.5 * em, height, em
+        layout.reserve_top(self.band)
+        left = (width - (columns * column + (columns - 1) * between)) / 2
+        self.lines = []
+        for i, (text, colour) in enumerate(zip(self.texts, colors)):
+            x = left + (i % columns) * (column + between)
+            y = height - 0.5 * em - (i // columns + 0.5) * line
+            self.lines.append(fig.add_artist(Line2D(
+                [x / width, (x + handle) / width], [y / height] * 2, transform=fig.transFigure,
+                color=colour, lw=max(3.0, theme.line_width * 0.6), solid_capstyle="butt")))
+            text.set_position(((x + handle + after) / width, y / height))
+
+    def above(self, boxes: list) -> None:
+        """Move the key down to just above the highest of ``boxes`` (pixels), if plots shorter than the frame left a gap."""
+        gap = self.height - self.band - max(box.y1 for box in boxes) - 0.5 * self.em
+        if gap <= 0:
+            return
+        shift = gap / self.height
+        for line in self.lines:
+            line.set_ydata([y - shift for y in line.get_ydata()])
+        for text in self.texts:
+            x, y = text.get_position()
+            text.set_position((x, y - shift))
 
 
 class _CellCaption(_Caption):
@@ -307,6 +372,11 @@ def cell_message(layout: FrameLayout, message: str) -> None:
     """A message in the middle of a cell that has no plot."""
     layout.fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=_LOSS_PX * 72 / layout.fig.dpi,
                     color=layout.theme.label_color, wrap=True)
+
+
+def _raw(look: FrameLook) -> str:
+    """What a loss written on a frame adds when the loss panel is smoothed: it is the capture's own, not the average."""
+    return " (raw)" if look.smooth else ""
 
 
 def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:

@@ -635,7 +635,7 @@ def landscape_of(traces: Sequence["Trace"]) -> Landscape:
     e1, e2 = (100 * float(v) for v in plane.explained)
     return Landscape(np.asarray(data["landscape_x"], dtype=np.float64), np.asarray(data["landscape_y"], dtype=np.float64),
                      loss, levels, log, tuple(paths), f"PC1 ({e1:.0f}%)", f"PC2 ({e2:.0f}%)",
-                     "loss on the path's\nPCA plane")
+                     "loss, PCA plane")
 
 
 def _check_recorded_landscape(trace: "Trace") -> None:

@@ -36,6 +36,10 @@ _PANEL_SPACE = 0.28
 #: Fitted margins: the padding around each axes' labels, in inches (scales with dpi, as fonts do), and
 #: the space between the columns beyond their labels, as a fraction of the frame's width.
 _FIT_PAD, _FIT_SPACE = 6 / 72, 0.03
+#: A plot of fixed shape (``aspect="equal"``) beside panels takes width from them to stand as tall as
+#: they do, but leaves each at least this share of the width the ratios gave it; beyond that, the
+#: panels are made as short as the plot instead.
+_KEEP_PANEL_WIDTH = 0.75
 
 
 def _width_ratios(panels: int) -> list[int]:
@@ -174,6 +178,7 @@ class FrameLayout:
         self.panels: "dict[str, Axes]" = {}
         self._blit = blit
         self._fit = fit
+        self._header = 0.0
         self._blitter: "Blitter | None" = None
         with matplotlib.rc_context(theme.rc):
             # A hair over the exact size: Agg truncates width * dpi / dpi to an int, which could lose a pixel.
@@ -201,6 +206,10 @@ class FrameLayout:
         with matplotlib.rc_context(self.theme.rc):
             yield self
 
+    def reserve_top(self, pixels: float) -> None:
+        """Keep a band ``pixels`` high across the top of a fitted frame free of axes (for a key drawn there)."""
+        self._header = max(0.0, float(pixels))
+
     @contextlib.contextmanager
     def building(self) -> Iterator["FrameLayout"]:
         """Context in which to make the frame's artists: the theme applies; on leaving, the layout is fixed.
@@ -215,9 +224,7 @@ class FrameLayout:
             if self._fit:
                 # Laid out once, with the frame's texts as they stand, then fixed: a layout engine left
                 # on would move the axes whenever a title changes width.
-                self.fig.set_layout_engine("constrained", w_pad=_FIT_PAD, h_pad=_FIT_PAD, wspace=_FIT_SPACE, hspace=0)
-                self.fig.get_layout_engine().execute(self.fig)
-                self.fig.set_layout_engine("none")
+                self._fit_layout()
             self.fig.canvas.draw()
             _freeze_ticks(self.fig)
         self._blitter = Blitter(self.fig, self._blit)
@@ -225,6 +232,59 @@ class FrameLayout:
         if canvas.get_width_height() != self.size:  # pragma: no cover - guarded by the hair over the size
             width, height = self.size
             raise UsageError(f"cannot draw a {width}x{height} frame at dpi {self.fig.dpi:g}; try another size or dpi")
+
+    def _fit_layout(self) -> None:
+        """Fit the margins to the labels (constrained layout); give a row of plots one height."""
+        self.fig.set_layout_engine("constrained", w_pad=_FIT_PAD, h_pad=_FIT_PAD, wspace=_FIT_SPACE, hspace=0,
+                                   rect=(0, 0, 1, 1 - self._header / self.size[1]))
+        engine = self.fig.get_layout_engine()
+        engine.execute(self.fig)
+        row = [self.main, *self.panels.values()] if self.panels else []
+        free = [_box_ratio(ax) is None for ax in row]
+        shaped = not all(free) and any(free)
+        if shaped:
+            # A plot of fixed shape: the cells are made to fit it and the layout fitted again (its labels
+            # move with it) until the widths settle, which takes one or two rounds.
+            least = [_KEEP_PANEL_WIDTH * ax.get_position(original=True).width * self.size[0] for ax in row]
+            for _ in range(3):
+                widths = _shared_widths(row, free, least, self.size)
+                before = [ax.get_position(original=True).width * self.size[0] for ax in row]
+                if max(abs(a - b) for a, b in zip(widths, before)) < 0.5:
+                    break
+                self.main.get_subplotspec().get_gridspec().set_width_ratios(widths)
+                engine.execute(self.fig)
+        self.fig.set_layout_engine("none")
+        if row:
+            self._keep_inside(row)
+        if shaped:
+            # Still shorter than the panels (too little width to stand as tall): the panels take its height.
+            boxes = [ax.get_position() for ax, f in zip(row, free) if not f]  # as drawn, the shape applied
+            bottom, top = min(b.y0 for b in boxes), max(b.y1 for b in boxes)
+            for ax in (ax for ax, f in zip(row, free) if f):
+                box = ax.get_position(original=True)
+                if box.y0 < bottom or box.y1 > top:
+                    ax.set_position([box.x0, max(box.y0, bottom), box.width, min(box.y1, top) - max(box.y0, bottom)])
+
+    def _keep_inside(self, row: "list[Axes]") -> None:
+        """Narrow a row of axes until their labels and titles are inside the frame, keeping the gaps.
+
+        The constrained layout leaves out how far a title overhangs its axes sideways (a panel's title
+        wider than the panel), and cells of set widths can get new tick labels a few pixels wider.
+        """
+        renderer = self.fig.canvas.get_renderer()
+        pad, width = _FIT_PAD * self.fig.dpi, self.size[0]
+        for _ in range(4):  # a title wider than its axes moves less than the axes narrows: a few rounds
+            tight = [ax.get_tightbbox(renderer) for ax in row]
+            left, right = max(0.0, pad - min(b.x0 for b in tight)), max(0.0, max(b.x1 for b in tight) - (width - pad))
+            if left + right < 0.5:
+                return
+            boxes = [ax.get_position(original=True) for ax in row]
+            gaps = [(b.x0 - a.x1) * width for a, b in zip(boxes, boxes[1:])] + [0.0]  # where the labels stand
+            squeeze = 1 - (left + right) / sum(box.width * width for box in boxes)
+            x = boxes[0].x0 * width + left
+            for ax, box, gap in zip(row, boxes, gaps):
+                ax.set_position([x / width, box.y0, box.width * squeeze, box.height])
+                x += box.width * squeeze * width + gap
 
     def draw(self, artists: "list[Artist]") -> np.ndarray:
         """Draw the frame whose changing artists are ``artists``; return a new ``(h, w, 4)`` uint8 RGBA array."""
@@ -251,6 +311,35 @@ class FrameLayout:
     def close(self) -> None:
         """Release the figure."""
         self.fig.clear()
+
+
+def _box_ratio(ax: "Axes") -> "float | None":
+    """The height-to-width ratio an axes' box must have (``aspect="equal"``, a box aspect), None if any will do."""
+    if ax.get_box_aspect() is not None:
+        return float(ax.get_box_aspect())
+    aspect = ax.get_aspect()
+    if aspect == "auto" or ax.get_adjustable() != "box":
+        return None
+    return float(aspect) * ax.get_data_ratio()
+
+
+def _shared_widths(row: "list[Axes]", free: "list[bool]", least: "list[float]", size: "tuple[int, int]") -> list[float]:
+    """The widths (pixels) that let the fixed-shape axes of a row stand as tall as the ``free`` ones.
+
+    The constrained layout gives each axes a cell by the width ratios; an axes of fixed shape then
+    shrinks inside its cell when drawn, leaving a wide gap beside it (a 4:3 plot in a tall cell) or
+    standing shorter than its neighbours (in a wide one). Here the fixed-shape axes get the width
+    their shape needs at the cells' height, taken from (or given to) the free ones, each of which
+    keeps at least its width in ``least``.
+    """
+    width, height = size
+    widths = [ax.get_position(original=True).width * width for ax in row]
+    tall = min(ax.get_position(original=True).height for ax in row) * height
+    total, flexible = sum(widths), sum(w for w, f in zip(widths, free) if f)
+    per_height = sum(1 / _box_ratio(ax) for ax, f in zip(row, free) if not f)  # fixed axes' width per pixel of height
+    fixed = min(tall * per_height, total - sum(w for w, f in zip(least, free) if f))
+    return [w * (total - fixed) / flexible if f else fixed / per_height / _box_ratio(ax)
+            for ax, w, f in zip(row, widths, free)]
 
 
 def _freeze_ticks(fig: "Figure") -> None:

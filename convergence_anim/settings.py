@@ -67,7 +67,9 @@ def check_size(
         ``(width, height)`` in pixels, a name from ``SIZES`` (``"1080p"``), ``"WIDTHxHEIGHT"``, or
         None for the theme's default (``default_size``).
     dpi:
-        Resolution that fonts and lines scale with; None scales the theme's with the size.
+        Resolution that fonts and lines scale with; None scales the theme's with the size (by the
+        smaller of the two ratios to the default size), but never below the theme's own for a frame
+        at least as large as the theme's size without panels.
     theme:
         The theme whose defaults apply.
     loss_panel, landscape:
@@ -100,7 +102,13 @@ def check_size(
     if dpi is None:
         # Another size is the same picture scaled: fonts and lines shrink or grow with the frame, so a
         # small GIF is not all labels (pass dpi to keep text at its usual size instead).
-        dpi = min(1200.0, max(10.0, theme.dpi * min(width / base[0], height / base[1])))
+        scale = min(width / base[0], height / base[1])
+        if width >= theme.size[0] and height >= theme.size[1]:
+            # A frame as large as the theme's own keeps text at least at the theme's size: side panels
+            # widen the base, and 720p or a square with two panels would otherwise shrink it below
+            # what reads (tick labels 10 px high).
+            scale = max(scale, 1.0)
+        dpi = min(1200.0, max(10.0, theme.dpi * scale))
     if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not (10 <= dpi <= 1200):
         raise UsageError(f"dpi must be a number between 10 and 1200, got {dpi!r}")
     return (width, height), float(dpi)
@@ -192,7 +200,8 @@ class RenderSettings:
         Draw the training loss in the loss panel as its exponential moving average, with this
         weight on the past (0 to below 1; 0.9 is strong, TensorBoard's default is 0.6), over the
         raw losses drawn faint: for a noisy minibatch loss. 0 (default) draws the raw loss alone; a
-        value above 0 implies ``loss_panel``. The trace is not changed.
+        value above 0 implies ``loss_panel``. The trace is not changed, and the loss written on the
+        frame (the "Loss=" label, a race's key) stays the capture's own, marked "(raw)".
     landscape:
         Draw the loss landscape beside the plot: contours of the loss over a plane of parameters,
         with the run's path on it so far (see ``convergence_anim.landscape``). Two-parameter scenes
@@ -210,7 +219,7 @@ class RenderSettings:
     still:
         Also save the final frame here (``.png``, ``.svg`` or ``.pdf``).
     filmstrip:
-        Also save ``filmstrip_frames`` key frames side by side here, as one PNG.
+        Also save ``filmstrip_frames`` key frames here as one PNG, in rows of at most 4.
     filmstrip_frames:
         The number of key frames in the filmstrip (1 to 50).
     jobs:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ._exceptions import UsageError
 
-__all__ = ["SIZES", "THEMES", "Theme", "get_theme"]
+__all__ = ["SIZES", "THEMES", "Theme", "get_theme", "smallest_text_size"]
 
 #: Frame sizes by name, for ``size="1080p"``: video resolutions, and a square for social posts.
 SIZES: dict[str, tuple[int, int]] = {
@@ -101,6 +101,17 @@ SLIDES = Theme(
 )
 
 THEMES: dict[str, Theme] = {theme.name: theme for theme in (LIGHT, DARK, SLIDES)}
+
+
+def smallest_text_size() -> "str | float":
+    """The size of a frame's smallest texts (notes, legends, a race's key): its tick labels', in the rcParams in force.
+
+    Nothing in a frame is smaller than its tick labels, so every text reads where they do (a capital
+    10 px high at the default size and up).
+    """
+    from matplotlib import rcParams
+
+    return rcParams["xtick.labelsize"]
 
 
 def get_theme(theme: "str | Theme") -> Theme:

@@ -61,3 +61,11 @@ def sleeper(seed, marks):
     for _ in range(600):
         time.sleep(0.1)
     return quadratic(seed)
+
+
+def every_step(seed, captures=305):
+    """A run captured at every step (the Recorder's default), more captures than the default frame budget draws."""
+    rec = ca.Recorder(ca.scenes.LineFit([0.0, 1.0, 2.0], [0.0, 1.0, 2.0]))
+    for step in range(captures):
+        rec.capture(loss=1.0 / (step + 1 + seed), w=1.0, b=0.0)
+    return rec.trace

@@ -772,3 +772,19 @@ def test_grid_cells_blit_to_the_same_pixels_as_full_draws(linear_trace, logistic
 
 
 
+
+
+def test_batch_takes_max_frames_and_says_once_in_one_line_what_the_default_budget_cut(run, tmp_path, capfd):
+    import imageio.v3 as iio
+
+    args = ["batch", "tests.batch_experiment:every_step", "--seeds", "0-1", "-o", "s{seed}.gif", "--size", "32x24",
+            "--workers", "2", "-q"]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    said = (result.output + capfd.readouterr().err).strip().splitlines()  # the workers' stderr too
+    assert said == ["Warning: 2 runs drew 300 of up to 305 frames (the default budget); --max-frames 0 draws them all; "
+                    "the trace was captured at every step (every=1, the Recorder's default)."]
+    assert len(iio.imread(tmp_path / "s0.gif", index=None)) == 300
+    result = run(*args, "--max-frames", "4")  # other settings: both rendered again, nothing said
+    assert result.exit_code == 0 and result.output == "" and capfd.readouterr().err == ""
+    assert len(iio.imread(tmp_path / "s1.gif", index=None)) == 4

@@ -186,3 +186,13 @@ def test_a_script_with_a_display_shows_a_window_and_exits_cleanly(tmp_path):
     assert lines[1] == "identical True"
     # Closing the window stops the updates (it does not come back), never the training.
     assert lines[2] == "after closing 151 [] True"
+
+
+def test_the_live_view_draws_the_smoothed_loss_panel_render_draws(linear_trace):
+    from convergence_anim.frames import FrameRenderer
+    from convergence_anim.live import draw_frame  # what every live screen shows, a notebook's or a window's
+
+    last = len(linear_trace) - 1
+    smoothed = draw_frame(LiveView(smooth=0.8), linear_trace, "rgb")
+    np.testing.assert_array_equal(smoothed, FrameRenderer(linear_trace, smooth=0.8).render(last))
+    assert (smoothed != draw_frame(LiveView(loss_panel=True), linear_trace, "rgb")).any()

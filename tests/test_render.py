@@ -383,3 +383,18 @@ def test_smoothed_panels_blit_pixel_identical_to_full_redraws_alone_and_in_a_rac
     ca.render(runs, tmp_path / "race.frames", labels=["a", "b"], loss_panel=True, jobs=1)
     assert smooth_race[0].shape == memory_encoder.last.frames[0].shape  # the same panel, drawn otherwise
     assert (smooth_race[-1] != memory_encoder.last.frames[-1]).any()
+
+
+def test_a_smoothed_panel_marks_the_loss_written_on_the_frame_raw_alone_and_in_a_race():
+    from matplotlib.text import Text
+
+    def texts(renderer, index):
+        renderer.render(index)
+        return [t.get_text() for t in renderer.figure.findobj(Text) if t.get_text()]
+
+    trace = _noisy_trace()
+    assert "Loss=0.0000 (raw)" in texts(FrameRenderer(trace, smooth=0.5), 5)  # the capture's loss, not the average
+    assert "Loss=0.0000" in texts(FrameRenderer(trace, loss_panel=True), 5)
+    race = [trace, _noisy_trace((2.0, 0.5, 1.5, 0.5, 1.0, 0.2))]
+    assert "b: loss 0.2000 (raw)" in texts(FrameRenderer(race, labels=["a", "b"], smooth=0.5), 5)
+    assert "b: loss 0.2000" in texts(FrameRenderer(race, labels=["a", "b"], loss_panel=True), 5)

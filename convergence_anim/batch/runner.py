@@ -6,6 +6,7 @@ import concurrent.futures
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -14,7 +15,8 @@ from .. import __version__
 from .._checks import integer, number, optional
 from .._exceptions import ConvergenceAnimError, OutputError, UsageError, one_line
 from .._processes import available_cores
-from ..settings import DEFAULT_FPS, RenderSettings
+from .._timing import budget_note
+from ..settings import DEFAULT_FPS, DEFAULT_MAX_FRAMES, RenderSettings
 from . import manifest as mf
 from .executors import batch_pool, warm_batch_pool
 from .pool import RunPool
@@ -36,12 +38,26 @@ class BatchResult:
     kept), ``error``, ``scene``, ``iterations`` (last captured step + 1), ``frames``, ``final_loss``,
     ``best_loss``, ``diverged_at``, ``output``, ``bytes``, ``sha256``, ``seconds`` and ``curve`` (the
     loss at every captured step, None where it was not finite).
+
+    ``cut_by_budget`` holds, for each run rendered now whose captures the default frame budget
+    (``settings.max_frames``, 300) cut, ``(captures, captured at every step)``; ``render_batch``
+    warns of them once, in one line.
     """
 
     entries: list[dict[str, Any]]
     grid: "dict[str, Any] | None"
     summary: "dict[str, Any] | None"
     manifest: Path
+    cut_by_budget: "tuple[tuple[int, bool], ...]" = ()
+
+    def budget_note(self, keep_all: str = "max_frames=None in the settings") -> "str | None":
+        """One line on the runs the default frame budget cut (None if none): how many, and ``keep_all`` to draw every frame."""
+        if not self.cut_by_budget:
+            return None
+        runs = len(self.cut_by_budget)
+        most = max(n for n, _ in self.cut_by_budget)
+        return budget_note(f"{runs} run{'s' * (runs > 1)} drew {DEFAULT_MAX_FRAMES} of up to {most} frames", keep_all,
+                           any(every for _, every in self.cut_by_budget))
 
     @property
     def csv(self) -> Path:
@@ -286,7 +302,11 @@ def render_batch(
         if started:
             with mf.locked(manifest_path):
                 mf.remove_partial_files(everything, stale_only=False)  # of runs killed in this batch
-    return state.result()
+    result = state.result()
+    note = result.budget_note()
+    if note is not None:
+        warnings.warn(f"render_batch: {note}", UserWarning, stacklevel=2)
+    return result
 
 
 def _check_function(fn: TrainingFunction, params: list[str], pool: "RunPool | None") -> "str | None":
@@ -344,6 +364,7 @@ class _Batch:
         self.grid_entry: "dict[str, Any] | None" = None
         self.summary_entry: "dict[str, Any] | None" = None
         self.cells: list["list[bytes] | None"] = [None] * len(jobs)
+        self.cut_by_budget: list[tuple[int, bool]] = []
 
     # - bookkeeping
 
@@ -505,6 +526,8 @@ class _Batch:
 
             def finished(i: int, result: dict) -> None:
                 self.cells[i] = result.pop("cell", None)
+                if result.get("budget"):
+                    self.cut_by_budget.append((int(result["budget"][0]), bool(result["budget"][1])))
                 if self.entries[i] is None:  # a kept run drawn again only for the grid keeps its entry
                     self.entries[i] = self._entry(i, settings[i], result)
                 self._save()
@@ -580,7 +603,8 @@ class _Batch:
 
     def result(self) -> BatchResult:
         return BatchResult(entries=[dict(e) for e in self.entries if e is not None], grid=self.grid_entry,
-                           summary=self.summary_entry, manifest=self.manifest_path)
+                           summary=self.summary_entry, manifest=self.manifest_path,
+                           cut_by_budget=tuple(self.cut_by_budget))
 
 
 def _result_of(future: concurrent.futures.Future) -> dict[str, Any]:

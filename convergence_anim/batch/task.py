@@ -16,6 +16,7 @@ import hashlib
 import os
 import signal
 import time
+import warnings
 from typing import Any, Iterator, Mapping
 
 import numpy as np
@@ -171,8 +172,14 @@ def _run(task: Mapping[str, Any]) -> dict[str, Any]:
                     settings = RenderSettings.build(settings, loss_range=tuple(view["loss"]))
             if task.get("output") is not None:
                 from .._render import render
+                from .._timing import frame_budget_note
 
-                render(trace, task["output"], settings, scene=scene)
+                if frame_budget_note(len(trace), settings, [trace], "") is not None:
+                    # Said once for the whole batch by render_batch (BatchResult.cut_by_budget), not per worker.
+                    result["budget"] = [len(trace), trace.meta.get("capture_every") == 1]
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="render is drawing")
+                    render(trace, task["output"], settings, scene=scene)
                 result["bytes"] = os.path.getsize(task["output"])
                 result["sha256"] = sha256(task["output"])
             if task.get("cell") is not None:

@@ -159,7 +159,7 @@ def render_options(command):
         click.option("--max-frames", type=click.IntRange(min=0), default=DEFAULT_MAX_FRAMES, help="Draw at most N of the captures, the first and the last among them; 0 draws them all."),
         click.option("--spacing", type=click.Choice(SPACINGS), default="uniform", help="How --max-frames picks: evenly, or dense early (log)."),
         click.option("--still", type=click.Path(path_type=Path), default=None, help="Also save the final frame (.png, .svg or .pdf)."),
-        click.option("--filmstrip", type=click.Path(path_type=Path), default=None, help="Also save key frames side by side as one .png."),
+        click.option("--filmstrip", type=click.Path(path_type=Path), default=None, help="Also save key frames as one .png, in rows of at most 4."),
         click.option("--filmstrip-frames", type=click.IntRange(1, 50), default=5, help="Frames in the filmstrip."),
         click.option("--jobs", type=POSITIVE_INT, default=None, help="Processes drawing frames [default: all cores for long animations]."),
         click.option("--quality", type=click.IntRange(1, 100), default=None, help="Lossy WebP at this quality, 1-100 [default: lossless]."),

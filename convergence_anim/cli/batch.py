@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
+from ..settings import DEFAULT_MAX_FRAMES
 from ..style import THEMES
 from ._common import POSITIVE_FLOAT, POSITIVE_INT, FrameSize, either, errors, renamed
 
@@ -67,10 +69,11 @@ class _Bars:
 @click.option("--size", type=FrameSize(), metavar="WxH", default=None, help="Frame size of each run in pixels [default: the theme's].")
 @click.option("--loss-panel", is_flag=True, help="Draw the loss curve so far beside each plot (shared range with --shared-scale).")
 @click.option("--log-loss", is_flag=True, help="Log scale for the loss panel (implies --loss-panel).")
+@click.option("--max-frames", type=click.IntRange(min=0), default=DEFAULT_MAX_FRAMES, help="Draw at most N of each run's captures, the first and the last among them; 0 draws them all.")
 @click.option("--manifest", type=click.Path(path_type=Path), default=None, help="Where to keep the manifest, a .json; a .csv of the runs goes beside it [default: batch.json in the outputs' folder].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary (failures are still named).")
 def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shared_scale, workers, jobs_renamed, scheduler,
-          timeout, force, fps, theme, size, loss_panel, log_loss, manifest, quiet) -> None:
+          timeout, force, fps, theme, size, loss_panel, log_loss, max_frames, manifest, quiet) -> None:
     """Call FUNCTION for every seed (and --param combination), render each run, in parallel, resumably.
 
     FUNCTION is your training function, FILE.py:NAME or module:NAME, called as
@@ -112,16 +115,19 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
         if template is None and grid is None and summary is None:
             name = fn.name.rsplit(".", 1)[-1]
             template = "outputs/" + "-".join([name, *(f"{p}{{{p}}}" for p in params), "seed{seed}"]) + ".gif"
-        settings = RenderSettings(fps=fps, theme=theme, size=size, loss_panel=loss_panel or log_loss, log_loss=log_loss)
+        settings = RenderSettings(fps=fps, theme=theme, size=size, loss_panel=loss_panel or log_loss, log_loss=log_loss,
+                                  max_frames=max_frames or None)
         bars = None if quiet or not sys.stderr.isatty() else _Bars()  # a bar in a log file is only noise
         kwargs = dict(output=template, settings=settings, shared_scale=shared_scale, grid=grid, grid_cols=grid_cols,
                       summary=summary, manifest=manifest, force=force, timeout=timeout, progress=bars)
         try:
-            if scheduler is not None:
-                with dask_executor(scheduler) as executor:
-                    result = render_batch(fn, seed_list, params, executor=executor, **kwargs)
-            else:
-                result = render_batch(fn, seed_list, params, workers=workers, **kwargs)
+            with warnings.catch_warnings():  # said below, in the command line's terms
+                warnings.filterwarnings("ignore", message="render_batch: ")
+                if scheduler is not None:
+                    with dask_executor(scheduler) as executor:
+                        result = render_batch(fn, seed_list, params, executor=executor, **kwargs)
+                else:
+                    result = render_batch(fn, seed_list, params, workers=workers, **kwargs)
         except KeyboardInterrupt:
             if bars is not None:
                 bars.close()
@@ -131,6 +137,9 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
         finally:
             if bars is not None:
                 bars.close()
+    note = result.budget_note("--max-frames 0")
+    if note is not None:
+        click.echo(f"Warning: {note}.", err=True)
     _summary(result, grid, summary, quiet)
 
 

@@ -22,7 +22,7 @@ def _labels(ctx: click.Context, param: click.Parameter, value: "str | None") -> 
 
 
 labels_option = click.option("--labels", callback=_labels, default=None, metavar="A,B,...",
-                             help="Names of the runs in the legend, in order [default: each run's optimizer and learning rate].")
+                             help="Names of the runs in the key, in order [default: each run's optimizer and learning rate].")
 
 
 def render_race(traces, output: Path, settings, labels, *, quiet: bool, created: "list[Path]" = ()) -> Path:
@@ -65,7 +65,7 @@ def compare(trace_files, output, labels, fps, **options) -> None:
     race trains a demo with several optimizers and races them in one step; compare races runs you
     already have: your own loops' traces, or demos saved with --save-trace.
 
-    Each run is drawn in its own colour with a legend: lines and curves overlaid, boundaries as
+    Each run is drawn in its own colour with a key above the plots: lines and curves overlaid, boundaries as
     their p = 0.5 lines, every loss curve in the loss panel, every path on the landscape. Runs of
     different scenes or data are refused (exit 2).
     """

@@ -44,6 +44,8 @@ def draw_landscape(ax: "Axes", view: "Landscape", theme: "Theme", colors: Sequen
     the artists it changed.
     """
     from matplotlib import colormaps
+
+    from ..style import smallest_text_size
     from matplotlib.colors import ListedColormap
 
     colours = colormaps[_CMAP](np.linspace(*_CMAP_SPAN, max(len(view.levels) + 1, 2)))
@@ -55,7 +57,8 @@ def draw_landscape(ax: "Axes", view: "Landscape", theme: "Theme", colors: Sequen
     ax.set_ylim(view.ys[0], view.ys[-1])
     ax.set_xlabel(view.xlabel)
     ax.set_ylabel(view.ylabel)
-    title = ax.set_title(view.title + ("\n(log-spaced levels)" if view.log else ""), fontsize="small")
+    # One short line, small (the panel is narrow) but no smaller than the tick labels.
+    title = ax.set_title(view.title + (" (log)" if view.log else ""), fontsize=smallest_text_size())
     # Below the paths' zorder, so the blitter keeps this static title in the background instead of
     # redrawing it every frame (it lies outside the axes, so nothing is drawn over it either way).
     title.set_zorder(0.1)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._checks import integer
 from .._exceptions import CaptureError, TraceError, UsageError
+from ..style import smallest_text_size
 from ._base import (
     EvaluationGrid,
     RunsUpdater,
@@ -523,7 +524,7 @@ class DecisionBoundary(Scene):
         vertical, horizontal = corner.split()
         x, y = (0.02 if horizontal == "left" else 0.98), (0.02 if vertical == "lower" else 0.98)
         ax.text(x, y, self.plane_note, transform=ax.transAxes, ha=horizontal, va="bottom" if vertical == "lower" else "top",
-                fontsize="small", color="#333333", zorder=3,
+                fontsize=smallest_text_size(), color="#333333", zorder=3,
                 bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
 
     def _draw_race(self, ax: "Axes", traces: Sequence["Trace"], theme: "Theme", colors: Sequence[str]) -> RunsUpdater:
@@ -597,7 +598,7 @@ class DecisionBoundary(Scene):
         # A fixed corner, the one with the fewest points: loc="best" would move as the boundary moves.
         counts = self._corner_counts()
         loc = min(counts, key=lambda name: counts[name])
-        ax.legend(handles=handles, loc=loc, framealpha=0.85, fontsize="small")
+        ax.legend(handles=handles, loc=loc, framealpha=0.85, fontsize=smallest_text_size())
         return loc
 
 
@@ -1035,7 +1036,7 @@ class CurveFit(Scene):
         if residuals:
             handles.append(Line2D([], [], color=theme.line_color, lw=1.5, label="residual"))
         # Upper left: points sit there only while the model predicts far too high for the lowest values.
-        ax.legend(handles=handles, loc="upper left", fontsize="small", framealpha=0.85)
+        ax.legend(handles=handles, loc="upper left", fontsize=smallest_text_size(), framealpha=0.85)
 
     def _setup_against_actual(self, ax: "Axes", trace: "Trace", theme: "Theme") -> Updater:
         """Predicted against actual: the points, their residuals to the diagonal, R^2 in a corner."""
@@ -1053,7 +1054,7 @@ class CurveFit(Scene):
         ax.add_collection(residuals)
         points = ax.scatter(actual, actual, s=size, color=theme.point_color, edgecolors="white", linewidths=0.3,
                             zorder=2.5)
-        score = ax.text(0.97, 0.04, "", transform=ax.transAxes, ha="right", va="bottom", fontsize="small",
+        score = ax.text(0.97, 0.04, "", transform=ax.transAxes, ha="right", va="bottom", fontsize=smallest_text_size(),
                         zorder=3, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none",
                                         "alpha": 0.8})
 
