@@ -219,6 +219,21 @@ def test_the_overfit_demo_overfits():
     assert test[-1] > 1.5 * test[low]  # the test loss rises after its minimum ...
     assert train[-1] < train[low] < train[0]  # ... while the training loss keeps falling
     assert len(trace.data["test_points"]) == 40  # half of the 80 points held out
+    # Evaluating the test loss at each capture changes no training.
+    recorded = run_demo("overfit", every=40, max_iter=60).params
+    plain = run_demo("overfit", every=40, max_iter=60, record=False).params
+    assert all(torch.equal(recorded[name], plain[name]) for name in plain)
+
+
+def test_a_race_marks_each_runs_rate_changes_in_its_colour():
+    from matplotlib.colors import to_hex
+
+    traces = [run_demo("sine", lr=lr, lr_drops=[10], max_iter=30, every=5).trace for lr in (0.01, 0.02)]
+    renderer = FrameRenderer(traces, loss_panel=True, size=(480, 240))
+    renderer.render(len(renderer) - 1)
+    texts = {(t.get_text().strip(), to_hex(t.get_color())) for t in renderer.figure.axes[1].texts}
+    assert {("lr 0.001", RACE_COLORS[0]), ("lr 0.002", RACE_COLORS[1]), ("lr / 10", to_hex("#333333"))} <= texts
+    renderer.close()
 
 
 def test_cli_demo_with_a_test_set_and_lr_drops_writes_an_mp4_and_refuses_a_bad_fraction(run, tmp_path):
