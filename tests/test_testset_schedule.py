@@ -267,3 +267,30 @@ def test_cli_fit_holds_out_rows_of_a_csv(run, tmp_path):
     total = len(trace.data["points"]) + len(trace.data["test_points"])
     assert len(trace.data["test_points"]) == round(0.3 * total)
     assert np.isfinite(trace.test_losses).all()
+
+
+def test_predicted_against_actual_draws_the_test_points_at_their_predictions():
+    generator = np.random.default_rng(1)
+    x, x_test = generator.normal(size=(30, 3)), generator.normal(size=(8, 3))
+    weights = np.array([1.0, -2.0, 0.5])
+    scene = ca.scenes.CurveFit(x, x @ weights, test=(x_test, x_test @ weights))
+    rec = ca.Recorder(scene)
+    for scale in (0.0, 0.5, 1.0):
+        rec.capture(loss=1 - scale, predict=lambda t, s=scale: t @ torch.tensor(weights, dtype=t.dtype) * s)
+    trace = rec.trace
+    assert trace.state["test_y_pred"].shape == (3, 8)
+    assert np.allclose(trace.test_losses, [np.mean((x_test @ weights * (1 - s)) ** 2) for s in (0.0, 0.5, 1.0)],
+                       rtol=1e-5)
+    renderer = FrameRenderer(trace, size=(400, 300))
+    ax = renderer.figure.axes[0]
+    lonely = int(np.argmax(np.min(np.abs((x_test @ weights)[:, None] - x @ weights), axis=1)))  # far from the others
+    px, py = ax.transData.transform((x_test[lonely] @ weights,) * 2)  # a perfect model: on the diagonal
+    column, row = int(round(px)), int(round(300 - py))
+
+    def ring(index):
+        blue = _colour_pixels(renderer.render(index), get_theme("light").point_color)
+        return int(blue[row - 6 : row + 7, column - 6 : column + 7].sum())
+
+    assert ring(0) == 0 and ring(2) > 6  # the test point moved onto the diagonal as the model learned
+    assert "train R\u00b2 = 1.000" in [t.get_text() for t in ax.texts]
+    renderer.close()

@@ -160,7 +160,9 @@ class Scene:
         dict
             Name to numpy array, the same names and shapes at every capture; the recorder stacks
             them into ``trace.state[name]`` of shape ``(captures, ...)``. Float values that are not
-            finite mark the run as diverged from that capture.
+            finite mark the run as diverged from that capture. A 0-d value under ``TEST_LOSS``
+            (``"test_loss"``) is not state: it is the capture's held-out loss (a scene with a test
+            set computes it), which the recorder puts in ``trace.test_losses``.
 
         Raises
         ------

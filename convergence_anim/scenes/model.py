@@ -1154,7 +1154,7 @@ class CurveFit(Scene):
     # -- several features: predicted against actual ---------------------------------------------
 
     def _against_actual_axes(self, ax: "Axes", limits: tuple[float, float], theme: "Theme",
-                             residuals: bool) -> None:
+                             residuals: bool, tested: bool = False) -> None:
         """Both axes over ``limits``, labelled, with the y = x line where a perfect model puts every point."""
         from matplotlib.lines import Line2D
 
@@ -1164,6 +1164,9 @@ class CurveFit(Scene):
         handles = [Line2D([], [], ls="--", color="#555555", label="y = x: perfect prediction")]
         if residuals:
             handles.append(Line2D([], [], color=theme.line_color, lw=1.5, label="residual"))
+        if tested:
+            handles.append(Line2D([], [], ls="", marker="o", markerfacecolor="none", markeredgecolor=theme.point_color,
+                                  markeredgewidth=1.6, label="test points"))
         # Upper left: points sit there only while the model predicts far too high for the lowest values.
         ax.legend(handles=handles, loc="upper left", fontsize="small", framealpha=0.85)
 
@@ -1172,7 +1175,8 @@ class CurveFit(Scene):
         from matplotlib.collections import LineCollection
 
         limits = self._y_limits(trace)
-        self._against_actual_axes(ax, limits, theme, residuals=True)
+        testing = self.test is not None and "test_y_pred" in trace.state
+        self._against_actual_axes(ax, limits, theme, residuals=True, tested=testing)
         predictions = trace.state["y_pred"].astype(np.float64)
         actual = self.y
         variance = float(np.sum((actual - actual.mean()) ** 2))
@@ -1187,7 +1191,7 @@ class CurveFit(Scene):
                         zorder=3, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none",
                                         "alpha": 0.8})
         tested = None
-        if self.test is not None and "test_y_pred" in trace.state:
+        if testing:
             tested = draw_test_points(ax, self.test[1], self.test[1], theme.point_color, theme, size * 1.6)
             test_predictions = trace.state["test_y_pred"].astype(np.float64)
 
@@ -1200,7 +1204,8 @@ class CurveFit(Scene):
             residuals.set_segments(np.stack([np.column_stack([actual, shown]), np.column_stack([actual, actual])], 1))
             ok = np.isfinite(predicted)
             r2 = 1 - float(np.sum((actual[ok] - predicted[ok]) ** 2)) / variance if variance > 0 and ok.all() else np.nan
-            score.set_text(f"R\u00b2 = {r2:.3f}" if np.isfinite(r2) else "R\u00b2 = n/a")
+            which = "train R\u00b2" if testing else "R\u00b2"  # the test points' own spread says theirs
+            score.set_text(f"{which} = {r2:.3f}" if np.isfinite(r2) else f"{which} = n/a")
             for artist in (points, residuals):
                 artist.set_alpha((0.3 if diverged else 1.0) * (faint if artist is residuals else 1.0))
             return [residuals, points, score] + ([tested] if tested is not None else [])
