@@ -272,7 +272,7 @@ class Recorder:
         if self._max is not None and self._n > self._max:
             self._thin()
         if self._live is not None:
-            self._live.captured(step, losses[0], losses[1], values, last=force)
+            self._live.captured(step, losses[0], losses[1], values, last=force, lr=losses[2])
         return True
 
     @property
