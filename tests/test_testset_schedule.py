@@ -263,6 +263,10 @@ def test_cli_fit_holds_out_rows_of_a_csv(run, tmp_path):
                  "--test-fraction", "0.3", "--max-iter", "20", "--every", "10", "--size", "480x200",
                  "-o", "iris.gif", "--save-trace", "iris.npz", "-q")
     assert result.exit_code == 0, result.output
+    import imageio.v3 as iio
+
+    frames = iio.imread(tmp_path / "iris.gif", index=None)
+    assert frames.shape[:3] == (3, 200, 480)  # steps 0, 10 and the last, 19
     trace = ca.Trace.load(tmp_path / "iris.npz")
     total = len(trace.data["points"]) + len(trace.data["test_points"])
     assert len(trace.data["test_points"]) == round(0.3 * total)
