@@ -20,7 +20,7 @@ import numpy as np
 
 from ._checks import integer, number, optional
 from ._exceptions import UsageError
-from .training import MODELS
+from .training import MODELS, split
 
 if TYPE_CHECKING:  # pragma: no cover
     from .training import TrainingRun
@@ -283,6 +283,8 @@ def fit(
     landscape: bool = False,
     view: Any = None,
     live: Any = False,
+    test_fraction: "float | None" = None,
+    lr_drops: Any = (),
 ) -> "TrainingRun":
     """Train a small model on ``data`` with full-batch Adam, recording it for an animation.
 
@@ -320,6 +322,14 @@ def fit(
         or two feature names); by default the two features as they are, or ``"pca"`` for more.
     live:
         Show the run while it trains: True or a ``convergence_anim.live.LiveView`` (see ``Recorder``).
+    test_fraction:
+        Hold this share of the rows out (between 0 and 1, split by ``seed``, with a generator of its
+        own so the initial weights are as without it): the model never trains on them, the picture
+        draws them hollow and the loss panel their loss (the training loss, on them) beside the
+        training loss.
+    lr_drops:
+        Iterations after which Adam's learning rate is divided by 10; the rate is recorded at each
+        capture and each drop marked on the loss panel ("lr / 10").
 
     Returns
     -------
@@ -339,6 +349,7 @@ def fit(
     from .scenes import CurveFit, DecisionBoundary
 
     hidden = _check_fit_options(model, hidden, lr, iterations, every, seed)
+    lr_drops = sorted({integer("lr_drops", d, low=0) for d in (lr_drops or ())})
     if live and not record:
         raise UsageError("live shows what is recorded; it needs record=True")
     every = every or max(1, iterations // 100)
@@ -348,34 +359,56 @@ def fit(
     inputs = data.features
     outputs = 1 if data.task == "regress" or len(data.classes) == 2 else len(data.classes)
     net = torch.nn.Linear(inputs.shape[1], outputs) if model == "linear" else mlp(inputs.shape[1], hidden, outputs)
-    mean, std = inputs.mean(axis=0), _spread(inputs)
-    layers = [_fixed_affine(1 / std, -mean / std), net]
-    xlabel, ylabel = data.columns[:2]
     meta = {"data": data.name, "task": data.task, "model": model, "hidden": list(hidden), "lr": lr,
             "iterations": iterations, "every": every, "seed": seed}
     if data.features.shape[1] > (2 if data.task == "classify" else 1):
         meta["features"] = list(data.feature_names)
+    kept = held = None
+    if test_fraction is not None:
+        meta["test_fraction"] = test_fraction
+        kept, held = (index.numpy() for index in split(len(inputs), test_fraction, seed))
+    if lr_drops:
+        meta["lr_drops"] = lr_drops
+
+    def rows(values: np.ndarray) -> "tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]":
+        """The training rows of ``values``, and the test rows (None without a split)."""
+        return (values, None) if kept is None else (values[kept], values[held])
+
+    train_inputs, test_inputs = rows(inputs)
+    # Standardised with the training rows' statistics: the test rows are data the model never saw.
+    mean, std = train_inputs.mean(axis=0), _spread(train_inputs)
+    layers = [_fixed_affine(1 / std, -mean / std), net]
+    xlabel, ylabel = data.columns[:2]
     if data.task == "classify":
-        targets = torch.as_tensor(data.labels)
+        train_labels, test_labels = rows(data.labels)
+        target = lambda labels: torch.as_tensor(labels)  # noqa: E731
         loss_fn = classification_loss
         # The scene's default axis labels name what is shown: the features, or the principal components.
-        scene = DecisionBoundary(inputs, data.labels, classes=len(data.classes), class_names=data.classes,
-                                 feature_names=data.feature_names, view=view, resolution=resolution)
+        scene = DecisionBoundary(train_inputs, train_labels, classes=len(data.classes), class_names=data.classes,
+                                 feature_names=data.feature_names, view=view, resolution=resolution,
+                                 test=None if kept is None else (test_inputs, test_labels))
     else:
-        y_mean, y_std = float(data.y.mean()), float(_spread(data.y[:, None])[0])
+        train_y, test_y = rows(data.y)
+        y_mean, y_std = float(train_y.mean()), float(_spread(train_y[:, None])[0])
         layers.append(_fixed_affine(np.array([y_std]), np.array([y_mean])))
-        targets = torch.as_tensor(data.y[:, None], dtype=torch.float32)
+        target = lambda y: torch.as_tensor(y[:, None], dtype=torch.float32)  # noqa: E731
 
         def loss_fn(prediction: Any, target: Any) -> Any:
             return torch.nn.functional.mse_loss(prediction / y_std, target / y_std)
 
+        test = None if kept is None else (test_inputs, test_y)
         if inputs.shape[1] == 1:
-            scene = CurveFit(data.x, data.y, xlabel=xlabel, ylabel=ylabel, resolution=resolution)
+            scene = CurveFit(train_inputs[:, 0], train_y, xlabel=xlabel, ylabel=ylabel, resolution=resolution,
+                             test=None if test is None else (test_inputs[:, 0], test_y))
         else:  # predicted against actual: the axes are the target's, actual and predicted
-            scene = CurveFit(inputs, data.y, ylabel=data.columns[-1], resolution=resolution)
-    return train_model(torch.nn.Sequential(*layers), torch.as_tensor(inputs, dtype=torch.float32), targets, loss_fn,
+            scene = CurveFit(train_inputs, train_y, ylabel=data.columns[-1], resolution=resolution, test=test)
+    as_inputs = lambda values: torch.as_tensor(values, dtype=torch.float32)  # noqa: E731
+    train_targets, test_targets = rows(data.labels if data.task == "classify" else data.y)
+    test = None if kept is None else (as_inputs(test_inputs), target(test_targets))
+    targets = target(train_targets)
+    return train_model(torch.nn.Sequential(*layers), as_inputs(train_inputs), targets, loss_fn,
                        scene, lr=lr, every=every, max_iter=iterations, record=record, meta=meta, live=live,
-                       landscape=bool(landscape))
+                       landscape=bool(landscape), test=test, lr_drops=lr_drops)
 
 
 def _check_fit_options(model: Any, hidden: Any, lr: Any, iterations: Any, every: Any, seed: Any) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ._checks import integer, number
 from ._exceptions import UsageError
-from .training import MODELS, OPTIMIZERS, TrainingRun, classification_loss, make_optimizer, mlp, train_model
+from .training import MODELS, OPTIMIZERS, TrainingRun, classification_loss, make_optimizer, mlp, split, train_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trace import Trace  # imported lazily: the command line reads DEMOS before --help
@@ -38,6 +38,7 @@ class Demo:
 
     ``optimizer`` is the one it trains with by default (None: the blog's hand-written gradient step)
     and ``lr`` that optimizer's learning rate; ``lrs`` gives other optimizers' default rates.
+    ``test_fraction`` is the share of the data it holds out as a test set by default (None: none).
     """
 
     name: str
@@ -50,6 +51,7 @@ class Demo:
     fps: float
     optimizer: "str | None" = "adam"
     lrs: "tuple[tuple[str, float], ...]" = ()
+    test_fraction: "float | None" = None
 
     def default_lr(self, optimizer: "str | None") -> float:
         """The learning rate this demo uses with ``optimizer`` when none is given."""
@@ -168,16 +170,24 @@ def _model_demo(name: str, make_data: Callable, make_model: Callable, make_scene
     scene ``make_scene(inputs, targets)`` and the loss function ``loss()``, trained by ``train_model``."""
 
     def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: str = "adam",
-              landscape: bool = False, live: Any = False) -> DemoRun:
+              landscape: bool = False, live: Any = False, test_fraction: "float | None" = None,
+              lr_drops: "Sequence[int]" = ()) -> DemoRun:
         import torch
 
         torch.manual_seed(seed)
         inputs, targets = make_data(torch)
         model = make_model(targets)
         meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, "optimizer": optimizer}
-        return train_model(model, inputs, targets, loss(), make_scene(inputs, targets), lr=lr, every=every,
+        test = None
+        if test_fraction is not None:
+            meta["test_fraction"] = test_fraction
+            kept, held = split(len(targets), test_fraction, seed)
+            inputs, targets, test = inputs[kept], targets[kept], (inputs[held], targets[held])
+        if lr_drops:
+            meta["lr_drops"] = list(lr_drops)
+        return train_model(model, inputs, targets, loss(), make_scene(inputs, targets, test), lr=lr, every=every,
                            max_iter=max_iter, record=record, meta=meta, target_loss=target_loss, patience=patience,
-                           optimizer=optimizer, landscape=landscape, live=live)
+                           optimizer=optimizer, landscape=landscape, live=live, test=test, lr_drops=lr_drops)
 
     train.__name__ = train.__qualname__ = f"_{name}"
     return train
@@ -186,11 +196,11 @@ def _model_demo(name: str, make_data: Callable, make_model: Callable, make_scene
 def _classify(name: str, make_data: Callable, make_model: Callable, **stop: Any) -> Callable[..., DemoRun]:
     """A classifier demo: ``make_model(classes)``, cross-entropy, drawn by ``DecisionBoundary``."""
 
-    def scene(points: Any, labels: Any) -> Any:
+    def scene(points: Any, labels: Any, test: Any = None) -> Any:
         from .scenes import DecisionBoundary
 
         # A 150x150 grid: half the cost of the default 200x200 per capture, and it looks the same.
-        return DecisionBoundary(points, labels, aspect="equal", resolution=150)
+        return DecisionBoundary(points, labels, aspect="equal", resolution=150, test=test)
 
     return _model_demo(name, make_data, lambda labels: make_model(int(labels.max()) + 1), scene,
                        lambda: classification_loss, **stop)
@@ -199,10 +209,10 @@ def _classify(name: str, make_data: Callable, make_model: Callable, **stop: Any)
 def _regress(name: str, make_data: Callable, make_model: Callable, **stop: Any) -> Callable[..., DemoRun]:
     """A regression demo: ``make_data`` gives x and y of shape (n, 1), ``make_model()``, MSE, drawn by ``CurveFit``."""
 
-    def scene(x: Any, y: Any) -> Any:
+    def scene(x: Any, y: Any, test: Any = None) -> Any:
         from .scenes import CurveFit
 
-        return CurveFit(x, y)
+        return CurveFit(x, y, test=test)
 
     def mse() -> Callable:
         from torch.nn import functional as F
@@ -299,6 +309,7 @@ _spiral = _classify("spiral", lambda torch: _spiral_data(torch, 2, 150, 1.5, 0.1
 _spiral3 = _classify("spiral3", lambda torch: _spiral_data(torch, 3, 100, 1.0, 0.1), lambda k: mlp(2, (32, 32), k),
                      target_loss=0.05)
 _blobs3 = _classify("blobs3", _blobs3_data, lambda k: mlp(2, (), k), patience=50)
+_overfit = _classify("overfit", lambda torch: _moons_data(torch, 40, 0.35), lambda k: mlp(2, (128, 128), 1))
 _poly = _regress("poly", _poly_data, _cubic_model, patience=50)
 _sine = _regress("sine", _sine_data, lambda: mlp(1, (32, 32), 1), target_loss=0.012)
 
@@ -317,6 +328,8 @@ DEMOS: dict[str, Demo] = {
         Demo("spiral", "a 32-32 tanh MLP untangling two interleaved spirals", _spiral, 0, 0.005, 3, 1000, 20),
         Demo("spiral3", "a 32-32 tanh MLP with softmax untangling three spiral arms", _spiral3, 0, 0.005, 2, 1000, 20),
         Demo("blobs3", "softmax regression (a linear layer) on three Gaussian blobs", _blobs3, 0, 0.02, 3, 300, 20),
+        Demo("overfit", "a wide 128-128 tanh MLP on 40 noisy moons points: train loss falls, test loss rises", _overfit,
+             0, 0.001, 8, 800, 20, test_fraction=0.5),
         Demo("poly", "a cubic polynomial's four coefficients fitted to noisy points", _poly, 0, 0.01, 4, 1000, 20),
         Demo("sine", "a 32-32 tanh MLP fitting a noisy sine wave", _sine, 0, 0.01, 3, 1000, 20),
     )
@@ -334,6 +347,8 @@ def run_demo(
     optimizer: "str | None" = None,
     landscape: bool = False,
     live: Any = False,
+    test_fraction: "float | None" = None,
+    lr_drops: "Sequence[int] | None" = None,
 ) -> DemoRun:
     """Train demo ``name``; None options take the demo's defaults.
 
@@ -345,10 +360,17 @@ def run_demo(
     ``live`` shows the run while it trains, as ``Recorder(..., live=...)`` does: True or a
     ``convergence_anim.live.LiveView``.
 
+    ``test_fraction`` (between 0 and 1) holds that share of the data out, split by ``seed``: the
+    test points are drawn hollow and their loss beside the training loss (``overfit`` holds out
+    half by default). ``lr_drops`` are iterations after which the learning rate is divided by 10,
+    recorded and marked on the loss panel. Both are for the model demos, not the blog's
+    hand-written ``linear`` and ``logistic`` loops.
+
     Raises
     ------
     UsageError
-        If the demo is unknown, an option is out of range, or ``live`` is asked without ``record``.
+        If the demo is unknown, an option is out of range, ``live`` is asked without ``record``, or
+        ``test_fraction`` or ``lr_drops`` is given to ``linear`` or ``logistic``.
     """
     try:
         demo = DEMOS[name]
@@ -368,6 +390,11 @@ def run_demo(
         raise UsageError(f"landscape must be True or False, got {landscape!r}")
     if live and not record:
         raise UsageError("live shows what is recorded; it needs record=True")
+    if (test_fraction is not None or lr_drops) and demo.train in (_linear, _logistic):
+        raise UsageError(f"a test fraction and lr drops are for the model demos; {name!r} is the blog's hand-written "
+                         f"loop (try moons, sine or overfit)")
+    test_fraction = demo.test_fraction if test_fraction is None else test_fraction
+    lr_drops = sorted({integer("lr_drops", d, low=0) for d in (lr_drops or ())})
     # Only what differs from the defaults is passed on, so a train function written before these
     # options (a user's Demo, a test's) still runs unchanged.
     extra: dict[str, Any] = {}
@@ -377,6 +404,10 @@ def run_demo(
         extra["landscape"] = True
     if live:
         extra["live"] = live
+    if test_fraction is not None:
+        extra["test_fraction"] = test_fraction
+    if lr_drops:
+        extra["lr_drops"] = lr_drops
     return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, **extra)
 
 

@@ -184,7 +184,7 @@ class _RunCaption(_Caption):
             return f"diverged at iteration {trace.diverged_at}", f"Iteration:{trace.steps[index]} (diverged)"
         loss = trace.losses[index]
         shown_loss = self.scene.loss_label and not math.isnan(loss)
-        return (f"Loss={format_number(loss)}{_raw(self.look)}" if shown_loss else ""), self.scene.title(trace, shown)
+        return (f"Loss={format_number(loss)}{_raw(self.look)}" if shown_loss else ""), _with_rate(self.scene.title(trace, shown), trace, index)
 
     def build(self, layout: FrameLayout) -> None:
         ax, theme, scene = layout.main, self.look.theme, self.scene
@@ -388,6 +388,15 @@ def _inside_figure(ax, position: tuple[float, float]) -> tuple[float, float]:
     x, y = position
     box = ax.get_position()
     return (max(x, (0.01 - box.x0) / box.width), y)
+
+
+def _with_rate(title: str, trace: Trace, index: int) -> str:
+    """``title`` with the learning rate recorded at capture ``index`` (if any) at the end of its first line."""
+    rate = trace.learning_rates[index]
+    if not math.isfinite(rate):
+        return title
+    first, newline, rest = title.partition("\n")
+    return f"{first}   lr={rate:.3g}{newline}{rest}"
 
 
 def _widest(texts: "tuple[str, ...]") -> str:

@@ -499,7 +499,8 @@ def share_landscape(
                                       resolution=resolution, progress=progress)
     return [
         Trace(scene=t.scene, data={**t.data, **data}, options=t.options, steps=t.steps, losses=t.losses,
-              state={**t.state, KEY_PATH: path}, meta=t.meta, test_losses=t.test_losses)
+              state={**t.state, KEY_PATH: path}, meta=t.meta, test_losses=t.test_losses,
+              learning_rates=t.learning_rates, event_steps=t.event_steps, event_labels=t.event_labels)
         for t, path in zip(traces, projected)
     ]
 

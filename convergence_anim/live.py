@@ -166,8 +166,10 @@ class LiveSession:
         self._worker_stop = False
         self._off = False
 
-    def captured(self, step: int, loss: float, test_loss: float, values: Mapping[str, np.ndarray], last: bool) -> None:
-        """Take one capture (its values are copies the recorder made); ``last`` marks the loop's end.
+    def captured(self, step: int, loss: float, test_loss: float, values: Mapping[str, np.ndarray], last: bool,
+                 lr: float = float("nan")) -> None:
+        """Take one capture (its values are copies the recorder made); ``last`` marks the loop's end, ``lr`` is
+        the learning rate recorded with it (NaN if none).
 
         Never raises: a live view that fails turns itself off with one line on standard error.
         """
@@ -179,7 +181,7 @@ class LiveSession:
                 return
             with self._cond:
                 # The arrays are the scene's fresh copies, never changed afterwards: keep references.
-                self._pending.append((int(step), loss, test_loss, values))
+                self._pending.append((int(step), loss, test_loss, values, lr))
                 self._published += 1
                 if self._worker is None:
                     self._start_worker()
@@ -404,8 +406,9 @@ class _History:
         self._n = 0
         self._columns: dict[str, np.ndarray] = {}
 
-    def append(self, step: int, loss: float, test_loss: float, values: Mapping[str, np.ndarray]) -> None:
-        row = {"steps": step, "losses": loss, "test_losses": test_loss}
+    def append(self, step: int, loss: float, test_loss: float, values: Mapping[str, np.ndarray],
+               lr: float = float("nan")) -> None:
+        row = {"steps": step, "losses": loss, "test_losses": test_loss, "learning_rates": lr}
         row.update(("state." + name, value) for name, value in values.items())
         n = self._n
         if not self._columns:
@@ -433,7 +436,8 @@ class _History:
         n, columns = self._n, self._columns
         state = {name[6:]: column[:n] for name, column in columns.items() if name.startswith("state.")}
         return Trace(scene=scene, data=data, options=options, steps=columns["steps"][:n], losses=columns["losses"][:n],
-                     state=state, meta=meta, test_losses=columns["test_losses"][:n])
+                     state=state, meta=meta, test_losses=columns["test_losses"][:n],
+                     learning_rates=columns["learning_rates"][:n])
 
 
 def _grown(rows: np.ndarray, length: int) -> np.ndarray:

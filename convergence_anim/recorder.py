@@ -12,6 +12,7 @@ import numpy as np
 from ._checks import integer
 from ._exceptions import CaptureError, UsageError
 from .landscape import KEY_PARAMETERS, KEY_PATH, Plane, model_parameters
+from .scenes._base import TEST_LOSS
 from .trace import Trace
 
 __all__ = ["Recorder"]
@@ -48,13 +49,18 @@ class Recorder:
         Also keep the model's parameters, flattened into one vector, at each capture (as the
         trace's ``parameters`` state, shape ``(n, P)``): captures must then pass ``model=``. This is
         what ``add_landscape`` projects onto the plane of the loss landscape.
+    events:
+        Labelled moments of the run, ``{step: "text"}`` (``{300: "lr divided by 10"}``): the loss
+        panel draws a thin vertical line at each step with its text. ``mark`` adds more during
+        the loop. Stored in the trace as ``event_steps`` and ``event_labels``.
 
     Raises
     ------
     UsageError
         If ``scene`` is not a scene (a scene class not yet made into one, say), ``every`` is not a
         positive integer, ``max_captures`` is not None or an integer of at least 2, ``meta`` holds
-        the key ``"capture_every"``, or ``live`` is not a bool or a ``LiveView``.
+        the key ``"capture_every"``, ``live`` is not a bool or a ``LiveView``, or an event is not
+        an integer step with a text.
 
     Notes
     -----
@@ -108,6 +114,7 @@ class Recorder:
         max_captures: int | None = DEFAULT_MAX_CAPTURES,
         live: Any = False,
         params: bool = False,
+        events: "dict[int, str] | None" = None,
     ) -> None:
         _check_scene(scene)
         integer("every", every, low=1)
@@ -121,6 +128,11 @@ class Recorder:
         if not isinstance(params, bool):
             raise UsageError(f"params must be True or False, got {params!r}")
         self._params = params
+        if events is not None and not isinstance(events, dict):
+            raise UsageError(f"events must be a dict {{step: text}}, got {type(events).__name__}")
+        self._events: dict[int, str] = {}
+        for event_step, text in (events or {}).items():
+            self.mark(event_step, text)
         self._landscape: dict[str, np.ndarray] | None = None
         self._scene = scene
         self._every = int(every)
@@ -132,7 +144,7 @@ class Recorder:
         self._n = 0
         self._next_step = 0  # the step of a capture called without one: one past the last step seen
         self._steps = np.empty(0, dtype=np.int64)
-        self._losses = np.empty((0, 2), dtype=np.float64)
+        self._losses = np.empty((0, 3), dtype=np.float64)  # loss, test loss, learning rate
         self._state: dict[str, np.ndarray] = {}
         # True while a trace handed out views of the current arrays: rows it shows must then not be
         # written in place (a trace is a snapshot), so the next such write copies first.
@@ -160,7 +172,8 @@ class Recorder:
         return self._max
 
     def capture(
-        self, step: "int | None" = None, loss: Any = None, *, test_loss: Any = None, force: bool = False, **state: Any
+        self, step: "int | None" = None, loss: Any = None, *, test_loss: Any = None, lr: Any = None,
+        optimizer: Any = None, force: bool = False, **state: Any
     ) -> bool:
         """Record one frame if the step is a multiple of ``every`` (or ``force`` is true).
 
@@ -173,7 +186,15 @@ class Recorder:
         loss:
             The loss at this step: a scalar tensor, array or number. Optional.
         test_loss:
-            A held-out loss at this step, drawn beside the training loss in the loss panel. Optional.
+            A held-out loss at this step, drawn beside the training loss in the loss panel. Optional:
+            a scene given a test set (``test=``) computes one from the captured model itself; a
+            value given here wins over it.
+        lr:
+            The learning rate at this step (a number). Optional: the loss panel marks where it
+            changes, with its value, and the title shows it.
+        optimizer:
+            Instead of ``lr``: the ``torch.optim`` optimizer, whose first parameter group's rate
+            (``optimizer.param_groups[0]["lr"]``) is recorded. It is only read, never changed.
         force:
             Record even if the step is not a multiple of ``every``. Capturing the same step twice
             keeps the newer values. (To record the state after the loop, ``finish`` is simpler.)
@@ -190,7 +211,8 @@ class Recorder:
         ------
         CaptureError
             If a value has the wrong shape for the scene, the step is smaller than the last one,
-            or ``step`` is not an integer (a loss passed first without its name, say).
+            ``step`` is not an integer (a loss passed first without its name, say), both ``lr`` and
+            ``optimizer`` are given, or the learning rate is not a number.
 
         Warns
         -----
@@ -223,7 +245,10 @@ class Recorder:
         values = self._scene.capture(state) if later is None else {}
         if self._params:
             values = {**values, KEY_PARAMETERS: _parameters_of(state)}
-        losses = (_loss_to_float(loss, "loss"), _loss_to_float(test_loss, "test_loss"))
+        losses = (_loss_to_float(loss, "loss"), _loss_to_float(test_loss, "test_loss"), _learning_rate(lr, optimizer))
+        scene_test_loss = values.pop(TEST_LOSS, None)
+        if scene_test_loss is not None and math.isnan(losses[1]):
+            losses = (losses[0], float(scene_test_loss), losses[2])
         if n == 0:
             self._allocate(values)
         else:
@@ -247,7 +272,7 @@ class Recorder:
         if self._max is not None and self._n > self._max:
             self._thin()
         if self._live is not None:
-            self._live.captured(step, losses[0], losses[1], values, last=force)
+            self._live.captured(step, losses[0], losses[1], values, last=force, lr=losses[2])
         return True
 
     @property
@@ -285,10 +310,14 @@ class Recorder:
                 state=state,
                 meta={**self._meta, CAPTURE_EVERY_KEY: self._every},
                 test_losses=self._losses[:n, 1].copy(),
+                learning_rates=self._losses[:n, 2].copy(),
+                event_steps=np.array(sorted(self._events), dtype=np.int64),
+                event_labels=np.array([self._events[s] for s in sorted(self._events)], dtype=str),
             )
         return self._trace
 
-    def finish(self, loss: Any = None, *, test_loss: Any = None, **state: Any) -> bool:
+    def finish(self, loss: Any = None, *, test_loss: Any = None, lr: Any = None, optimizer: Any = None,
+               **state: Any) -> bool:
         """Record the state after the loop, at the last step ``capture`` saw, unless it was recorded.
 
         Call it once, after the loop, with what ``capture`` takes (``rec.finish(loss=loss,
@@ -308,7 +337,37 @@ class Recorder:
         last_seen = self._next_step - 1
         if self._n and int(self._steps[self._n - 1]) == last_seen:
             return False
-        return self.capture(max(last_seen, 0), loss, test_loss=test_loss, force=True, **state)
+        return self.capture(max(last_seen, 0), loss, test_loss=test_loss, lr=lr, optimizer=optimizer, force=True,
+                            **state)
+
+    def mark(self, step: "int | None", text: str) -> None:
+        """Put a labelled marker on the loss panel at ``step``: ``rec.mark(300, "lr divided by 10")``.
+
+        Parameters
+        ----------
+        step:
+            The training step of the event; None for the step ``capture`` saw last (0 before any).
+        text:
+            A short label (a few words), drawn beside the marker. A second mark at the same step
+            joins its text to the first with ``" / "``.
+
+        Raises
+        ------
+        UsageError
+            If ``step`` is not an integer or ``text`` is not a non-empty string.
+        """
+        if step is None:
+            step = max(self._next_step - 1, 0)
+        try:
+            step = operator.index(step)
+        except TypeError:
+            raise UsageError(f"an event's step must be an integer, got {type(step).__name__}") from None
+        if not isinstance(text, str) or not text.strip():
+            raise UsageError(f"an event needs a text, such as \"lr divided by 10\", got {text!r}")
+        text = " ".join(text.split())  # one line
+        step = int(step)
+        self._events[step] = f"{self._events[step]} / {text}" if step in self._events else text
+        self._trace = None
 
     def __len__(self) -> int:
         return self._n
@@ -362,8 +421,11 @@ class Recorder:
                 values = later()
             except CaptureError as exc:
                 raise CaptureError(f"the capture of step {step}, evaluated for the trace: {exc}") from None
-            self._check(values, complete=False)
             row = int(np.searchsorted(steps, step))
+            scene_test_loss = values.pop(TEST_LOSS, None)
+            if scene_test_loss is not None and math.isnan(self._losses[row, 1]):
+                self._losses[row, 1] = float(scene_test_loss)
+            self._check(values, complete=False)
             for name, value in values.items():
                 self._state[name][row] = value
             del self._pending[step]
@@ -503,3 +565,16 @@ def _loss_to_float(loss: Any, name: str) -> float:
     if array.size != 1:
         raise CaptureError(f"{name} must be a single value, got shape {array.shape}")
     return float(array.reshape(()))
+
+
+def _learning_rate(lr: Any, optimizer: Any) -> float:
+    """The learning rate given as ``lr=`` or read from ``optimizer=`` (NaN if neither), never changing either."""
+    if optimizer is not None:
+        if lr is not None:
+            raise CaptureError("capture takes lr= or optimizer=, not both")
+        groups = getattr(optimizer, "param_groups", None)
+        if not groups or "lr" not in groups[0]:
+            raise CaptureError(f"optimizer= must be a torch.optim optimizer (it has param_groups), got "
+                               f"{type(optimizer).__name__}")
+        lr = groups[0]["lr"]
+    return _loss_to_float(lr, "lr")

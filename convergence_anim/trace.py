@@ -27,7 +27,7 @@ MAX_ARRAY_BYTES = 1 << 30
 MAX_TOTAL_BYTES = 4 << 30
 MAX_MEMBERS = 1024
 _ALLOWED_KINDS = "biufU"  # bool, int, uint, float, unicode: never object arrays
-_WIDENED = ("steps", "losses", "test_losses")  # held as int64 / float64 whatever the file stores
+_WIDENED = ("steps", "losses", "test_losses", "learning_rates", "event_steps")  # held as 64-bit whatever the file stores
 
 
 def _as_json(value: Mapping[str, Any], what: str) -> str:
@@ -61,6 +61,13 @@ class Trace:
         thinning (``Recorder(max_captures=...)``) may have made larger than the ``every`` asked for.
     test_losses:
         Held-out loss at each capture, NaN where none was given; all NaN if omitted.
+    learning_rates:
+        The learning rate at each capture (``Recorder.capture(..., lr=...)`` or ``optimizer=``),
+        NaN where none was given; all NaN if omitted.
+    event_steps, event_labels:
+        Labelled moments of the run (``Recorder(events=...)``, ``Recorder.mark``): the steps, an
+        integer array ``(e,)``, in increasing order, and a short text for each, a string array
+        ``(e,)``. The loss panel marks them. Empty if omitted.
 
     Raises
     ------
@@ -76,6 +83,9 @@ class Trace:
     state: Mapping[str, np.ndarray]
     meta: Mapping[str, Any] = field(default_factory=dict)
     test_losses: "np.ndarray | None" = None
+    learning_rates: "np.ndarray | None" = None
+    event_steps: "np.ndarray | None" = None
+    event_labels: "np.ndarray | None" = None
 
     def __post_init__(self) -> None:
         steps = np.asarray(self.steps)
@@ -90,11 +100,16 @@ class Trace:
         test_losses = None if self.test_losses is None else np.asarray(self.test_losses)
         if test_losses is not None and test_losses.shape != (n,):
             raise TraceError(f"trace has {n} steps but test losses of shape {test_losses.shape}")
+        rates = None if self.learning_rates is None else np.asarray(self.learning_rates)
+        if rates is not None and (rates.shape != (n,) or rates.dtype.kind not in "iuf"):
+            raise TraceError(f"trace has {n} steps but learning rates of {rates.dtype} {rates.shape}")
         if n > 1 and not np.all(steps[1:] > steps[:-1]):
             raise TraceError("trace steps must be strictly increasing")
+        event_steps, event_labels = _events(self.event_steps, self.event_labels)
         steps = steps.astype(np.int64)
         losses = losses.astype(np.float64)
         test_losses = np.full(n, np.nan) if test_losses is None else test_losses.astype(np.float64)
+        rates = np.full(n, np.nan) if rates is None else rates.astype(np.float64)
         state = {k: np.asarray(v) for k, v in self.state.items()}
         for name, value in state.items():
             if value.ndim == 0 or value.shape[0] != n:
@@ -104,6 +119,9 @@ class Trace:
         object.__setattr__(self, "steps", steps)
         object.__setattr__(self, "losses", losses)
         object.__setattr__(self, "test_losses", test_losses)
+        object.__setattr__(self, "learning_rates", rates)
+        object.__setattr__(self, "event_steps", event_steps)
+        object.__setattr__(self, "event_labels", event_labels)
         object.__setattr__(self, "state", state)
         object.__setattr__(self, "data", {k: np.asarray(v) for k, v in self.data.items()})
         object.__setattr__(self, "options", dict(self.options))
@@ -146,6 +164,9 @@ class Trace:
             state={k: v[indices] for k, v in self.state.items()},
             meta=self.meta,
             test_losses=self.test_losses[indices],
+            learning_rates=self.learning_rates[indices],
+            event_steps=self.event_steps,
+            event_labels=self.event_labels,
         )
 
     # -- files ---------------------------------------------------------------------------------
@@ -172,6 +193,12 @@ class Trace:
             "losses": self.losses,
             "test_losses": self.test_losses,
         }
+        # Written only when there is something in them, so a trace without a schedule is the file it
+        # always was (and older versions of convergence_anim still read it).
+        if np.isfinite(self.learning_rates).any():
+            arrays["learning_rates"] = self.learning_rates
+        if len(self.event_steps):
+            arrays["event_steps"], arrays["event_labels"] = self.event_steps, self.event_labels
         arrays.update({f"data.{k}": v for k, v in self.data.items()})
         arrays.update({f"state.{k}": v for k, v in self.state.items()})
         with atomic_output(path) as tmp:
@@ -307,6 +334,9 @@ def _trace_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Trace:
     steps = number_array("steps", "iu")
     losses = number_array("losses", "f")
     test_losses = number_array("test_losses", "f") if "test_losses" in arrays else None
+    learning_rates = number_array("learning_rates", "f") if "learning_rates" in arrays else None
+    event_steps = number_array("event_steps", "iu") if "event_steps" in arrays else None
+    event_labels = number_array("event_labels", "U") if "event_labels" in arrays else None
     data, state = {}, {}
     for key, value in arrays.items():
         group, _, name = key.partition(".")
@@ -319,7 +349,21 @@ def _trace_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Trace:
     try:
         return Trace(
             scene=scene, data=data, options=options, steps=steps, losses=losses, state=state, meta=meta,
-            test_losses=test_losses,
+            test_losses=test_losses, learning_rates=learning_rates, event_steps=event_steps, event_labels=event_labels,
         )
     except TraceError as exc:
         raise TraceFormatError(f"{where} is inconsistent: {exc}") from None
+
+
+def _events(steps: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The event arrays, checked: int64 steps in increasing order and a string label for each."""
+    steps = np.zeros(0, dtype=np.int64) if steps is None else np.asarray(steps)
+    labels = np.zeros(0, dtype="<U1") if labels is None else np.asarray(labels)
+    if steps.size == 0 and labels.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype="<U1")
+    if steps.ndim != 1 or steps.dtype.kind not in "iu" or labels.shape != steps.shape or labels.dtype.kind != "U":
+        raise TraceError(f"trace events must be an integer array of steps and a string array of labels of the same "
+                         f"length, got {steps.dtype} {steps.shape} and {labels.dtype} {labels.shape}")
+    if len(steps) > 1 and not np.all(steps[1:] >= steps[:-1]):
+        raise TraceError("trace event steps must be in increasing order")
+    return steps.astype(np.int64), labels

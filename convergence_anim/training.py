@@ -16,7 +16,8 @@ from ._exceptions import UsageError
 if TYPE_CHECKING:  # pragma: no cover
     from .trace import Trace
 
-__all__ = ["MODELS", "OPTIMIZERS", "TrainingRun", "classification_loss", "make_optimizer", "mlp", "race", "train_model"]
+__all__ = ["MODELS", "OPTIMIZERS", "TrainingRun", "classification_loss", "held_out_loss", "make_optimizer", "mlp", "race",
+           "split", "train_model"]
 
 #: The models ``data.fit`` (and ``convergence-anim fit --model``) can build: one linear layer or a tanh MLP.
 MODELS = ("linear", "mlp")
@@ -83,6 +84,8 @@ def train_model(
     optimizer: str = "adam",
     landscape: bool = False,
     live: Any = False,
+    test: "tuple[Any, Any] | None" = None,
+    lr_drops: "Sequence[int]" = (),
 ) -> TrainingRun:
     """Full-batch training (Adam by default) on ``loss_fn(model(inputs), targets)``, captured with ``model=``.
 
@@ -93,11 +96,18 @@ def train_model(
     improved by 0.1% for ``patience`` iterations (a plateau: nothing left to watch), or once it is
     not finite; the last step is always captured. ``live`` is the recorder's. Shared by the toy-data
     demos and ``data.fit``.
+
+    ``test`` is held-out ``(inputs, targets)``: at each capture their loss, ``loss_fn`` as for
+    training, is evaluated with the model left untouched (eval mode, no grad, RNG restored) and
+    recorded as ``test_loss=``. ``lr_drops`` are iterations after whose update every parameter
+    group's rate is divided by 10; the rate is then recorded at each capture (``optimizer=``) and
+    each drop marked ("lr / 10").
     """
     from .recorder import Recorder
 
     opt = make_optimizer(optimizer, model.parameters(), lr)
     rec = Recorder(scene, every=every, meta=meta, params=landscape, live=live) if record else None
+    drops = set(lr_drops)
     iteration = best_iteration = 0
     best = math.inf
     for iteration in range(max_iter):
@@ -105,19 +115,57 @@ def train_model(
         loss = loss_fn(model(inputs), targets)
         loss.backward()
         opt.step()
+        if iteration in drops:
+            for group in opt.param_groups:
+                group["lr"] /= 10
+            if rec is not None:
+                rec.mark(iteration, "lr / 10")
         value = loss.item()
         if value < best * (1 - 1e-3):
             best, best_iteration = value, iteration
         plateau = patience is not None and iteration - best_iteration >= patience
         done = value < target_loss or plateau or not math.isfinite(value) or iteration == max_iter - 1
-        if rec is not None:
-            rec.capture(iteration, loss=loss, model=model, force=done)
+        if rec is not None and (done or iteration % rec.every == 0):
+            test_loss = None if test is None else held_out_loss(model, loss_fn, *test)
+            rec.capture(iteration, loss=loss, model=model, force=done, test_loss=test_loss,
+                        optimizer=opt if drops else None)
         if done:
             break
     if rec is not None and landscape:
         rec.add_landscape(model, loss_fn, inputs, targets)
     params = {name: value.detach().clone() for name, value in model.state_dict().items()}
     return TrainingRun(rec.trace if rec else None, params, iteration + 1, (model, loss_fn, inputs, targets))
+
+
+def held_out_loss(model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any) -> float:
+    """``loss_fn(model(inputs), targets)`` as a float, leaving the model and torch as they were (``untouched``)."""
+    from .scenes._base import untouched
+
+    first = next(iter(model.parameters()), None)
+    with untouched(model, None if first is None else first.device):
+        return float(loss_fn(model(inputs), targets).item())
+
+
+def split(count: int, fraction: float, seed: int) -> "tuple[Any, Any]":
+    """Indices ``(train, test)`` of ``count`` samples, ``fraction`` of them (rounded, at least one) held out.
+
+    Drawn from a generator of its own seeded with ``seed``, so the global random state, and with it
+    the model's initial weights, is the same as without a split.
+
+    Raises
+    ------
+    UsageError
+        If ``fraction`` is not between 0 and 1, or leaves no sample on either side.
+    """
+    import torch
+
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise UsageError(f"test_fraction must be a number between 0 and 1 (exclusive), got {fraction!r}")
+    held = max(1, round(count * fraction))
+    if held >= count:
+        raise UsageError(f"test_fraction {fraction:g} of {count} samples leaves none to train on")
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(int(seed)))
+    return order[held:], order[:held]
 
 
 def mlp(inputs: int, hidden: "tuple[int, ...]", outputs: int, dropout: float = 0.0) -> Any:

@@ -24,6 +24,7 @@ from ..style import SIZES, THEMES
 
 __all__ = [
     "LIVE",
+    "LR_DROPS",
     "POSITIVE_FLOAT",
     "POSITIVE_INT",
     "check_before_training",
@@ -38,6 +39,7 @@ __all__ = [
     "render_with_progress",
     "report",
     "settings_from",
+    "TEST_FRACTION",
     "train_and_render",
 ]
 
@@ -210,6 +212,29 @@ def either(new: str, value: Any, old: str, old_value: Any, default: Any = None) 
     if value is not None:
         raise click.BadParameter(f"give {new} only ({old} is its old name)", param_hint=f"'{old}'")
     return old_value
+
+
+def _lr_drops(ctx: click.Context, param: click.Parameter, value: "str | None") -> "tuple[int, ...]":
+    if value is None:
+        return ()
+    try:
+        drops = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"must be iterations separated by commas, such as 300,600; got {value!r}") from None
+    if any(d < 0 for d in drops):
+        raise click.BadParameter(f"iterations must not be negative, got {value!r}")
+    return drops
+
+
+#: ``--test-fraction F`` and ``--lr-drops N,M``, for the commands that train (``demo``, ``fit``).
+TEST_FRACTION = click.option(
+    "--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None, metavar="F",
+    help="Hold this share of the data out as a test set (split by --seed): drawn hollow, its loss beside the "
+         "training loss (implies --loss-panel) [default: none; overfit holds out 0.5].")
+LR_DROPS = click.option(
+    "--lr-drops", callback=_lr_drops, default=None, metavar="N,M,...",
+    help="Divide the learning rate by 10 after these iterations; the rate is recorded, shown in the title and "
+         "marked on the loss panel with each drop (implies --loss-panel).")
 
 
 LIVE = click.option("--live", is_flag=True, help="Show the run while it trains (a notebook's output, or a window), then write the file.")

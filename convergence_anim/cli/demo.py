@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..demos import DEMOS, OPTIMIZERS  # torch-free at import: demos import torch only when they run
-from ._common import (FORMAT, LIVE, POSITIVE_FLOAT, POSITIVE_INT, errors, output_path, render_options, settings_from,
-                      train_and_render)
+from ._common import (FORMAT, LIVE, LR_DROPS, POSITIVE_FLOAT, POSITIVE_INT, TEST_FRACTION, errors, output_path,
+                      render_options, settings_from, train_and_render)
 
 __all__ = ["demo"]
 
@@ -33,17 +33,23 @@ def _demo_help() -> str:
 @click.option("--format", "fmt", type=FORMAT, default=None, help="Output format [default: from -o's suffix, else gif].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file, overwritten if it exists [default: outputs/<demo>-seed<N>.<format>]; missing folders are created.")
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
+@TEST_FRACTION
+@LR_DROPS
 @LIVE
 @render_options
-def demo(name, seed, every, optimizer, lr, max_iter, fps, fmt, output, save_trace, live, **options) -> None:
+def demo(name, seed, every, optimizer, lr, max_iter, fps, fmt, output, save_trace, test_fraction, lr_drops, live,
+         **options) -> None:
     from ..demos import run_demo
 
     spec = DEMOS[name]
+    if test_fraction is not None or lr_drops or spec.test_fraction is not None:
+        options["loss_panel"] = True  # what they add is drawn there
     seed = spec.seed if seed is None else seed
     output = output_path(output, fmt, f"outputs/{name}-seed{seed}")
     with errors(options["verbose"]):
         train_and_render(
             lambda shown: run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, optimizer=optimizer,
-                                   landscape=options["landscape"], live=shown),
+                                   landscape=options["landscape"], live=shown, test_fraction=test_fraction,
+                                   lr_drops=lr_drops),
             output, save_trace, settings_from(options, fps, spec.fps), options=options, live=live,
         )

@@ -28,6 +28,11 @@ RunsUpdater = Callable[[Sequence[int], Sequence[bool]], Sequence["Artist"]]
 Updater = Callable[[int, bool], Sequence["Artist"]]
 
 
+#: The value a scene's ``capture`` may add for its test set's loss (a 0-d float): the recorder takes it
+#: out of the state into the trace's ``test_losses`` (a ``test_loss=`` given to ``capture`` wins).
+TEST_LOSS = "test_loss"
+
+
 #: The entry-point group third-party packages list their scenes under: ``name = "package.module:Class"``,
 #: the name being the scene's registry ``name``.
 ENTRY_POINT_GROUP = "convergence_anim.scenes"
@@ -155,7 +160,9 @@ class Scene:
         dict
             Name to numpy array, the same names and shapes at every capture; the recorder stacks
             them into ``trace.state[name]`` of shape ``(captures, ...)``. Float values that are not
-            finite mark the run as diverged from that capture.
+            finite mark the run as diverged from that capture. A 0-d value under ``TEST_LOSS``
+            (``"test_loss"``) is not state: it is the capture's held-out loss (a scene with a test
+            set computes it), which the recorder puts in ``trace.test_losses``.
 
         Raises
         ------
@@ -585,3 +592,27 @@ def check_limits(name: str, limits: Any) -> tuple[float, float] | None:
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise UsageError(f"{name} must be finite with low < high, got {limits!r}")
     return (lo, hi)
+
+
+def test_set(test: Any, check: "Callable[[Any, Any], tuple[np.ndarray, np.ndarray]]") -> "tuple[np.ndarray, np.ndarray] | None":
+    """``test=(x_test, y_test)`` checked by ``check`` (the scene's own check of its data), or None.
+
+    Raises
+    ------
+    UsageError
+        If ``test`` is not a pair, or ``check`` refuses it (its message then says it is the test set's).
+    """
+    if test is None:
+        return None
+    if isinstance(test, (str, bytes)) or not hasattr(test, "__len__") or len(test) != 2:
+        raise UsageError(f"test must be a pair (x_test, y_test), got {type(test).__name__}")
+    try:
+        return check(*test)
+    except UsageError as exc:
+        raise UsageError(f"test set: {exc}") from None
+
+
+def draw_test_points(ax: "Axes", x: np.ndarray, y: np.ndarray, colors: Any, theme: "Theme", size: float) -> Any:
+    """The test set drawn hollow: each point a ring in its colour (its class's, or the points'), over the data."""
+    return ax.scatter(x, y, s=size * theme.marker_scale**2, facecolors="none", edgecolors=colors,
+                      linewidths=1.6 * theme.marker_scale, zorder=2.1, label="test")

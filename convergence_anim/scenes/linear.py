@@ -8,16 +8,19 @@ import numpy as np
 
 from .._exceptions import CaptureError, UsageError
 from ._base import (
+    TEST_LOSS,
     RunsUpdater,
     Scene,
     check_limits,
     check_names,
     check_state,
+    draw_test_points,
     evaluate_model,
     finite_range,
     format_number,
     points_and_labels,
     register_scene,
+    test_set,
     to_array,
     to_scalar,
 )
@@ -39,6 +42,14 @@ def _points_1d(name: str, values: Any) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise UsageError(f"{name} holds NaN or infinite values")
     return array
+
+
+def _line_data(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as 1-D float arrays of the same, non-zero length with finite values, else UsageError."""
+    x, y = _points_1d("x", x), _points_1d("y", y)
+    if x.shape != y.shape:
+        raise UsageError(f"x and y must hold the same number of values, got {x.size} and {y.size}")
+    return x, y
 
 
 #: Values above this many grid cells times data points are evaluated in chunks, to bound memory.
@@ -91,8 +102,14 @@ class _StraightLineScene(Scene):
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
         check_names(type(self).__name__, state, [("w", "b"), ("model",)])
         if "model" in state:
-            return self._line_from_model(state["model"])
-        return {"w": to_scalar("w", state["w"]), "b": to_scalar("b", state["b"])}
+            line = self._line_from_model(state["model"])
+        else:
+            line = {"w": to_scalar("w", state["w"]), "b": to_scalar("b", state["b"])}
+        return {**line, **self._test_loss(line["w"], line["b"])}
+
+    def _test_loss(self, w: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+        """The scene's loss on its test set for the line ``(w, b)``, as the recorder's ``TEST_LOSS`` (none without one)."""
+        return {}
 
     def check_trace(self, trace: "Trace") -> None:
         for name in ("w", "b"):
@@ -141,7 +158,18 @@ class LineFit(_StraightLineScene):
         Fixed axis limits; by default the data's range with a margin.
     loss:
         The loss the ``(w, b)`` landscape shows (``render(..., landscape=True)``): ``"half_mse"``
-        (default, the blog's ``0.5 * mean squared error``), ``"mse"`` or ``"mae"``.
+        (default, the blog's ``0.5 * mean squared error``), ``"mse"`` or ``"mae"``; also the loss
+        computed on the test set.
+    test:
+        Optional held-out data ``(x_test, y_test)``, drawn as hollow points; each capture then
+        computes this scene's ``loss`` on it, which the loss panel draws as the test loss beside
+        the training loss (a ``test_loss=`` given to ``capture`` wins). Stored in the trace's data
+        as ``test_x`` and ``test_y``.
+
+    Raises
+    ------
+    UsageError
+        If the data, the test set or the options do not fit.
     """
 
     name = "line_fit"
@@ -152,21 +180,29 @@ class LineFit(_StraightLineScene):
     }
     default_loss = "half_mse"
 
-    def __init__(self, x: Any, y: Any, *, xlim: Any = None, ylim: Any = None, loss: "str | None" = None) -> None:
+    def __init__(self, x: Any, y: Any, *, xlim: Any = None, ylim: Any = None, loss: "str | None" = None,
+                 test: Any = None) -> None:
         super().__init__(xlim, ylim, loss)
-        self.x = _points_1d("x", x)
-        self.y = _points_1d("y", y)
-        if self.x.shape != self.y.shape:
-            raise UsageError(f"x and y must hold the same number of values, got {self.x.size} and {self.y.size}")
+        self.x, self.y = _line_data(x, y)
+        self.test = test_set(test, _line_data)
 
     def _size(self) -> int:
         return self.x.size
 
-    def _losses(self, ws: np.ndarray, bs: np.ndarray) -> np.ndarray:
-        residual = self.y[None, :] - (ws * self.x[None, :] + bs)
+    def _losses(self, ws: np.ndarray, bs: np.ndarray, x: "np.ndarray | None" = None,
+                y: "np.ndarray | None" = None) -> np.ndarray:
+        x, y = (self.x, self.y) if x is None else (x, y)
+        residual = y[None, :] - (ws * x[None, :] + bs)
         if self.loss == "mae":
             return np.abs(residual).mean(axis=1)
         return (residual**2).mean(axis=1) * (0.5 if self.loss == "half_mse" else 1.0)
+
+    def _test_loss(self, w: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+        if self.test is None:
+            return {}
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = self._losses(np.reshape(w, (1, 1)), np.reshape(b, (1, 1)), *self.test)
+        return {TEST_LOSS: np.asarray(loss[0])}
 
     def _line_from_model(self, model: Any) -> dict[str, np.ndarray]:
         out = evaluate_model(model, np.array([[0.0], [1.0]])).reshape(2, -1)
@@ -176,17 +212,26 @@ class LineFit(_StraightLineScene):
         return {"w": np.array(at_one - b), "b": np.array(b)}
 
     def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {"x": self.x, "y": self.y}, self._options()
+        data = {"x": self.x, "y": self.y}
+        if self.test is not None:
+            data["test_x"], data["test_y"] = self.test
+        return data, self._options()
 
     @classmethod
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "LineFit":
-        return cls(data["x"], data["y"], xlim=options.get("xlim"), ylim=options.get("ylim"), loss=options.get("loss"))
+        test = (data["test_x"], data["test_y"]) if "test_x" in data else None
+        return cls(data["x"], data["y"], xlim=options.get("xlim"), ylim=options.get("ylim"), loss=options.get("loss"),
+                   test=test)
 
     def _draw_static(self, ax: "Axes", theme: "Theme") -> tuple[float, float]:
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
-        ax.set_xlim(self.xlim or finite_range(self.x))
-        ax.set_ylim(self.ylim or finite_range(self.y))
-        return (float(self.x.min()), float(self.x.max()))
+        xs, ys = self.x, self.y
+        if self.test is not None:
+            draw_test_points(ax, *self.test, theme.point_color, theme, 36)
+            xs, ys = np.concatenate([xs, self.test[0]]), np.concatenate([ys, self.test[1]])
+        ax.set_xlim(self.xlim or finite_range(xs))
+        ax.set_ylim(self.ylim or finite_range(ys))
+        return (float(xs.min()), float(xs.max()))
 
 
 @register_scene

@@ -18,6 +18,7 @@ from .._checks import integer
 from .._exceptions import CaptureError, TraceError, UsageError
 from ..style import smallest_text_size
 from ._base import (
+    TEST_LOSS,
     EvaluationGrid,
     RunsUpdater,
     Scene,
@@ -26,12 +27,14 @@ from ._base import (
     check_limits,
     check_names,
     check_state,
+    draw_test_points,
     evaluate_predict,
     finite_range,
     points_and_labels,
     principal_components,
     register_scene,
     require_module,
+    test_set,
     to_array,
 )
 
@@ -184,11 +187,21 @@ class DecisionBoundary(Scene):
         more than two features, where the regions under the points are not the model's answers
         for them (the points lie off the plane), so only the rings tell right from wrong; off for
         two, where a point in a region of another colour is already visibly misclassified.
+    test:
+        Optional held-out data ``(x_test, y_test)``: points of the same ``d`` features and their
+        classes. They are drawn hollow, a ring in their class's colour (projected on the plane
+        like the training points, for a ``view``); the axes' default limits hold them too. A
+        capture with ``model=`` or ``predict=`` evaluates the model on them in the same forward
+        pass as the grid and computes their mean cross-entropy (binary on one logit, softmax on
+        several scores; ``-log`` of the true class's probability for ``outputs="probabilities"``),
+        which the loss panel draws as the test loss beside the training loss, so the
+        generalisation gap shows; a ``test_loss=`` given to ``capture`` wins. Stored in the trace's
+        data as ``test_points`` and ``test_labels``.
 
     Raises
     ------
     UsageError
-        If the points, labels or options do not fit.
+        If the points, labels, test set or options do not fit.
     """
 
     name = "decision_boundary"
@@ -211,12 +224,12 @@ class DecisionBoundary(Scene):
         feature_names: "Sequence[str] | None" = None,
         view: Any = None,
         mark_errors: "bool | None" = None,
+        test: Any = None,
     ) -> None:
-        points, labels = points_and_labels(points, labels, any_width=True)
-        if not np.all((labels >= 0) & (labels == np.round(labels))):
-            raise UsageError("labels must be class numbers 0, 1, 2, ...")
+        points, labels = _classified_points(points, labels)
         k = int(labels.max()) + 1 if classes is None else classes
         k = integer("classes", k, 2, MAX_CLASSES)
+        test = test_set(test, lambda x, y: _classified_points(x, y, k, points.shape[1]))
         if labels.max() >= k:
             raise UsageError(f"labels go up to {int(labels.max())}, beyond the {k} classes 0..{k - 1}")
         if class_names is not None:
@@ -238,7 +251,8 @@ class DecisionBoundary(Scene):
         if not isinstance(mark_errors, (bool, np.bool_)):
             raise UsageError(f"mark_errors must be True, False or None (on for more than two features), got {mark_errors!r}")
         self.mark_errors = bool(mark_errors)
-        shown = self.shown_points
+        self.test_points, self.test_labels = (None, None) if test is None else (test[0], test[1].astype(np.int64))
+        shown = self.shown_points if test is None else np.concatenate([self.shown_points, self.shown_test_points])
         self.xlim = check_limits("xlim", xlim) or finite_range(shown[:, 0])
         self.ylim = check_limits("ylim", ylim) or finite_range(shown[:, 1])
         if aspect == "equal":
@@ -268,6 +282,14 @@ class DecisionBoundary(Scene):
             return self.points
         origin, to_view, _ = self.plane
         return (self.points - origin) @ to_view
+
+    @property
+    def shown_test_points(self) -> "np.ndarray | None":
+        """The test points as drawn, shape ``(t, 2)``, projected as ``shown_points`` are; None without a test set."""
+        if self.test_points is None or self.plane is None:
+            return self.test_points
+        origin, to_view, _ = self.plane
+        return (self.test_points - origin) @ to_view
 
     def grid_inputs(self) -> np.ndarray:
         """The points the model is evaluated on: the grid (``[y, x]`` order), in feature space, ``(m, d)``."""
@@ -325,6 +347,8 @@ class DecisionBoundary(Scene):
             inputs = self.grid_inputs()
             if self.mark_errors:  # the data points too, in the same forward pass: their predicted classes
                 inputs = np.concatenate([inputs, self.points])
+            if self.test_points is not None:  # and the test points, for their loss
+                inputs = np.concatenate([inputs, self.test_points])
             self._points = EvaluationGrid(inputs)
         found: dict[str, np.ndarray] = {}
         codes = self._points.evaluate(fn, lambda out: self._codes(out, found), **where)
@@ -336,6 +360,8 @@ class DecisionBoundary(Scene):
                         "grid_finite": found["finite"]}
         if self.mark_errors:
             captured["predicted"] = found["predicted"]
+        if TEST_LOSS in found:
+            captured[TEST_LOSS] = found[TEST_LOSS]
         return captured
 
     def _codes(self, out: Any, found: dict[str, np.ndarray]) -> Any:
@@ -346,6 +372,11 @@ class DecisionBoundary(Scene):
         k, m = self.classes, out.shape[1]
         cells = self.resolution**2
         logits = self.outputs == "logits"
+        if self.test_points is not None:
+            kept = out.shape[0] - len(self.test_points)
+            if m in ((1, 2) if k == 2 else (k,)):  # else the checks below say what is wrong
+                found[TEST_LOSS] = self._test_cross_entropy(out[kept:])
+            out = out[:kept]  # the grid and the marked points, as without a test set
         if k == 2:
             if m == 1:
                 p = torch.sigmoid(out[:, 0]) if logits else out[:, 0]
@@ -371,6 +402,26 @@ class DecisionBoundary(Scene):
             found["predicted"] = torch.where(bad[cells:], _NAN_CODE, region[cells:]).to(torch.uint8).cpu().numpy()
         return torch.stack([region.to(torch.uint8), _encode(margin)])
 
+    def _test_cross_entropy(self, out: Any) -> np.ndarray:
+        """The mean cross-entropy of the test labels under the model's outputs ``out`` (rows of the test points)."""
+        import torch
+        from torch.nn import functional as F
+
+        labels = torch.as_tensor(self.test_labels, device=out.device)
+        out = out.to(torch.float64)
+        if self.outputs == "logits":
+            if out.shape[1] == 1:
+                loss = F.binary_cross_entropy_with_logits(out[:, 0], labels.to(out.dtype))
+            else:
+                loss = F.cross_entropy(out, labels)
+        else:
+            if out.shape[1] == 1:
+                true = torch.where(labels == 1, out[:, 0], 1 - out[:, 0])
+            else:
+                true = out.gather(1, labels[:, None])[:, 0]
+            loss = -torch.log(true.clamp(min=1e-12)).mean()
+        return np.asarray(float(loss))
+
     def to_data(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         options = {
             "classes": self.classes,
@@ -387,7 +438,10 @@ class DecisionBoundary(Scene):
         }
         if self.plane is not None:  # kept exactly, so a saved trace is drawn on the plane it was captured on
             options["plane"] = [array.tolist() for array in self.plane]
-        return {"points": self.points, "labels": self.labels}, options
+        data = {"points": self.points, "labels": self.labels}
+        if self.test_points is not None:
+            data["test_points"], data["test_labels"] = self.test_points, self.test_labels
+        return data, options
 
     @classmethod
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "DecisionBoundary":
@@ -405,6 +459,7 @@ class DecisionBoundary(Scene):
             feature_names=options.get("feature_names"),
             view=options.get("view"),
             mark_errors=options.get("mark_errors", False),  # traces from before it have no predictions to mark
+            test=(data["test_points"], data["test_labels"]) if "test_points" in data else None,
         )
         if options.get("plane") is not None:
             scene.plane = _stored_plane(options["plane"], scene.points.shape[1])
@@ -459,8 +514,11 @@ class DecisionBoundary(Scene):
         shown = self.shown_points
         ax.scatter(shown[:, 0], shown[:, 1], c=colors[self.labels], s=28 * theme.marker_scale**2, edgecolors="white",
                    linewidths=0.6, zorder=2.0)
+        self._draw_test(ax, colors, theme)
         marking = self.mark_errors and "predicted" in trace.state
-        legend_corner = self._legend(ax, colors, marking) if self.class_names is not None or marking else None
+        tested = self.test_points is not None
+        legend_corner = (self._legend(ax, colors, marking, tested)
+                         if self.class_names is not None or marking or tested else None)
         if self.plane_note:
             self._note(ax, legend_corner)
         update_rings = self._setup_error_rings(ax, trace, theme) if marking else None
@@ -540,6 +598,7 @@ class DecisionBoundary(Scene):
         shown = self.shown_points  # projected on the plane for more than two features, as in setup
         ax.scatter(shown[:, 0], shown[:, 1], c=class_colors[self.labels], s=28 * theme.marker_scale**2,
                    edgecolors="white", linewidths=0.6, zorder=2.0)
+        self._draw_test(ax, class_colors, theme)
         if self.plane_note:
             self._note(ax, "upper left")  # where a race's legend of runs goes
         boundaries = []
@@ -568,6 +627,12 @@ class DecisionBoundary(Scene):
 
         return update
 
+    def _draw_test(self, ax: "Axes", colors: np.ndarray, theme: "Theme") -> None:
+        """The test points, hollow rings in their classes' colours (projected as the training points are)."""
+        if self.test_points is not None:
+            shown = self.shown_test_points
+            draw_test_points(ax, shown[:, 0], shown[:, 1], colors[self.test_labels], theme, 30)
+
     def _class_colors(self) -> np.ndarray:
         from matplotlib import colormaps
         from matplotlib.colors import to_rgb
@@ -586,12 +651,17 @@ class DecisionBoundary(Scene):
                    "lower left": (fx < 0.3) & (fy < 0.3), "lower right": (fx > 0.7) & (fy < 0.3)}
         return {name: int(inside.sum()) for name, inside in corners.items()}
 
-    def _legend(self, ax: "Axes", colors: np.ndarray, rings: bool = False) -> str:
-        """The class names (and the ring of a misclassified point) in the emptiest corner; returns the corner."""
+    def _legend(self, ax: "Axes", colors: np.ndarray, rings: bool = False, tested: bool = False) -> str:
+        """The class names (the ring of a misclassified point, the train and test marks) in the emptiest
+        corner; returns the corner."""
         from matplotlib.lines import Line2D
 
         handles = [Line2D([], [], ls="", marker="o", color=colors[c], markeredgecolor="white", label=name)
                    for c, name in enumerate(self.class_names or ())]
+        if tested:
+            handles += [Line2D([], [], ls="", marker="o", color="#777777", markeredgecolor="white", label="train"),
+                        Line2D([], [], ls="", marker="o", markerfacecolor="none", markeredgecolor="#777777",
+                               markeredgewidth=1.6, label="test")]
         if rings:
             handles.append(Line2D([], [], ls="", marker="o", markersize=9, markerfacecolor="none",
                                   markeredgecolor="#111111", label="misclassified"))
@@ -600,6 +670,40 @@ class DecisionBoundary(Scene):
         loc = min(counts, key=lambda name: counts[name])
         ax.legend(handles=handles, loc=loc, framealpha=0.85, fontsize=smallest_text_size())
         return loc
+
+
+def _classified_points(points: Any, labels: Any, classes: "int | None" = None,
+                       features: "int | None" = None) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``(n, d)`` and their class numbers, checked (against ``classes`` and ``features`` when given)."""
+    points, labels = points_and_labels(points, labels, any_width=True)
+    if not np.all((labels >= 0) & (labels == np.round(labels))):
+        raise UsageError("labels must be class numbers 0, 1, 2, ...")
+    if features is not None and points.shape[1] != features:
+        raise UsageError(f"points have {points.shape[1]} features, the training points {features}")
+    if classes is not None and labels.max() >= classes:
+        raise UsageError(f"labels go up to {int(labels.max())}, beyond the {classes} classes 0..{classes - 1}")
+    return points, labels
+
+
+def _regression_data(x: Any, y: Any, features: "int | None" = None) -> tuple[np.ndarray, np.ndarray]:
+    """Regression data checked: ``x`` 1-D (one feature) or ``(n, d)`` (several), ``y`` 1-D, finite.
+
+    ``features``, when given, is the number of features ``x`` must have (a test set's, the data's).
+    """
+    x = to_array("x", x)
+    y = to_array("y", y).reshape(-1)
+    several = x.ndim == 2 and x.shape[1] > 1 and x.shape[0] == y.size
+    if not several:
+        x = x.reshape(-1)
+    if x.size == 0:
+        raise UsageError("x is empty; a scene needs at least one point")
+    if not several and x.shape != y.shape:
+        raise UsageError(f"x and y must hold the same number of values, got {x.size} and {y.size}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise UsageError("x or y holds NaN or infinite values")
+    if features is not None and (x.shape[1] if several else 1) != features:
+        raise UsageError(f"x has {x.shape[1] if several else 1} features, the data {features}")
+    return x, y
 
 
 def _feature_names(names: Any, d: int) -> "list[str] | None":
@@ -767,11 +871,20 @@ class CurveFit(Scene):
         ``xlabel`` does not apply and the axes are "actual <ylabel>" and "predicted <ylabel>".
     resolution:
         One feature only: number of x values the model is evaluated on (default 200).
+    test:
+        Optional held-out data ``(x_test, y_test)`` of the same features. One feature: drawn as
+        hollow points. Several: drawn hollow at (true y, prediction) when the captures evaluate a
+        model (``model=``/``predict=``, which then also store ``test_y_pred``). A capture with
+        ``model=`` or ``predict=`` evaluates the model on them in the same forward pass and
+        computes their mean squared error, which the loss panel draws as the test loss beside the
+        training loss (a ``test_loss=`` given to ``capture`` wins; with ``y_pred=`` give one, the
+        scene has no predictions for the test points). Stored in the trace's data as ``test_x``
+        and ``test_y``.
 
     Raises
     ------
     UsageError
-        If the data or options do not fit.
+        If the data, the test set or the options do not fit.
     """
 
     name = "curve_fit"
@@ -787,25 +900,19 @@ class CurveFit(Scene):
         xlabel: "str | None" = None,
         ylabel: "str | None" = None,
         resolution: int = 200,
+        test: Any = None,
     ) -> None:
-        x = to_array("x", x)
-        y = to_array("y", y).reshape(-1)
-        several = x.ndim == 2 and x.shape[1] > 1 and x.shape[0] == y.size
+        x, y = _regression_data(x, y)
+        several = x.ndim == 2
         if several:
             for name, value in (("xlim", xlim), ("xlabel", xlabel)):
                 if value is not None:
                     raise UsageError(f"{name} is for one feature; x has {x.shape[1]} features, so the axes show actual "
                                      f"and predicted y (ylim and ylabel set them)")
-        else:
-            x = x.reshape(-1)
-        if x.size == 0:
-            raise UsageError("x is empty; a scene needs at least one point")
-        if not several and x.shape != y.shape:
-            raise UsageError(f"x and y must hold the same number of values, got {x.size} and {y.size}")
-        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-            raise UsageError("x or y holds NaN or infinite values")
         self.x, self.y = x, y
-        self.xlim = None if several else (check_limits("xlim", xlim) or finite_range(x))
+        self.test = test_set(test, lambda tx, ty: _regression_data(tx, ty, x.shape[1] if several else 1))
+        shown_x = x if several or self.test is None else np.concatenate([x, self.test[0]])
+        self.xlim = None if several else (check_limits("xlim", xlim) or finite_range(shown_x))
         self.ylim = check_limits("ylim", ylim)
         self.xlabel, self.ylabel = _text(xlabel), _text(ylabel)
         self.resolution = _check_resolution(resolution)
@@ -905,16 +1012,27 @@ class CurveFit(Scene):
             If ``fn`` fails or does not give one output per input.
         """
         if getattr(self, "_points", None) is None:
-            self._points = EvaluationGrid(self.grid[:, None] if self.features == 1 else self.x)
-        if self.features > 1:
-            return {"y_pred": self._points.evaluate(fn, self._prediction, **where)}
+            inputs = self.grid[:, None] if self.features == 1 else self.x
+            if self.test is not None:  # the test points too, in the same forward pass: their loss
+                inputs = np.concatenate([inputs, self.test[0].reshape(len(self.test[1]), -1)])
+            self._points = EvaluationGrid(inputs)
         try:
-            return {"prediction": self._points.evaluate(fn, self._prediction, **where)}
+            values = self._points.evaluate(fn, self._prediction, **where)
         except CaptureError as exc:
-            if "failed" not in str(exc):
+            if self.features > 1 or "failed" not in str(exc):
                 raise
             raise CaptureError(f"{exc} (CurveFit gives the model one input column, x; for a model of several features "
                                f"give CurveFit all of them, CurveFit(X, y))") from None
+        captured = {"y_pred" if self.features > 1 else "prediction": values}
+        if self.test is not None:
+            tested = len(self.test[1])
+            captured[next(iter(captured))] = values[:-tested]
+            test_pred = values[-tested:]
+            with np.errstate(over="ignore", invalid="ignore"):
+                captured[TEST_LOSS] = np.asarray(np.mean((test_pred.astype(np.float64) - self.test[1]) ** 2))
+            if self.features > 1:
+                captured["test_y_pred"] = test_pred
+        return captured
 
     def _prediction(self, out: Any) -> Any:
         import torch
@@ -934,7 +1052,10 @@ class CurveFit(Scene):
             "ylabel": self.ylabel,
             "resolution": self.resolution,
         }
-        return {"x": self.x, "y": self.y}, options
+        data = {"x": self.x, "y": self.y}
+        if self.test is not None:
+            data["test_x"], data["test_y"] = self.test
+        return data, options
 
     @classmethod
     def from_data(cls, data: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> "CurveFit":
@@ -946,6 +1067,7 @@ class CurveFit(Scene):
             xlabel=options.get("xlabel"),
             ylabel=options.get("ylabel"),
             resolution=options["resolution"],
+            test=(data["test_x"], data["test_y"]) if "test_x" in data else None,
         )
 
     def check_trace(self, trace: "Trace") -> None:
@@ -958,7 +1080,8 @@ class CurveFit(Scene):
         """The y limits of every frame of ``trace`` (see ``ylim`` in the class docstring)."""
         if self.ylim:
             return self.ylim
-        lo, hi = float(self.y.min()), float(self.y.max())
+        ys = self.y if self.test is None else np.concatenate([self.y, self.test[1]])
+        lo, hi = float(ys.min()), float(ys.max())
         span = hi - lo if hi > lo else max(abs(lo), 1.0)
         if self.features == 1:
             xs, curves = self._curves(trace)
@@ -996,6 +1119,7 @@ class CurveFit(Scene):
         curves = [self._curves(trace) for trace in traces]
         xs = curves[0][0]
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
+        self._draw_test(ax, theme)
         _set_axes(ax, self.xlim, limits, self.xlabel, self.ylabel)
         lines = [ax.plot(xs, np.zeros_like(xs), "-", color=c, lw=theme.line_width * 0.5, zorder=2.6)[0] for c in colors]
 
@@ -1012,6 +1136,7 @@ class CurveFit(Scene):
             return self._setup_against_actual(ax, trace, theme)
         xs, prediction = self._curves(trace)
         ax.scatter(self.x, self.y, color=theme.point_color, zorder=1)
+        self._draw_test(ax, theme)
         _set_axes(ax, self.xlim, self._y_limits(trace), self.xlabel, self.ylabel)
         (line,) = ax.plot(xs, np.zeros_like(xs), "-", color=theme.line_color, lw=theme.line_width * 0.7, zorder=2.6)
 
@@ -1022,10 +1147,15 @@ class CurveFit(Scene):
 
         return update
 
+    def _draw_test(self, ax: "Axes", theme: "Theme") -> None:
+        """One feature: the test points, hollow, in the points' colour."""
+        if self.test is not None:
+            draw_test_points(ax, *self.test, theme.point_color, theme, 36)
+
     # -- several features: predicted against actual ---------------------------------------------
 
     def _against_actual_axes(self, ax: "Axes", limits: tuple[float, float], theme: "Theme",
-                             residuals: bool) -> None:
+                             residuals: bool, tested: bool = False) -> None:
         """Both axes over ``limits``, labelled, with the y = x line where a perfect model puts every point."""
         from matplotlib.lines import Line2D
 
@@ -1035,6 +1165,9 @@ class CurveFit(Scene):
         handles = [Line2D([], [], ls="--", color="#555555", label="y = x: perfect prediction")]
         if residuals:
             handles.append(Line2D([], [], color=theme.line_color, lw=1.5, label="residual"))
+        if tested:
+            handles.append(Line2D([], [], ls="", marker="o", markerfacecolor="none", markeredgecolor=theme.point_color,
+                                  markeredgewidth=1.6, label="test points"))
         # Upper left: points sit there only while the model predicts far too high for the lowest values.
         ax.legend(handles=handles, loc="upper left", fontsize=smallest_text_size(), framealpha=0.85)
 
@@ -1043,7 +1176,8 @@ class CurveFit(Scene):
         from matplotlib.collections import LineCollection
 
         limits = self._y_limits(trace)
-        self._against_actual_axes(ax, limits, theme, residuals=True)
+        testing = self.test is not None and "test_y_pred" in trace.state
+        self._against_actual_axes(ax, limits, theme, residuals=True, tested=testing)
         predictions = trace.state["y_pred"].astype(np.float64)
         actual = self.y
         variance = float(np.sum((actual - actual.mean()) ** 2))
@@ -1057,18 +1191,25 @@ class CurveFit(Scene):
         score = ax.text(0.97, 0.04, "", transform=ax.transAxes, ha="right", va="bottom", fontsize=smallest_text_size(),
                         zorder=3, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none",
                                         "alpha": 0.8})
+        tested = None
+        if testing:
+            tested = draw_test_points(ax, self.test[1], self.test[1], theme.point_color, theme, size * 1.6)
+            test_predictions = trace.state["test_y_pred"].astype(np.float64)
 
         def update(index: int, diverged: bool) -> list:
+            if tested is not None:
+                tested.set_offsets(np.column_stack([self.test[1], test_predictions[index]]))
             predicted = predictions[index]
             shown = np.where(np.isfinite(predicted), predicted, np.nan)
             points.set_offsets(np.column_stack([actual, shown]))
             residuals.set_segments(np.stack([np.column_stack([actual, shown]), np.column_stack([actual, actual])], 1))
             ok = np.isfinite(predicted)
             r2 = 1 - float(np.sum((actual[ok] - predicted[ok]) ** 2)) / variance if variance > 0 and ok.all() else np.nan
-            score.set_text(f"R\u00b2 = {r2:.3f}" if np.isfinite(r2) else "R\u00b2 = n/a")
+            which = "train R\u00b2" if testing else "R\u00b2"  # the test points' own spread says theirs
+            score.set_text(f"{which} = {r2:.3f}" if np.isfinite(r2) else f"{which} = n/a")
             for artist in (points, residuals):
                 artist.set_alpha((0.3 if diverged else 1.0) * (faint if artist is residuals else 1.0))
-            return [residuals, points, score]
+            return [residuals, points, score] + ([tested] if tested is not None else [])
 
         return update
 

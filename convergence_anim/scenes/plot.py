@@ -45,6 +45,7 @@ class Frame:
     ``frame["name"]`` is the value captured under ``name`` at this step (a numpy array; a number
     captured alone is a 0-d array, which works wherever a number does). ``frame.step``,
     ``frame.loss`` and ``frame.test_loss`` are the step and losses (NaN where none was given),
+    ``frame.lr`` the learning rate (NaN where none was recorded),
     ``frame.index`` the capture's position in ``frame.trace``, the whole trace being drawn.
     ``frame.history("name")`` gives the values of every capture up to and including this one, with
     one more leading axis, for paths drawn so far.
@@ -70,6 +71,11 @@ class Frame:
     def test_loss(self) -> float:
         """The held-out loss captured at this step (NaN if none was given)."""
         return float(self.trace.test_losses[self.index])
+
+    @property
+    def lr(self) -> float:
+        """The learning rate captured at this step (``capture(..., lr=...)`` or ``optimizer=``; NaN if none)."""
+        return float(self.trace.learning_rates[self.index])
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._values(name)[self.index]
