@@ -96,7 +96,8 @@ def render(
     **options:
         Any field of ``RenderSettings``: ``fps``, ``duration``, ``hold``, ``hold_first``, ``loop``,
         ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``, ``landscape``, ``loss_range``, ``max_frames``,
-        ``spacing``, ``still``, ``filmstrip``, ``filmstrip_frames``, ``jobs``, ``quality``, ``frames_format``.
+        ``spacing``, ``still``, ``filmstrip``, ``filmstrip_frames``, ``jobs``, ``quality``, ``frames_format``,
+        ``panels``, ``neurons``.
 
     Returns
     -------
@@ -125,10 +126,12 @@ def render(
     from .encoders import writing
     from .frames import FrameRenderer
     from .panels import panel_module
+    from .panels.neurons import settings_for as neuron_settings
 
     settings = RenderSettings.build(settings, **options)
     settings.check_output(path)  # a bad path or format fails before the traces are looked at
     trace = [_as_trace(t) for t in trace] if isinstance(trace, (list, tuple)) else _as_trace(trace)
+    settings = neuron_settings(settings, trace)  # the neurons panel, on for a trace that recorded them
     if isinstance(trace, list):
         from .race import check_race, race_timeline
 

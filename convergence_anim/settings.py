@@ -222,6 +222,11 @@ class RenderSettings:
     frames_format:
         For a beamer snippet (``.tex``): its frames as ``"pdf"`` pages (vector, the default) or
         ``"png"`` images.
+    neurons:
+        Draw the hidden units of a trace recorded with ``DecisionBoundary(..., neurons=True)``
+        beside the plot, a small heatmap per unit (see ``panels.neurons``). None (default): drawn
+        when a single run recorded them; True: required (a trace without them is an error);
+        False: never. A race or an ensemble has several networks and shows none.
     panels:
         Names of side panels of your own (``panels.register_panel``), drawn right of the loss panel
         and the landscape, in this order (see ``docs/extending.md``).
@@ -254,6 +259,7 @@ class RenderSettings:
     quality: "int | None" = None
     frames_format: str = "pdf"
     panels: tuple[str, ...] = ()
+    neurons: "bool | None" = None
 
     def __post_init__(self) -> None:
         from .panels import BUILT_IN, check_panels
@@ -269,6 +275,7 @@ class RenderSettings:
             "smooth": _smoothing(self.smooth),
             "log_loss": _flag("log_loss", self.log_loss),
             "landscape": _flag("landscape", self.landscape),
+            "neurons": None if self.neurons is None else _flag("neurons", self.neurons),
             "loss_range": optional(pair, "loss_range", self.loss_range),
             "max_frames": optional(integer, "max_frames", self.max_frames, low=1),
             "spacing": choice("spacing", self.spacing, SPACINGS),
@@ -291,7 +298,7 @@ class RenderSettings:
         # A registered theme is kept by name, so the settings stay plain data (a manifest, a worker).
         fields["theme"] = theme.name if isinstance(self.theme, str) else theme
         size, dpi = check_size(self.size, self.dpi, theme, fields["loss_panel"], fields["landscape"],
-                               len(fields["panels"]))
+                               len(fields["panels"]) + bool(fields["neurons"]))
         panels = tuple(name for name, flag in BUILT_IN.items() if fields[flag]) + fields["panels"]
         # Resolved once here; a FrameLook is not a field, so to_dict, equality and replace() ignore it.
         object.__setattr__(self, "_look", FrameLook(theme, size, dpi, panels, fields["log_loss"], fields["loss_range"],

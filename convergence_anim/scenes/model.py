@@ -183,6 +183,12 @@ class DecisionBoundary(Scene):
         more than two features, where the regions under the points are not the model's answers
         for them (the points lie off the plane), so only the rings tell right from wrong; off for
         two, where a point in a region of another colour is already visibly misclassified.
+    neurons:
+        Also capture the hidden units of the model, which must then be an ``nn.Sequential`` of
+        ``Linear`` layers and element-wise activations: each capture stores ``neurons``, the
+        activations of the first 8 units of every hidden layer over the plane shown, on a 24x24
+        grid, float16, shape ``(units, 24, 24)``, and ``render`` draws them in a side panel (see
+        ``panels.neurons``). Evaluated like the boundary, in eval mode with nothing changed.
 
     Raises
     ------
@@ -210,7 +216,10 @@ class DecisionBoundary(Scene):
         feature_names: "Sequence[str] | None" = None,
         view: Any = None,
         mark_errors: "bool | None" = None,
+        neurons: bool = False,
     ) -> None:
+        from .neurons import check_neurons
+
         points, labels = points_and_labels(points, labels, any_width=True)
         if not np.all((labels >= 0) & (labels == np.round(labels))):
             raise UsageError("labels must be class numbers 0, 1, 2, ...")
@@ -250,6 +259,7 @@ class DecisionBoundary(Scene):
         self.ylabel = _text(ylabel) or labels_shown[1]
         self.resolution = _check_resolution(resolution)
         self.outputs = outputs
+        self.neurons = _neuron_capture(self) if check_neurons(neurons) else None
 
     @property
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
@@ -268,9 +278,11 @@ class DecisionBoundary(Scene):
         origin, to_view, _ = self.plane
         return (self.points - origin) @ to_view
 
-    def grid_inputs(self) -> np.ndarray:
-        """The points the model is evaluated on: the grid (``[y, x]`` order), in feature space, ``(m, d)``."""
-        gx, gy = np.meshgrid(*self.grid)  # [y, x] layout, what imshow(origin="lower") draws
+    def grid_inputs(self, resolution: "int | None" = None) -> np.ndarray:
+        """The points the model is evaluated on: the grid (``[y, x]`` order), in feature space, ``(m, d)``;
+        ``resolution`` points a side (the scene's by default)."""
+        side = self.resolution if resolution is None else resolution
+        gx, gy = np.meshgrid(np.linspace(*self.xlim, side), np.linspace(*self.ylim, side))  # [y, x], as imshow draws
         uv = np.column_stack([gx.ravel(), gy.ravel()])
         if self.plane is None:
             return uv
@@ -298,6 +310,8 @@ class DecisionBoundary(Scene):
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
         check_names("DecisionBoundary", state, [("model",), ("predict",)])
         if "predict" in state:
+            if self.neurons is not None:
+                raise CaptureError("neurons=True reads the hidden units of a model: capture model=, not predict=")
             return evaluate_predict(self, state["predict"])
         return self.evaluate(require_module(state["model"]))
 
@@ -306,6 +320,8 @@ class DecisionBoundary(Scene):
         for two classes, 2 for more): a copy of them now, the grid evaluated only if the capture is
         kept (see ``Scene.capture_later``)."""
         per_capture = self.resolution**2 * (1 if self.classes == 2 else 2) + (len(self.points) if self.mark_errors else 0)
+        if self.neurons is not None:
+            per_capture += self.neurons.nbytes
         return capture_model_later(self, state, per_capture)
 
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
@@ -335,6 +351,8 @@ class DecisionBoundary(Scene):
                         "grid_finite": found["finite"]}
         if self.mark_errors:
             captured["predicted"] = found["predicted"]
+        if self.neurons is not None:
+            captured["neurons"] = self.neurons.evaluate(fn, where.get("parameters"))
         return captured
 
     def _codes(self, out: Any, found: dict[str, np.ndarray]) -> Any:
@@ -386,6 +404,8 @@ class DecisionBoundary(Scene):
         }
         if self.plane is not None:  # kept exactly, so a saved trace is drawn on the plane it was captured on
             options["plane"] = [array.tolist() for array in self.plane]
+        if self.neurons is not None:
+            options["neurons"] = self.neurons.options()
         return {"points": self.points, "labels": self.labels}, options
 
     @classmethod
@@ -407,10 +427,16 @@ class DecisionBoundary(Scene):
         )
         if options.get("plane") is not None:
             scene.plane = _stored_plane(options["plane"], scene.points.shape[1])
+        if options.get("neurons") is not None:
+            scene.neurons = _neuron_capture(scene, options["neurons"]["layers"])
         return scene
 
     def check_trace(self, trace: "Trace") -> None:
         grid = (self.resolution, self.resolution)
+        if self.neurons is not None and len(trace):
+            from .neurons import NEURON_GRID
+
+            check_state(trace, "neurons", (self.neurons.units, NEURON_GRID, NEURON_GRID))
         if self.classes == 2:
             check_state(trace, "probability", grid)
             return
@@ -599,6 +625,13 @@ class DecisionBoundary(Scene):
         loc = min(counts, key=lambda name: counts[name])
         ax.legend(handles=handles, loc=loc, framealpha=0.85, fontsize="small")
         return loc
+
+
+def _neuron_capture(scene: DecisionBoundary, layers: "list | None" = None) -> Any:
+    """The hidden units' capture of ``scene``, on a coarse grid over its plane."""
+    from .neurons import NEURON_GRID, NeuronCapture
+
+    return NeuronCapture(scene.grid_inputs(NEURON_GRID), layers)
 
 
 def _feature_names(names: Any, d: int) -> "list[str] | None":
