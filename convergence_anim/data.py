@@ -283,6 +283,7 @@ def fit(
     landscape: bool = False,
     view: Any = None,
     live: Any = False,
+    neurons: bool = False,
 ) -> "TrainingRun":
     """Train a small model on ``data`` with full-batch Adam, recording it for an animation.
 
@@ -320,6 +321,9 @@ def fit(
         or two feature names); by default the two features as they are, or ``"pca"`` for more.
     live:
         Show the run while it trains: True or a ``convergence_anim.live.LiveView`` (see ``Recorder``).
+    neurons:
+        For classification with ``model="mlp"``, also record the hidden units
+        (``DecisionBoundary(neurons=True)``), drawn beside the plot.
 
     Returns
     -------
@@ -345,6 +349,8 @@ def fit(
     torch.manual_seed(seed)
     if data.task == "regress" and view is not None:
         raise UsageError("view is for classification; regression with several features draws predicted against actual")
+    if data.task == "regress" and neurons:
+        raise UsageError("neurons draws a classifier's hidden units; it is for task classify")
     inputs = data.features
     outputs = 1 if data.task == "regress" or len(data.classes) == 2 else len(data.classes)
     net = torch.nn.Linear(inputs.shape[1], outputs) if model == "linear" else mlp(inputs.shape[1], hidden, outputs)
@@ -360,7 +366,8 @@ def fit(
         loss_fn = classification_loss
         # The scene's default axis labels name what is shown: the features, or the principal components.
         scene = DecisionBoundary(inputs, data.labels, classes=len(data.classes), class_names=data.classes,
-                                 feature_names=data.feature_names, view=view, resolution=resolution)
+                                 feature_names=data.feature_names, view=view, resolution=resolution,
+                                 neurons=neurons)
     else:
         y_mean, y_std = float(data.y.mean()), float(_spread(data.y[:, None])[0])
         layers.append(_fixed_affine(np.array([y_std]), np.array([y_mean])))

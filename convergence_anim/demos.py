@@ -168,14 +168,15 @@ def _model_demo(name: str, make_data: Callable, make_model: Callable, make_scene
     scene ``make_scene(inputs, targets)`` and the loss function ``loss()``, trained by ``train_model``."""
 
     def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: str = "adam",
-              landscape: bool = False, live: Any = False) -> DemoRun:
+              landscape: bool = False, live: Any = False, neurons: bool = False) -> DemoRun:
         import torch
 
         torch.manual_seed(seed)
         inputs, targets = make_data(torch)
         model = make_model(targets)
         meta = {"demo": name, "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, "optimizer": optimizer}
-        return train_model(model, inputs, targets, loss(), make_scene(inputs, targets), lr=lr, every=every,
+        scene = make_scene(inputs, targets, neurons=True) if neurons else make_scene(inputs, targets)
+        return train_model(model, inputs, targets, loss(), scene, lr=lr, every=every,
                            max_iter=max_iter, record=record, meta=meta, target_loss=target_loss, patience=patience,
                            optimizer=optimizer, landscape=landscape, live=live)
 
@@ -186,11 +187,11 @@ def _model_demo(name: str, make_data: Callable, make_model: Callable, make_scene
 def _classify(name: str, make_data: Callable, make_model: Callable, **stop: Any) -> Callable[..., DemoRun]:
     """A classifier demo: ``make_model(classes)``, cross-entropy, drawn by ``DecisionBoundary``."""
 
-    def scene(points: Any, labels: Any) -> Any:
+    def scene(points: Any, labels: Any, neurons: bool = False) -> Any:
         from .scenes import DecisionBoundary
 
         # A 150x150 grid: half the cost of the default 200x200 per capture, and it looks the same.
-        return DecisionBoundary(points, labels, aspect="equal", resolution=150)
+        return DecisionBoundary(points, labels, aspect="equal", resolution=150, neurons=neurons)
 
     return _model_demo(name, make_data, lambda labels: make_model(int(labels.max()) + 1), scene,
                        lambda: classification_loss, **stop)
@@ -199,9 +200,11 @@ def _classify(name: str, make_data: Callable, make_model: Callable, **stop: Any)
 def _regress(name: str, make_data: Callable, make_model: Callable, **stop: Any) -> Callable[..., DemoRun]:
     """A regression demo: ``make_data`` gives x and y of shape (n, 1), ``make_model()``, MSE, drawn by ``CurveFit``."""
 
-    def scene(x: Any, y: Any) -> Any:
+    def scene(x: Any, y: Any, neurons: bool = False) -> Any:
         from .scenes import CurveFit
 
+        if neurons:
+            raise UsageError(f"neurons draws a classifier's hidden units; demo {name!r} is a regression")
         return CurveFit(x, y)
 
     def mse() -> Callable:
@@ -334,6 +337,7 @@ def run_demo(
     optimizer: "str | None" = None,
     landscape: bool = False,
     live: Any = False,
+    neurons: bool = False,
 ) -> DemoRun:
     """Train demo ``name``; None options take the demo's defaults.
 
@@ -343,7 +347,8 @@ def run_demo(
     nothing: their ``(w, b)`` landscape is computed from the trace).
 
     ``live`` shows the run while it trains, as ``Recorder(..., live=...)`` does: True or a
-    ``convergence_anim.live.LiveView``.
+    ``convergence_anim.live.LiveView``. ``neurons`` records a classifier demo's hidden units
+    (``DecisionBoundary(neurons=True)``; a demo without hidden layers fails in one line).
 
     Raises
     ------
@@ -377,6 +382,10 @@ def run_demo(
         extra["landscape"] = True
     if live:
         extra["live"] = live
+    if not isinstance(neurons, bool):
+        raise UsageError(f"neurons must be True or False, got {neurons!r}")
+    if neurons:
+        extra["neurons"] = True
     return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, **extra)
 
 

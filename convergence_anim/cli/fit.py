@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..training import MODELS
-from ._common import LIVE, POSITIVE_FLOAT, POSITIVE_INT, either, errors, render_options, renamed, settings_from, train_and_render
+from ._common import LIVE, NEURONS, POSITIVE_FLOAT, POSITIVE_INT, either, errors, render_options, renamed, settings_from, train_and_render
 
 __all__ = ["fit"]
 
@@ -57,11 +57,12 @@ def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output animation (.gif, .mp4, .webp, .webm, .html or beamer .tex), overwritten if it exists [default: outputs/<csv name>-<task>.gif; missing folders are created].")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 15].")
+@NEURONS
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 @LIVE
 @render_options
 def fit(csv_file, task, model, hidden, lr, max_iter, iterations_renamed, every, seed, x_column, y_column, label_column, features, view,
-        output, fps, save_trace, live, **options) -> None:
+        output, fps, neurons, save_trace, live, **options) -> None:
     """Fit a small model to your own points and render how it converges.
 
     DATA.csv has a header line and columns x,y (and label, for classify); name other columns with
@@ -97,7 +98,8 @@ def fit(csv_file, task, model, hidden, lr, max_iter, iterations_renamed, every, 
             output = Path("outputs") / f"{csv_file.stem}-{task}.gif"
         train_and_render(
             lambda shown: data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every,
-                                   seed=seed, landscape=options["landscape"], view=view, live=shown),
+                                   seed=seed, landscape=options["landscape"], view=view, live=shown,
+                                   neurons=neurons),
             output, save_trace, settings, options=options, live=live,
             inputs={"the data file": csv_file},
         )

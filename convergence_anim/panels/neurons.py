@@ -6,7 +6,7 @@ the first units of each hidden layer on a coarse grid over the plane the main pl
 shows ("layer 1 (Tanh): units 1-8 of 32"). ``render`` turns it on by itself for such a trace
 (``neurons=None``, the default); ``neurons=False`` leaves it out.
 
-Colours: blue where a unit is positive, red where negative, white at 0, scaled per layer and frame
+Colours: blue where a unit is positive, red where negative, white at 0 (in 12 flat bands), scaled per layer and frame
 by the layer's largest absolute activation, so a unit that barely responds is pale beside one that
 does and a shape stays visible while the weights are still small.
 """
@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["recorded_neurons", "settings_for", "setup_neurons_panel"]
 
 _CMAP = "RdBu"
+# Flat bands of colour, like the boundary's heatmap: as easy to read, and a GIF stores them far smaller.
+_BANDS = 12
 _GAP = 0.12  # between tiles, in tile widths
 _HEADER = 0.55  # room above a block for its line of text, in tile widths
 
@@ -94,7 +96,15 @@ def setup_neurons_panel(ax: "Axes", runs: "Runs", look: "FrameLook") -> "Callabl
     layers = trace.options["neurons"]["layers"]
     values = trace.state["neurons"]
     cols, blocks = _arrangement(layers)
+    from matplotlib import colormaps
+
+    cmap = colormaps[_CMAP].resampled(_BANDS)
     ax.set_axis_off()
+    # The blitter redraws whatever lies above the tiles each frame, drawn directly (axis off or not):
+    # ticks and spines go below them, hidden.
+    ax.set_axisbelow(True)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     ax.set_title("hidden units", fontsize="small")
     images: list[tuple[Any, int, int, int]] = []  # (image, layer, unit's index in the array, first of its layer)
     top = 0.0
@@ -110,7 +120,7 @@ def setup_neurons_panel(ax: "Axes", runs: "Runs", look: "FrameLook") -> "Callabl
             row, col = divmod(k, cols)
             x0 = col * (1 + _GAP)
             y1 = top - row * (1 + _GAP)
-            image = ax.imshow(blank, cmap=_CMAP, vmin=-1.0, vmax=1.0, origin="lower", extent=(x0, x0 + 1, y1 - 1, y1),
+            image = ax.imshow(blank, cmap=cmap, vmin=-1.0, vmax=1.0, origin="lower", extent=(x0, x0 + 1, y1 - 1, y1),
                               interpolation="bilinear", zorder=1.0)
             images.append((image, number, first + k, first))
         top -= rows * (1 + _GAP)

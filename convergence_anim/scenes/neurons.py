@@ -6,8 +6,9 @@ as float16: 16 units on a 24x24 grid are 18 KB, less than the boundary's own 200
 network runs through the one side-effect-free guard (``EvaluationGrid``, ``untouched``): eval mode
 restored after, random state restored, no grad. The panel that draws them is ``panels.neurons``.
 
-A hidden layer is what enters each ``Linear`` but the first: the output of the previous ``Linear``
-after the element-wise modules that follow it (activations, dropout, identity).
+A hidden layer is what enters a ``Linear`` from an activation: the output of the previous ``Linear``
+after the element-wise modules that follow it, at least one an activation (two ``Linear`` layers in a
+row, such as a fixed scaling in front of the network, make no layer of units).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def hidden_layers(model: Any) -> tuple[list, list[int], list[dict[str, Any]]]:
     tuple
         ``(modules, taps, layers)``: the modules to run in order; for each hidden layer the index of
         the module its activations enter (a ``Linear``); for each hidden layer a dict ``name`` (the
-        activation last applied, or ``"Linear"``), ``units`` (its width) and ``drawn``.
+        activation last applied), ``units`` (its width) and ``drawn``.
 
     Raises
     ------
@@ -70,6 +71,7 @@ def hidden_layers(model: Any) -> tuple[list, list[int], list[dict[str, Any]]]:
         at least one hidden layer (the message names the supported structure).
     """
     from torch import nn
+    from torch.nn.modules.dropout import _DropoutNd
 
     if not isinstance(model, nn.Sequential):
         raise CaptureError(f"neurons=True needs {SUPPORTED}; got {type(model).__name__}")
@@ -78,13 +80,16 @@ def hidden_layers(model: Any) -> tuple[list, list[int], list[dict[str, Any]]]:
         if not (isinstance(leaf, nn.Linear) or _elementwise(leaf)):
             raise CaptureError(f"neurons=True needs {SUPPORTED}; this one holds a {type(leaf).__name__}")
     linear = [i for i, leaf in enumerate(leaves) if isinstance(leaf, nn.Linear)]
-    if len(linear) < 2:
-        raise CaptureError(f"neurons=True draws hidden units, and this network has no hidden layer; it needs {SUPPORTED}")
-    taps, layers = linear[1:], []
-    for start, tap in zip(linear, taps):
-        acts = [type(m).__name__ for m in leaves[start + 1: tap] if not isinstance(m, (nn.Identity, nn.Dropout))]
-        units = int(leaves[tap].in_features)
-        layers.append({"name": acts[-1] if acts else "Linear", "units": units, "drawn": min(units, NEURON_UNITS)})
+    taps, layers = [], []
+    for start, tap in zip(linear, linear[1:]):
+        acts = [type(m).__name__ for m in leaves[start + 1: tap] if not isinstance(m, (nn.Identity, _DropoutNd))]
+        if acts:  # Linear into Linear (a fixed scaling in front, say) is no layer of units of its own
+            units = int(leaves[tap].in_features)
+            taps.append(tap)
+            layers.append({"name": acts[-1], "units": units, "drawn": min(units, NEURON_UNITS)})
+    if not taps:
+        raise CaptureError(f"neurons=True draws hidden units, and this network has no hidden layer (an activation "
+                           f"between two Linear layers); it needs {SUPPORTED}")
     return leaves[: taps[-1]], taps, layers
 
 
