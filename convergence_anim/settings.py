@@ -142,6 +142,8 @@ class FrameLook:
         The loss panel's smoothing weight (0: the raw training loss alone).
     cell:
         True for a grid cell: no tick labels, the run's name and loss in a header line.
+    ensemble:
+        True to draw several runs as one ensemble (see ``convergence_anim.ensemble``).
     """
 
     theme: "Theme"
@@ -152,6 +154,7 @@ class FrameLook:
     loss_range: "tuple[float, float] | None" = None
     cell: bool = False
     smooth: float = 0.0
+    ensemble: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,10 @@ class RenderSettings:
         beside the plot, a small heatmap per unit (see ``panels.neurons``). None (default): drawn
         when a single run recorded them; True: required (a trace without them is an error);
         False: never. A race or an ensemble has several networks and shows none.
+    ensemble:
+        For a list of traces: draw them as an ensemble (runs of one setting, say seeds) instead of
+        a race: every run thin and translucent in one colour, the loss panel showing the median and
+        the 10-90% band over the runs (see ``convergence_anim.ensemble``); up to 500 runs.
     panels:
         Names of side panels of your own (``panels.register_panel``), drawn right of the loss panel
         and the landscape, in this order (see ``docs/extending.md``).
@@ -260,6 +267,7 @@ class RenderSettings:
     frames_format: str = "pdf"
     panels: tuple[str, ...] = ()
     neurons: "bool | None" = None
+    ensemble: bool = False
 
     def __post_init__(self) -> None:
         from .panels import BUILT_IN, check_panels
@@ -276,6 +284,7 @@ class RenderSettings:
             "log_loss": _flag("log_loss", self.log_loss),
             "landscape": _flag("landscape", self.landscape),
             "neurons": None if self.neurons is None else _flag("neurons", self.neurons),
+            "ensemble": _flag("ensemble", self.ensemble),
             "loss_range": optional(pair, "loss_range", self.loss_range),
             "max_frames": optional(integer, "max_frames", self.max_frames, low=1),
             "spacing": choice("spacing", self.spacing, SPACINGS),
@@ -302,7 +311,7 @@ class RenderSettings:
         panels = tuple(name for name, flag in BUILT_IN.items() if fields[flag]) + fields["panels"]
         # Resolved once here; a FrameLook is not a field, so to_dict, equality and replace() ignore it.
         object.__setattr__(self, "_look", FrameLook(theme, size, dpi, panels, fields["log_loss"], fields["loss_range"],
-                                                  smooth=fields["smooth"]))
+                                                  smooth=fields["smooth"], ensemble=fields["ensemble"]))
         if self.size is not None and not isinstance(self.size, str):
             fields["size"] = tuple(int(v) for v in self.size)
         if self.dpi is not None:
