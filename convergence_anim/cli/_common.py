@@ -182,8 +182,8 @@ def settings_from(options: dict, fps: "float | None", default_fps: float):
 
     if fps is None and options["duration"] is None:
         fps = default_fps
-    # panels: Python only; neurons: drawn when recorded (--neurons records them)
-    names = set(RenderSettings.option_names()) - {"fps", "loss_range", "max_frames", "panels", "neurons"}
+    # panels and ensemble: Python only (for now); neurons: drawn when recorded (--neurons records them)
+    names = set(RenderSettings.option_names()) - {"fps", "loss_range", "max_frames", "panels", "neurons", "ensemble"}
     return RenderSettings(fps=fps, max_frames=options["max_frames"] or None,
                           **{name: options[name] for name in names})
 
