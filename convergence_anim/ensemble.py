@@ -3,8 +3,8 @@
 ``render(traces, "seeds.gif", ensemble=True)`` draws a race whose runs are not told apart: every run's
 line, curve or boundary thin and translucent in one colour over the data, so where the runs agree the
 ink is dense and where they differ it fans out; the loss panel shows the median loss over the runs
-and the band from the 10th to the 90th percentile (``panels.band``). ``batch ... --ensemble`` is not
-built yet: render the traces of a batch with this from Python.
+and the band from the 10th to the 90th percentile (``panels.band``). ``batch ... --ensemble`` draws one
+per parameter setting of a sweep, from the runs' saved traces (``batch.ensembles``).
 
 The scenes draw their race look (``Scene.draw_runs`` with ``runs.race``), and ``translucent`` thins
 and fades the artists each run's updater returns: any scene that races draws an ensemble too.

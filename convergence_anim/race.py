@@ -62,6 +62,9 @@ def check_race(traces: Sequence["Trace"], labels: "Sequence[str] | None" = None,
             raise UsageError(f"runs of different scenes cannot race: run 1 is {first.scene!r}, run {number} is {trace.scene!r}")
         keys = {k for k in (*first.data, *trace.data) if not k.startswith("landscape_")}
         changed = sorted(k for k in keys if k not in first.data or k not in trace.data or _differs(first.data[k], trace.data[k]))
+        if changed and ensemble:
+            raise UsageError(f"an ensemble overlays runs on the same data, and run {number} differs from run 1 in "
+                             f"{', '.join(changed)}: keep the data fixed and seed only the weights")
         if changed:
             raise UsageError(f"runs on different data cannot race: run {number} differs from run 1 in {', '.join(changed)}")
         options = {k for k in (*first.options, *trace.options) if k != "loss"}

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import convergence_anim as ca
 from convergence_anim import UsageError
 from convergence_anim.scenes import DecisionBoundary, LineFit
+from tests.pixels import band_heights
 
 SIZE = (480, 200)
 X = np.linspace(0, 1, 12)
@@ -34,19 +35,11 @@ def _runs(n, shrink):
     return traces
 
 
-def _band_heights(frame):
-    """For each column of the loss panel (the right half), how many pixels the band (light blue) covers."""
-    right = frame[:, frame.shape[1] // 2:, :3].astype(int)
-    r, g, b = right[..., 0], right[..., 1], right[..., 2]
-    band = (b - r > 25) & (r > 120)
-    return band.sum(axis=0)
-
-
 @pytest.mark.parametrize("shrink", [True, False])
 def test_band_width_follows_the_spread(tmp_path, shrink):
     frames = iio.imread(ca.render(_runs(10, shrink), tmp_path / "e.gif", ensemble=True, loss_panel=True, size=SIZE))
     assert len(frames) == 6
-    heights = _band_heights(frames[-1])
+    heights = band_heights(frames[-1])
     columns = np.flatnonzero(heights > 4)  # not a stray pixel of a tick label
     assert columns.size > 50  # the band spans the panel by the last frame
     early = np.median(heights[columns[:8]])
