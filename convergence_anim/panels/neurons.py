@@ -121,7 +121,7 @@ def setup_neurons_panel(ax: "Axes", runs: "Runs", look: "FrameLook") -> "Callabl
             x0 = col * (1 + _GAP)
             y1 = top - row * (1 + _GAP)
             image = ax.imshow(blank, cmap=cmap, vmin=-1.0, vmax=1.0, origin="lower", extent=(x0, x0 + 1, y1 - 1, y1),
-                              interpolation="bilinear", zorder=1.0)
+                              interpolation="bilinear", interpolation_stage="data", zorder=1.0)
             images.append((image, number, first + k, first))
         top -= rows * (1 + _GAP)
     width = cols * (1 + _GAP) - _GAP
