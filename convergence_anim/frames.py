@@ -50,8 +50,9 @@ class FrameRenderer:
         of all runs together, and a run that stopped earlier holds its last state.
     settings:
         A ``RenderSettings`` (its fields ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``,
-        ``loss_range``, ``landscape`` and ``panels`` matter here; the others are ``render``'s), or
-        the ``FrameLook`` one resolved.
+        ``loss_range``, ``landscape``, ``panels``, ``neurons`` and ``ensemble`` matter here; the others
+        are ``render``'s), or the ``FrameLook`` one resolved. ``neurons=None`` draws no neurons
+        panel here: ``render`` turns it on for a trace that recorded them.
     labels:
         For a race, a name for each run, shown in the legend (by default each run's optimizer and
         rate); for a grid cell, its name.

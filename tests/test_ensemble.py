@@ -95,3 +95,15 @@ def test_bad_ensembles_say_so_in_one_line(tmp_path):
     with pytest.raises(UsageError, match="render each run of a race or ensemble on its own"):
         ca.render(traces, tmp_path / "e.gif", ensemble=True, neurons=True)
     assert not list(tmp_path.iterdir())
+
+
+def test_blitted_ensemble_frames_equal_full_redraws():
+    from convergence_anim.frames import FrameRenderer
+
+    traces = _runs(5, shrink=False)
+    fast = FrameRenderer(traces, size=(400, 160), ensemble=True, loss_panel=True)
+    full = FrameRenderer(traces, size=(400, 160), ensemble=True, loss_panel=True, blit=False)
+    for i in (0, 3, 5):
+        assert np.array_equal(fast.render(i), full.render(i))
+    fast.close()
+    full.close()
