@@ -75,6 +75,9 @@ def render(
     Given a list of traces, render a race: runs of the same scene on the same data in one frame,
     each in its own colour with a key above the plots (see ``convergence_anim.race``); frames follow the steps of
     all runs together, and a run that stopped earlier holds its last state, marked as finished.
+    With ``ensemble=True`` the list is drawn as an ensemble instead (runs of one setting, such as
+    seeds: each thin and translucent in one colour, the loss panel's median and 10-90% band; see
+    ``convergence_anim.ensemble``).
 
     The format follows the suffix (``.gif``, ``.mp4``, ``.webp``, ``.webm``, ``.html``, ``.tex``; see
     the docs' formats page). Frames are streamed to the encoder as they
@@ -100,7 +103,8 @@ def render(
     **options:
         Any field of ``RenderSettings``: ``fps``, ``duration``, ``hold``, ``hold_first``, ``loop``,
         ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``, ``landscape``, ``loss_range``, ``max_frames``,
-        ``spacing``, ``still``, ``filmstrip``, ``filmstrip_frames``, ``jobs``, ``quality``, ``frames_format``.
+        ``spacing``, ``still``, ``filmstrip``, ``filmstrip_frames``, ``jobs``, ``quality``, ``frames_format``,
+        ``panels``, ``neurons``, ``ensemble``.
 
     Returns
     -------
@@ -129,14 +133,16 @@ def render(
     from .encoders import writing
     from .frames import FrameRenderer
     from .panels import panel_module
+    from .panels.neurons import settings_for as neuron_settings
 
     settings = RenderSettings.build(settings, **options)
     settings.check_output(path)  # a bad path or format fails before the traces are looked at
     trace = [_as_trace(t) for t in trace] if isinstance(trace, (list, tuple)) else _as_trace(trace)
+    settings = neuron_settings(settings, trace)  # the neurons panel, on for a trace that recorded them
     if isinstance(trace, list):
         from .race import check_race, race_timeline
 
-        labels = check_race(trace, labels)
+        labels = check_race(trace, labels, ensemble=settings.ensemble)
         scene = scene_from_trace(trace[0]) if scene is None else scene
         for run in trace:  # every run's values, before any figure (scene_from_trace checked the first)
             scene.check_trace(run)
@@ -147,6 +153,8 @@ def render(
     else:
         if labels is not None:
             raise UsageError("labels name the runs of a race; pass a list of traces to render a race")
+        if settings.ensemble:
+            raise UsageError("an ensemble draws several runs; pass a list of traces")
         trace.require_frames()
         if scene is None:
             scene = scene_from_trace(trace)

@@ -285,6 +285,7 @@ def fit(
     live: Any = False,
     test_fraction: "float | None" = None,
     lr_drops: Any = (),
+    neurons: bool = False,
 ) -> "TrainingRun":
     """Train a small model on ``data`` with full-batch Adam, recording it for an animation.
 
@@ -330,6 +331,9 @@ def fit(
     lr_drops:
         Iterations after which Adam's learning rate is divided by 10; the rate is recorded at each
         capture and each drop marked on the loss panel ("lr / 10").
+    neurons:
+        For classification with ``model="mlp"``, also record the hidden units
+        (``DecisionBoundary(neurons=True)``), drawn beside the plot.
 
     Returns
     -------
@@ -356,6 +360,8 @@ def fit(
     torch.manual_seed(seed)
     if data.task == "regress" and view is not None:
         raise UsageError("view is for classification; regression with several features draws predicted against actual")
+    if data.task == "regress" and neurons:
+        raise UsageError("neurons draws a classifier's hidden units; it is for task classify")
     inputs = data.features
     outputs = 1 if data.task == "regress" or len(data.classes) == 2 else len(data.classes)
     net = torch.nn.Linear(inputs.shape[1], outputs) if model == "linear" else mlp(inputs.shape[1], hidden, outputs)
@@ -386,7 +392,7 @@ def fit(
         # The scene's default axis labels name what is shown: the features, or the principal components.
         scene = DecisionBoundary(train_inputs, train_labels, classes=len(data.classes), class_names=data.classes,
                                  feature_names=data.feature_names, view=view, resolution=resolution,
-                                 test=None if kept is None else (test_inputs, test_labels))
+                                 test=None if kept is None else (test_inputs, test_labels), neurons=neurons)
     else:
         train_y, test_y = rows(data.y)
         y_mean, y_std = float(train_y.mean()), float(_spread(train_y[:, None])[0])

@@ -171,7 +171,7 @@ def _model_demo(name: str, make_data: Callable, make_model: Callable, make_scene
 
     def train(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: str = "adam",
               landscape: bool = False, live: Any = False, test_fraction: "float | None" = None,
-              lr_drops: "Sequence[int]" = ()) -> DemoRun:
+              lr_drops: "Sequence[int]" = (), neurons: bool = False) -> DemoRun:
         import torch
 
         torch.manual_seed(seed)
@@ -185,7 +185,8 @@ def _model_demo(name: str, make_data: Callable, make_model: Callable, make_scene
             inputs, targets, test = inputs[kept], targets[kept], (inputs[held], targets[held])
         if lr_drops:
             meta["lr_drops"] = list(lr_drops)
-        return train_model(model, inputs, targets, loss(), make_scene(inputs, targets, test), lr=lr, every=every,
+        scene = make_scene(inputs, targets, test, neurons=neurons)
+        return train_model(model, inputs, targets, loss(), scene, lr=lr, every=every,
                            max_iter=max_iter, record=record, meta=meta, target_loss=target_loss, patience=patience,
                            optimizer=optimizer, landscape=landscape, live=live, test=test, lr_drops=lr_drops)
 
@@ -196,11 +197,11 @@ def _model_demo(name: str, make_data: Callable, make_model: Callable, make_scene
 def _classify(name: str, make_data: Callable, make_model: Callable, **stop: Any) -> Callable[..., DemoRun]:
     """A classifier demo: ``make_model(classes)``, cross-entropy, drawn by ``DecisionBoundary``."""
 
-    def scene(points: Any, labels: Any, test: Any = None) -> Any:
+    def scene(points: Any, labels: Any, test: Any = None, neurons: bool = False) -> Any:
         from .scenes import DecisionBoundary
 
         # A 150x150 grid: half the cost of the default 200x200 per capture, and it looks the same.
-        return DecisionBoundary(points, labels, aspect="equal", resolution=150, test=test)
+        return DecisionBoundary(points, labels, aspect="equal", resolution=150, test=test, neurons=neurons)
 
     return _model_demo(name, make_data, lambda labels: make_model(int(labels.max()) + 1), scene,
                        lambda: classification_loss, **stop)
@@ -209,9 +210,11 @@ def _classify(name: str, make_data: Callable, make_model: Callable, **stop: Any)
 def _regress(name: str, make_data: Callable, make_model: Callable, **stop: Any) -> Callable[..., DemoRun]:
     """A regression demo: ``make_data`` gives x and y of shape (n, 1), ``make_model()``, MSE, drawn by ``CurveFit``."""
 
-    def scene(x: Any, y: Any, test: Any = None) -> Any:
+    def scene(x: Any, y: Any, test: Any = None, neurons: bool = False) -> Any:
         from .scenes import CurveFit
 
+        if neurons:
+            raise UsageError(f"neurons draws a classifier's hidden units; demo {name!r} is a regression")
         return CurveFit(x, y, test=test)
 
     def mse() -> Callable:
@@ -349,6 +352,7 @@ def run_demo(
     live: Any = False,
     test_fraction: "float | None" = None,
     lr_drops: "Sequence[int] | None" = None,
+    neurons: bool = False,
 ) -> DemoRun:
     """Train demo ``name``; None options take the demo's defaults.
 
@@ -358,7 +362,8 @@ def run_demo(
     nothing: their ``(w, b)`` landscape is computed from the trace).
 
     ``live`` shows the run while it trains, as ``Recorder(..., live=...)`` does: True or a
-    ``convergence_anim.live.LiveView``.
+    ``convergence_anim.live.LiveView``. ``neurons`` records a classifier demo's hidden units
+    (``DecisionBoundary(neurons=True)``; a demo without hidden layers fails in one line).
 
     ``test_fraction`` (between 0 and 1) holds that share of the data out, split by ``seed``: the
     test points are drawn hollow and their loss beside the training loss (``overfit`` holds out
@@ -408,6 +413,10 @@ def run_demo(
         extra["test_fraction"] = test_fraction
     if lr_drops:
         extra["lr_drops"] = lr_drops
+    if not isinstance(neurons, bool):
+        raise UsageError(f"neurons must be True or False, got {neurons!r}")
+    if neurons:
+        extra["neurons"] = True
     return demo.train(seed=seed, lr=float(lr), every=every, max_iter=max_iter, record=record, **extra)
 
 

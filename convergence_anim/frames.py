@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from ._exceptions import UsageError
 from .layout import FrameLayout
 from .panels import panel_setup
 from .runs import Runs, frame_states
@@ -49,8 +50,9 @@ class FrameRenderer:
         the steps of all runs together, and a run that stopped earlier holds its last state.
     settings:
         A ``RenderSettings`` (its fields ``theme``, ``size``, ``dpi``, ``loss_panel``, ``log_loss``,
-        ``loss_range``, ``landscape`` and ``panels`` matter here; the others are ``render``'s), or
-        the ``FrameLook`` one resolved.
+        ``loss_range``, ``landscape``, ``panels``, ``neurons`` and ``ensemble`` matter here; the others
+        are ``render``'s), or the ``FrameLook`` one resolved. ``neurons=None`` draws no neurons
+        panel here: ``render`` turns it on for a trace that recorded them.
     labels:
         For a race, a name for each run, shown in the key (by default each run's optimizer and
         rate); for a grid cell, its name.
@@ -92,22 +94,31 @@ class FrameRenderer:
         look = settings if isinstance(settings, FrameLook) and not options else RenderSettings.build(settings, **options).look
         race = not isinstance(trace, Trace)
         if race:
+            from .ensemble import ensemble_color
+
             traces = list(trace)
-            labels = check_race(traces, labels)
-            colors = RACE_COLORS[: len(traces)]
+            labels = check_race(traces, labels, ensemble=look.ensemble)
+            colors = [ensemble_color(look.theme)] * len(traces) if look.ensemble else RACE_COLORS[: len(traces)]
+        elif look.ensemble:
+            raise UsageError("an ensemble draws several runs; pass a list of traces")
         else:
             trace.require_frames()
             traces, colors = [trace], [look.theme.line_color]
         self.look, self.theme, self.size = look, look.theme, look.size
-        self.runs = runs = Runs(traces, colors, labels or (), race)
+        self.runs = runs = Runs(traces, colors, labels or (), race, ensemble=look.ensemble)
         self.trace, self.traces, self.labels = traces[0], traces, list(runs.labels)
         self._states = frame_states(traces, None if frames is None else np.asarray(frames, dtype=np.intp))
         scene = scene_from_trace(traces[0]) if scene is None else scene
-        caption = (_CellCaption if look.cell else _RaceCaption if race else _RunCaption)(runs, scene, look, self._states)
+        caption = (_CellCaption if look.cell else _EnsembleCaption if runs.ensemble else _RaceCaption if race
+                   else _RunCaption)(runs, scene, look, self._states)
         # A scene that redraws its whole axes each frame (Plot) has no static parts to blit.
         self._layout = layout = caption.layout(blit and not scene.redraw)
         with layout.building():
             self._update_scene = scene.draw_runs(layout.main, runs, look.theme)
+            if runs.ensemble:
+                from .ensemble import translucent
+
+                self._update_scene = translucent(self._update_scene, len(runs))
             caption.build(layout)
             self._panels = [panel_setup(name)(layout.panels[name], runs, look) for name in look.panels]
         caption.settle(layout)
@@ -320,6 +331,27 @@ class _Key:
         for text in self.texts:
             x, y = text.get_position()
             text.set_position((x, y - shift))
+
+
+class _EnsembleCaption(_Caption):
+    """An ensemble: the iteration as the title, and how many runs there are with their median loss."""
+
+    def build(self, layout: FrameLayout) -> None:
+        ax, theme = layout.main, self.look.theme
+        self.ax = ax
+        ax.set_title(f"Iteration:{max(int(t.steps[-1]) for t in self.runs)}")
+        face = theme.rc.get("axes.facecolor", "white")
+        self.note = ax.text(0.02, 0.98, f"{len(self.runs)} runs, median loss 0.0000", transform=ax.transAxes, ha="left",
+                            va="top", fontsize="small", zorder=3,
+                            bbox={"boxstyle": "round,pad=0.3", "facecolor": face, "edgecolor": "none", "alpha": 0.85})
+
+    def update(self, state: "FrameState") -> "list[Artist]":
+        losses = np.array([t.losses[i] for t, i, done in zip(self.runs, state.indices, state.finished) if not done])
+        losses = losses[np.isfinite(losses)]
+        median = f", median loss {format_number(float(np.median(losses)))}" if losses.size else ""
+        self.note.set_text(f"{len(self.runs)} runs{median}")
+        self.ax.title.set_text(f"Iteration:{state.step}")
+        return [self.note, self.ax.title]
 
 
 class _CellCaption(_Caption):

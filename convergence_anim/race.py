@@ -32,12 +32,14 @@ def _differs(a: Any, b: Any) -> bool:
     return a != b
 
 
-def check_race(traces: Sequence["Trace"], labels: "Sequence[str] | None" = None) -> list[str]:
+def check_race(traces: Sequence["Trace"], labels: "Sequence[str] | None" = None, *, ensemble: bool = False) -> list[str]:
     """Check that ``traces`` can race in one frame; return their labels (made up if None).
 
     Runs race if they are of the same scene, on the same data, with the same scene options (the
     loss a two-parameter scene names may differ); recorded landscapes may differ. Default labels
     name each run's optimizer and learning rate (from its ``meta``), else ``run 1``, ``run 2``...
+    An ``ensemble`` (``convergence_anim.ensemble``) may hold up to ``ENSEMBLE_MAX_RUNS`` runs, labelled
+    ``run 1``, ``run 2``... by default.
 
     Raises
     ------
@@ -48,14 +50,21 @@ def check_race(traces: Sequence["Trace"], labels: "Sequence[str] | None" = None)
     traces = list(traces)
     if not traces:
         raise UsageError("a race needs at least one trace")
-    if len(traces) > len(RACE_COLORS):
-        raise UsageError(f"a race draws at most {len(RACE_COLORS)} runs, got {len(traces)}")
+    from .ensemble import ENSEMBLE_MAX_RUNS
+
+    most = ENSEMBLE_MAX_RUNS if ensemble else len(RACE_COLORS)
+    if len(traces) > most:
+        what = "an ensemble" if ensemble else "a race (ensemble=True draws up to 500 runs of one setting)"
+        raise UsageError(f"{what} draws at most {most} runs, got {len(traces)}")
     first = traces[0]
     for number, trace in enumerate(traces[1:], start=2):
         if trace.scene != first.scene:
             raise UsageError(f"runs of different scenes cannot race: run 1 is {first.scene!r}, run {number} is {trace.scene!r}")
         keys = {k for k in (*first.data, *trace.data) if not k.startswith("landscape_")}
         changed = sorted(k for k in keys if k not in first.data or k not in trace.data or _differs(first.data[k], trace.data[k]))
+        if changed and ensemble:
+            raise UsageError(f"an ensemble overlays runs on the same data, and run {number} differs from run 1 in "
+                             f"{', '.join(changed)}: keep the data fixed and seed only the weights")
         if changed:
             raise UsageError(f"runs on different data cannot race: run {number} differs from run 1 in {', '.join(changed)}")
         options = {k for k in (*first.options, *trace.options) if k != "loss"}
@@ -65,7 +74,7 @@ def check_race(traces: Sequence["Trace"], labels: "Sequence[str] | None" = None)
     for trace in traces:
         trace.require_frames()
     if labels is None:
-        labels = [_default_label(trace, i) for i, trace in enumerate(traces)]
+        labels = [f"run {i + 1}" if ensemble else _default_label(trace, i) for i, trace in enumerate(traces)]
     labels = [str(label) for label in labels]
     if len(labels) != len(traces):
         raise UsageError(f"labels must name each of the {len(traces)} runs, got {len(labels)} labels")

@@ -33,13 +33,18 @@ class Runs:
     race:
         True when the runs are drawn as a race (thin lines in the run colours, a legend), even a race
         of one; False for a single run drawn in the scene's own look.
+    ensemble:
+        True when the runs are an ensemble (drawn as a race, in one colour, translucent; the loss
+        panel shows their median and spread): see ``convergence_anim.ensemble``.
     """
 
-    def __init__(self, traces: Sequence["Trace"], colors: Sequence[str], labels: Sequence[str] = (), race: bool = False) -> None:
+    def __init__(self, traces: Sequence["Trace"], colors: Sequence[str], labels: Sequence[str] = (), race: bool = False,
+                 ensemble: bool = False) -> None:
         self.traces = tuple(traces)
         self.colors = tuple(colors)
         self.labels = tuple(labels) or ("",) * len(self.traces)
-        self.race = bool(race)
+        self.race = bool(race) or bool(ensemble)
+        self.ensemble = bool(ensemble)
 
     def __len__(self) -> int:
         return len(self.traces)

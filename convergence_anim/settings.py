@@ -150,6 +150,8 @@ class FrameLook:
         The loss panel's smoothing weight (0: the raw training loss alone).
     cell:
         True for a grid cell: no tick labels, the run's name and loss in a header line.
+    ensemble:
+        True to draw several runs as one ensemble (see ``convergence_anim.ensemble``).
     """
 
     theme: "Theme"
@@ -160,6 +162,7 @@ class FrameLook:
     loss_range: "tuple[float, float] | None" = None
     cell: bool = False
     smooth: float = 0.0
+    ensemble: bool = False
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,15 @@ class RenderSettings:
     frames_format:
         For a beamer snippet (``.tex``): its frames as ``"pdf"`` pages (vector, the default) or
         ``"png"`` images.
+    neurons:
+        Draw the hidden units of a trace recorded with ``DecisionBoundary(..., neurons=True)``
+        beside the plot, a small heatmap per unit (see ``panels.neurons``). None (default): drawn
+        when a single run recorded them; True: required (a trace without them is an error);
+        False: never. A race or an ensemble has several networks and shows none.
+    ensemble:
+        For a list of traces: draw them as an ensemble (runs of one setting, say seeds) instead of
+        a race: every run thin and translucent in one colour, the loss panel showing the median and
+        the 10-90% band over the runs (see ``convergence_anim.ensemble``); up to 500 runs.
     panels:
         Names of side panels of your own (``panels.register_panel``), drawn right of the loss panel
         and the landscape, in this order (see ``docs/extending.md``).
@@ -263,6 +275,8 @@ class RenderSettings:
     quality: "int | None" = None
     frames_format: str = "pdf"
     panels: tuple[str, ...] = ()
+    neurons: "bool | None" = None
+    ensemble: bool = False
 
     def __post_init__(self) -> None:
         from .panels import BUILT_IN, check_panels
@@ -278,6 +292,8 @@ class RenderSettings:
             "smooth": _smoothing(self.smooth),
             "log_loss": _flag("log_loss", self.log_loss),
             "landscape": _flag("landscape", self.landscape),
+            "neurons": None if self.neurons is None else _flag("neurons", self.neurons),
+            "ensemble": _flag("ensemble", self.ensemble),
             "loss_range": optional(pair, "loss_range", self.loss_range),
             "max_frames": optional(integer, "max_frames", self.max_frames, low=1),
             "spacing": choice("spacing", self.spacing, SPACINGS),
@@ -300,11 +316,11 @@ class RenderSettings:
         # A registered theme is kept by name, so the settings stay plain data (a manifest, a worker).
         fields["theme"] = theme.name if isinstance(self.theme, str) else theme
         size, dpi = check_size(self.size, self.dpi, theme, fields["loss_panel"], fields["landscape"],
-                               len(fields["panels"]))
+                               len(fields["panels"]) + bool(fields["neurons"]))
         panels = tuple(name for name, flag in BUILT_IN.items() if fields[flag]) + fields["panels"]
         # Resolved once here; a FrameLook is not a field, so to_dict, equality and replace() ignore it.
         object.__setattr__(self, "_look", FrameLook(theme, size, dpi, panels, fields["log_loss"], fields["loss_range"],
-                                                  smooth=fields["smooth"]))
+                                                  smooth=fields["smooth"], ensemble=fields["ensemble"]))
         if self.size is not None and not isinstance(self.size, str):
             fields["size"] = tuple(int(v) for v in self.size)
         if self.dpi is not None:

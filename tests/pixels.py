@@ -13,3 +13,10 @@ def blue_pixels(frame: np.ndarray) -> int:
     """How many pixels are matplotlib's default blue (the data points)."""
     r, g, b = (frame[..., i].astype(int) for i in range(3))
     return int(((abs(r - 31) < 25) & (abs(g - 119) < 25) & (abs(b - 180) < 25)).sum())
+
+
+def band_heights(frame: np.ndarray) -> np.ndarray:
+    """For each column of an ensemble's loss panel (the right half), how many pixels its light blue band covers."""
+    right = frame[:, frame.shape[1] // 2:, :3].astype(int)
+    r, b = right[..., 0], right[..., 2]
+    return ((b - r > 25) & (r > 120)).sum(axis=0)

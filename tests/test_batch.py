@@ -701,6 +701,17 @@ def test_dask_runs_a_file_the_workers_never_saw_and_writes_the_same_bytes(run, t
     assert [e["sha256"] for e in outcome.entries] == [e["sha256"] for e in local.entries]
 
 
+def test_dask_draws_an_ensemble_from_the_traces_its_workers_saved(tmp_path, cluster):
+    from tests import batch_experiment
+
+    with dask_executor(cluster.scheduler_address) as executor:
+        outcome = render_batch(batch_experiment.quadratic, [0, 1, 2], executor=executor, ensemble=str(tmp_path / "e.gif"),
+                               settings=ca.RenderSettings(size=(320, 160)))
+    assert outcome.ok and [e["status"] for e in outcome.ensembles] == ["rendered"]
+    assert sorted(e["trace"] for e in outcome.entries) == [f"traces/seed{s}.npz" for s in range(3)]
+    assert iio.imread(tmp_path / "e.gif").shape == (3, 160, 320, 3)
+
+
 def EXPERIMENT_FILE(tmp_path):
     path = tmp_path / "again" / "experiment.py"
     path.parent.mkdir(exist_ok=True)

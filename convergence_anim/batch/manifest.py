@@ -80,7 +80,7 @@ _NUMBER = (int, float)
 _RUN_FIELDS = {"function": str, "params": dict, "seed": int, "output": str, "settings": dict, "status": str,
                "error": str, "scene": str, "iterations": int, "frames": int, "final_loss": _NUMBER,
                "best_loss": _NUMBER, "diverged_at": int, "bytes": int, "sha256": str, "seconds": _NUMBER,
-               "curve": dict}
+               "curve": dict, "trace": str}
 _GRID_FIELDS = {"output": str, "settings": dict, "status": str, "error": str, "frames": int, "failed_cells": list,
                 "bytes": int, "sha256": str, "seconds": _NUMBER}
 _SUMMARY_FIELDS = {"output": str, "status": str, "error": str, "runs": int, "bytes": int, "sha256": str}

@@ -7,7 +7,7 @@ import math
 import os
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -22,6 +22,7 @@ from .executors import batch_pool, warm_batch_pool
 from .pool import RunPool
 from .runs import BatchJob, TrainingFunction, check_function, format_value, parse_seeds, sweep
 from .task import check_in_worker, run_task, sha256
+from .ensembles import ensemble_outputs, trace_path
 from .templates import template_outputs
 from .views import same_view, union_view
 
@@ -49,6 +50,8 @@ class BatchResult:
     summary: "dict[str, Any] | None"
     manifest: Path
     cut_by_budget: "tuple[tuple[int, bool], ...]" = ()
+    #: The entries of the ensembles (``ensemble=``), one per parameter setting, in sweep order.
+    ensembles: list = field(default_factory=list)
 
     def budget_note(self, keep_all: str = "max_frames=None in the settings") -> "str | None":
         """One line on the runs the default frame budget cut (None if none): how many, and ``keep_all`` to draw every frame."""
@@ -82,12 +85,12 @@ class BatchResult:
     @property
     def ok(self) -> bool:
         """True if no run failed and the grid and summary (if asked for) were written."""
-        extras = [x for x in (self.grid, self.summary) if x is not None]
+        extras = [x for x in (self.grid, self.summary, *self.ensembles) if x is not None]
         return not self.failed and all(x["status"] in ("rendered", "up to date") for x in extras)
 
 
 #: Called as ``progress(stage, done, total)``: stage ``"measure"`` (shared scale: training every run to
-#: find the limits), ``"runs"`` or ``"grid"`` (frames of the grid); first with ``done=0``.
+#: find the limits), ``"runs"``, ``"grid"`` (frames of the grid) or ``"ensemble"`` (each ensemble drawn); first with ``done=0``.
 Progress = Callable[[str, int, int], None]
 
 
@@ -105,6 +108,7 @@ def render_batch(
     grid_cols: "int | None" = None,
     cell_size: "tuple[int, int] | None" = None,
     summary: "str | os.PathLike[str] | None" = None,
+    ensemble: "str | os.PathLike[str] | None" = None,
     manifest: "str | os.PathLike[str] | None" = None,
     force: bool = False,
     timeout: "float | None" = None,
@@ -164,6 +168,13 @@ def render_batch(
         ``(width, height)`` of a grid cell in pixels; 200x160 if None.
     summary:
         Also draw every run's loss curve and final loss in one figure (``.png``, ``.svg``, ``.pdf``).
+    ensemble:
+        Also draw the runs of each parameter setting (every seed) as one ensemble animation
+        (``render(..., ensemble=True)``: each run thin and translucent, the loss panel's median and
+        10-90% band): a path, or with ``params`` a template of their names (``"ens-lr{lr}.gif"``).
+        Each run then saves its trace beside the manifest (``traces/``; its entry's ``trace``) and the
+        ensembles are drawn from those files, in this process, after the runs: a rerun draws them
+        again without training. The runs of a setting must share their data (seed only the weights).
     manifest:
         Where to keep the manifest (the CSV goes beside it).
     force:
@@ -238,12 +249,26 @@ def render_batch(
         check_fps(grid_fps, encoder.max_fps, encoder.suffix)
         grid_shape(len(runs), grid_cols)
     summary_path = None if summary is None else Path(os.path.abspath(check_summary_path(summary)))
+    combinations: list[dict[str, Any]] = []
+    for combo, _ in runs:
+        if dict(combo) not in combinations:
+            combinations.append(dict(combo))
+    ensemble_paths = [] if ensemble is None else [Path(os.path.abspath(p)) for p in ensemble_outputs(os.fspath(ensemble), combinations)]
+    members = [[i for i, (combo, _) in enumerate(runs) if dict(combo) == c] for c in combinations]
+    for path in {p.suffix.lower(): p for p in ensemble_paths}.values():
+        encoder = encoder_for(path)
+        if settings.fps is not None:
+            check_fps(settings.fps, encoder.max_fps, encoder.suffix)
     named = [p for p in outputs if p is not None] + [p for p in (grid_path, summary_path) if p is not None]
+    named += ensemble_paths
     if not named:
         raise UsageError("nothing to write: give an output template, a grid or a summary")
     seen = set(p for p in outputs if p is not None)
     if grid_path is not None and grid_path in seen:
         raise UsageError(f"the grid {str(grid_path)!r} is also a run's output")
+    for path in ensemble_paths:
+        if path in seen or path in (grid_path, summary_path):
+            raise UsageError(f"the ensemble {str(path)!r} is also another output")
     manifest_path = Path(os.path.abspath(manifest)) if manifest is not None else (
         Path(os.path.commonpath([str(p.parent) for p in named])) / mf.MANIFEST_NAME
     )
@@ -251,13 +276,16 @@ def render_batch(
         raise UsageError(f"the manifest must end in .json, got {str(manifest_path)!r}")
     if {manifest_path, manifest_path.with_suffix(".csv")} & (seen | {grid_path, summary_path}):
         raise UsageError(f"the manifest {str(manifest_path)!r} (or its .csv) is also an output")
-    everything = named + [manifest_path, manifest_path.with_suffix(".csv")]
+    trace_files = ([trace_path(manifest_path.parent, combo, seed) for combo, seed in runs] if ensemble_paths
+                   else [None] * len(runs))
+    everything = named + [manifest_path, manifest_path.with_suffix(".csv")] + [t for t in trace_files if t is not None]
+    kept = {"ensembles": list(zip(ensemble_paths, members)), "traces": trace_files}
 
     jobs = [BatchJob(seed, combo, None if out is None else str(out)) for (combo, seed), out in zip(runs, outputs)]
     if not force and not shared_scale and (fn.loaded or fn.path is not None):
         # A resume: when the manifest says every output is up to date (the file's hash stands for its
         # code, read without loading it), no pool starts and neither the file nor torch is imported.
-        state = _Batch(fn, fn.code_sha256, jobs, outputs, settings, manifest_path, progress, varying, timeout)
+        state = _Batch(fn, fn.code_sha256, jobs, outputs, settings, manifest_path, progress, varying, timeout, **kept)
         if state.nothing_to_render(grid_path, grid_cols, cell_size, grid_fps):
             with mf.locked(manifest_path):  # another batch writes its manifest's temporary files only under it
                 mf.remove_partial_files(everything, stale_only=True)  # left by a batch that was killed
@@ -277,13 +305,14 @@ def render_batch(
     try:
         code = _check_function(fn, list(params), owned)
         shipped = fn.shipped(by_value=by_value)  # refused (cannot be sent) before anything is written
-        for folder in sorted({p.parent for p in named} | {manifest_path.parent}):
+        for folder in sorted({p.parent for p in named} | {manifest_path.parent}
+                             | {t.parent for t in trace_files if t is not None}):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise OutputError(f"cannot create the output folder {str(folder)!r}: {exc.strerror}") from None
         checked = set()
-        for path in [p for p in outputs if p is not None] + ([grid_path] if grid_path else []):
+        for path in [p for p in outputs if p is not None] + ([grid_path] if grid_path else []) + ensemble_paths:
             if path.suffix.lower() not in checked:  # the encoder can run (e.g. ffmpeg is there) before any training
                 checked.add(path.suffix.lower())
                 RenderSettings.build(settings, fps=grid_fps if path == grid_path else settings.fps).check_output(path)
@@ -291,7 +320,7 @@ def render_batch(
             mf.remove_partial_files(everything, stale_only=True)  # left by a batch that was killed
         started = True
 
-        state = _Batch(fn, code, jobs, outputs, settings, manifest_path, progress, varying, timeout)
+        state = _Batch(fn, code, jobs, outputs, settings, manifest_path, progress, varying, timeout, **kept)
         state.run(executor, owned, shipped, shared_scale=shared_scale, grid_path=grid_path,
                   grid_cols=grid_cols, cell_size=cell_size, grid_fps=grid_fps, force=force)
         if summary_path is not None:
@@ -354,7 +383,8 @@ class _Batch:
     """The state of one ``render_batch`` call: entries, manifest, futures."""
 
     def __init__(self, fn: TrainingFunction, code: "str | None", jobs: list[BatchJob], outputs, settings: RenderSettings,
-                 manifest_path: Path, progress, varying: list[str], timeout: "float | None") -> None:
+                 manifest_path: Path, progress, varying: list[str], timeout: "float | None", *,
+                 ensembles: "Sequence[tuple[Path, list[int]]]" = (), traces: "Sequence[Path | None] | None" = None) -> None:
         self.fn, self.code, self.jobs, self.outputs, self.settings = fn, code, jobs, outputs, settings
         self.timeout = timeout
         self.varying = varying
@@ -365,6 +395,9 @@ class _Batch:
         self.summary_entry: "dict[str, Any] | None" = None
         self.cells: list["list[bytes] | None"] = [None] * len(jobs)
         self.cut_by_budget: list[tuple[int, bool]] = []
+        self.ensembles = list(ensembles)
+        self.traces = list(traces) if traces is not None else [None] * len(jobs)
+        self.ensemble_entries: list[dict[str, Any]] = []
 
     # - bookkeeping
 
@@ -386,13 +419,15 @@ class _Batch:
         for name in ("scene", "iterations", "frames", "final_loss", "best_loss", "diverged_at", "bytes", "sha256",
                      "seconds", "curve"):
             entry[name] = result.get(name)
+        if result.get("trace") is not None:
+            entry["trace"] = self._relative(Path(result["trace"]))
         if self.outputs[i] is None or entry["status"] == "failed":
             entry["bytes"] = entry["sha256"] = None
         return {**{k: v for k, v in entry.items() if k != "output"}, "output": entry["output"]}
 
     def _save(self) -> None:
         ours = {"runs": [e for e in self.entries if e is not None],
-                "grids": [self.grid_entry] if self.grid_entry is not None else [],
+                "grids": ([self.grid_entry] if self.grid_entry is not None else []) + self.ensemble_entries,
                 "summaries": [self.summary_entry] if self.summary_entry is not None else []}
         # Read again under the lock: another batch writing to the same manifest keeps its runs.
         with mf.locked(self.manifest_path):
@@ -463,6 +498,10 @@ class _Batch:
         settings = self._run_settings()
         if not all(self._kept(i, settings[i]) for i in range(len(self.jobs))):
             return False
+        if not all(self._trace_kept(i) for i in range(len(self.jobs))) or not all(
+                mf.up_to_date(self._old_grid(path), self._ensemble_settings(k, settings), path)
+                for k, (path, _) in enumerate(self.ensembles)):
+            return False
         if grid_path is None:
             return True
         old = self._old_grid(grid_path)
@@ -519,10 +558,12 @@ class _Batch:
                 render_output = force or not self._kept(i, settings[i])
                 if not render_output:
                     self.entries[i] = {**self._old_entry(i), "status": "up to date"}
-                if render_output or grid_needed:
+                # An ensemble is drawn from the runs' saved traces: a run kept without one trains again to save it.
+                trace_needed = self.traces[i] is not None and (render_output or not self._trace_kept(i))
+                if render_output or grid_needed or trace_needed:
                     cell = {"label": _cell_label(jobs[i], self.varying), "size": list(cell_size), "theme": theme} if grid_needed else None
                     tasks[i] = task(i, output=str(self.outputs[i]) if render_output and self.outputs[i] else None,
-                                    view=views[i], cell=cell)
+                                    view=views[i], cell=cell, trace=str(self.traces[i]) if trace_needed else None)
 
             def finished(i: int, result: dict) -> None:
                 self.cells[i] = result.pop("cell", None)
@@ -530,6 +571,8 @@ class _Batch:
                     self.cut_by_budget.append((int(result["budget"][0]), bool(result["budget"][1])))
                 if self.entries[i] is None:  # a kept run drawn again only for the grid keeps its entry
                     self.entries[i] = self._entry(i, settings[i], result)
+                elif result.get("trace") is not None and result["status"] != "failed":  # ... and gains its trace
+                    self.entries[i]["trace"] = self._relative(Path(result["trace"]))
                 self._save()
 
             already = sum(1 for i in range(n) if i not in failed_early and i not in tasks)
@@ -537,6 +580,8 @@ class _Batch:
             if grid_needed:
                 self._check_scenes()
                 self._write_grid(grid_path, grid_settings, grid_cols, cell_size, grid_fps, theme)
+            for k in range(len(self.ensembles)):
+                self._write_ensemble(k, settings, force)
         finally:
             self._save()
 
@@ -587,6 +632,52 @@ class _Batch:
         entry["seconds"] = round(time.perf_counter() - started, 3)
         self.grid_entry = entry
 
+    def _trace_kept(self, i: int) -> bool:
+        """Whether run ``i``'s trace, if an ensemble needs it, is on disk as its manifest entry says."""
+        if self.traces[i] is None:
+            return True
+        old = self._old_entry(i)
+        return old is not None and old.get("trace") == self._relative(self.traces[i]) and self.traces[i].is_file()
+
+    def _ensemble_settings(self, k: int, settings: list) -> dict[str, Any]:
+        from .ensembles import ensemble_settings
+
+        members = []
+        for i in self.ensembles[k][1]:
+            path = self.traces[i]
+            members.append({**self._identity(i), "settings": settings[i],
+                            "trace_sha256": sha256(path) if path is not None and path.is_file() else None})
+        return ensemble_settings(self.settings.to_dict(), members)
+
+    def _write_ensemble(self, k: int, settings: list, force: bool) -> None:
+        """Draw ensemble ``k`` from its runs' traces, unless it is up to date; record its entry."""
+        from .ensembles import write_ensemble
+
+        path, members = self.ensembles[k]
+        ensemble_settings = self._ensemble_settings(k, settings)
+        old = self._old_grid(path)
+        if not force and mf.up_to_date(old, ensemble_settings, path):
+            self.ensemble_entries.append({**old, "status": "up to date"})
+            return
+        entry = {"output": self._relative(path), "kind": "ensemble", "settings": ensemble_settings, "status": "failed",
+                 "error": None, "frames": None, "failed_cells": [], "bytes": None, "sha256": None}
+        started = time.perf_counter()
+        ok = [i for i in members if self.entries[i] is not None and self.entries[i]["status"] != "failed"
+              and self.traces[i] is not None and self.traces[i].is_file()]
+        entry["failed_cells"] = [_cell_label(self.jobs[i], self.varying) for i in members if i not in ok]
+        if not ok:
+            entry["error"] = "every run of this setting failed"
+        else:
+            try:
+                self._tick("ensemble", 0, 1)
+                entry["frames"] = write_ensemble([self.traces[i] for i in ok], path, self.settings)
+                entry.update(status="rendered", bytes=path.stat().st_size, sha256=sha256(path))
+                self._tick("ensemble", 1, 1)
+            except ConvergenceAnimError as exc:
+                entry["error"] = one_line(exc)
+        entry["seconds"] = round(time.perf_counter() - started, 3)
+        self.ensemble_entries.append(entry)
+
     def write_summary(self, path: Path) -> None:
         from .summary import write_summary
 
@@ -604,7 +695,7 @@ class _Batch:
     def result(self) -> BatchResult:
         return BatchResult(entries=[dict(e) for e in self.entries if e is not None], grid=self.grid_entry,
                            summary=self.summary_entry, manifest=self.manifest_path,
-                           cut_by_budget=tuple(self.cut_by_budget))
+                           cut_by_budget=tuple(self.cut_by_budget), ensembles=list(self.ensemble_entries))
 
 
 def _result_of(future: concurrent.futures.Future) -> dict[str, Any]:

@@ -100,7 +100,7 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     ``task`` holds ``function`` (see ``TrainingFunction.shipped``), ``seed``, ``params``, ``settings``
     (``RenderSettings.to_dict()``), ``output`` (absolute path or None), ``view`` (shared axis limits
     or None), ``measure`` (return the scene's own limits), ``cell`` (None, or the label, size and
-    theme of the run's grid cell) and ``timeout`` (seconds, or None: a limit this task enforces
+    theme of the run's grid cell), ``trace`` (None, or where to save the run's trace) and ``timeout`` (seconds, or None: a limit this task enforces
     itself, where no pool kills its process; see ``_run_with_timeout``).
     """
     with _interruptible():
@@ -150,6 +150,9 @@ def _run(task: Mapping[str, Any]) -> dict[str, Any]:
             function = load_shipped(task["function"])
             trace = _trace_of(function(seed=task["seed"], **task["params"]), task["function"].get("ref", "the function"))
             trace.require_frames()
+            if task.get("trace") is not None:  # kept for the batch's ensembles, drawn from the files later
+                trace.save(task["trace"])
+                result["trace"] = task["trace"]
             diverged_at = trace.diverged_at
             finite = trace.losses[np.isfinite(trace.losses)]
             result.update(

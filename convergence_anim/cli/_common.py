@@ -184,7 +184,8 @@ def settings_from(options: dict, fps: "float | None", default_fps: float):
 
     if fps is None and options["duration"] is None:
         fps = default_fps
-    names = set(RenderSettings.option_names()) - {"fps", "loss_range", "max_frames", "panels"}  # panels: Python only
+    # panels and ensemble: Python only (for now); neurons: drawn when recorded (--neurons records them)
+    names = set(RenderSettings.option_names()) - {"fps", "loss_range", "max_frames", "panels", "neurons", "ensemble"}
     return RenderSettings(fps=fps, max_frames=options["max_frames"] or None,
                           **{name: options[name] for name in names})
 
@@ -237,6 +238,7 @@ LR_DROPS = click.option(
          "marked on the loss panel with each drop (implies --loss-panel).")
 
 
+NEURONS = click.option("--neurons", is_flag=True, help="Record and draw each hidden unit of the classifier's network over the plane, a small heatmap per unit (the first 8 of each layer).")
 LIVE = click.option("--live", is_flag=True, help="Show the run while it trains (a notebook's output, or a window), then write the file.")
 
 

@@ -14,7 +14,7 @@ from ._common import POSITIVE_FLOAT, POSITIVE_INT, FrameSize, either, errors, re
 
 __all__ = ["batch"]
 
-_STAGES = {"measure": "Finding the shared scale", "runs": "Runs", "grid": "Grid frames"}
+_STAGES = {"measure": "Finding the shared scale", "runs": "Runs", "grid": "Grid frames", "ensemble": "Ensemble"}
 
 
 class _Bars:
@@ -53,10 +53,12 @@ class _Bars:
                    "Every combination runs with every seed.")
 @click.option("-o", "--output", "template", default=None,
               help="Output per run (.gif, .mp4, .webp, .webm, .html or .tex), from the fields {seed} and every --param name "
-                   "[default: outputs/NAME-{param}...-seed{seed}.gif; none if --grid or --summary is given].")
+                   "[default: outputs/NAME-{param}...-seed{seed}.gif; none if --grid, --summary or --ensemble is given].")
 @click.option("--grid", type=click.Path(path_type=Path), default=None, help="Also render all runs as one grid animation (.gif, .mp4, .webp, .webm, .html or .tex): a row per parameter combination, a column per seed.")
 @click.option("--grid-cols", type=POSITIVE_INT, default=None, help="Columns of the grid [default: one per seed; near-square without --param].")
 @click.option("--summary", type=click.Path(path_type=Path), default=None, help="Also draw every run's loss curve and final loss in one figure (.png, .svg or .pdf).")
+@click.option("--ensemble", default=None, metavar="PATH",
+              help="Also draw all seeds of each parameter setting as one animation, each run thin and translucent, the loss panel's median and 10-90% band; with --param a template of their names, e.g. ens-lr{lr}.gif. Drawn from the runs' saved traces (traces/ beside the manifest), so a rerun draws it again without training.")
 @click.option("--shared-scale", is_flag=True, help="Draw every run with the same axis limits, so clips compare side by side.")
 @click.option("--workers", type=POSITIVE_INT, default=None, help="Local processes, each running whole runs [default: every core]. (--jobs, in the other commands, is processes drawing the frames of one animation.)")
 @renamed("--jobs", "--workers", type=POSITIVE_INT)
@@ -72,7 +74,7 @@ class _Bars:
 @click.option("--max-frames", type=click.IntRange(min=0), default=DEFAULT_MAX_FRAMES, help="Draw at most N of each run's captures, the first and the last among them; 0 draws them all.")
 @click.option("--manifest", type=click.Path(path_type=Path), default=None, help="Where to keep the manifest, a .json; a .csv of the runs goes beside it [default: batch.json in the outputs' folder].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary (failures are still named).")
-def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shared_scale, workers, jobs_renamed, scheduler,
+def batch(function, seeds, param_specs, template, grid, grid_cols, summary, ensemble, shared_scale, workers, jobs_renamed, scheduler,
           timeout, force, fps, theme, size, loss_panel, log_loss, max_frames, manifest, quiet) -> None:
     """Call FUNCTION for every seed (and --param combination), render each run, in parallel, resumably.
 
@@ -112,14 +114,14 @@ def batch(function, seeds, param_specs, template, grid, grid_cols, summary, shar
         params = parse_params(param_specs)
         seed_list = parse_seeds(seeds)
         fn = TrainingFunction(function)
-        if template is None and grid is None and summary is None:
+        if template is None and grid is None and summary is None and ensemble is None:
             name = fn.name.rsplit(".", 1)[-1]
             template = "outputs/" + "-".join([name, *(f"{p}{{{p}}}" for p in params), "seed{seed}"]) + ".gif"
         settings = RenderSettings(fps=fps, theme=theme, size=size, loss_panel=loss_panel or log_loss, log_loss=log_loss,
                                   max_frames=max_frames or None)
         bars = None if quiet or not sys.stderr.isatty() else _Bars()  # a bar in a log file is only noise
         kwargs = dict(output=template, settings=settings, shared_scale=shared_scale, grid=grid, grid_cols=grid_cols,
-                      summary=summary, manifest=manifest, force=force, timeout=timeout, progress=bars)
+                      summary=summary, ensemble=ensemble, manifest=manifest, force=force, timeout=timeout, progress=bars)
         try:
             with warnings.catch_warnings():  # said below, in the command line's terms
                 warnings.filterwarnings("ignore", message="render_batch: ")
@@ -169,10 +171,15 @@ def _summary(result, grid_path, summary_path, quiet: bool) -> None:
             click.echo(f"Grid: {grid_path} ({state})")
         if result.summary is not None and result.summary["status"] != "failed":
             click.echo(f"Summary: {summary_path}")
+        for entry in result.ensembles:
+            if entry["status"] != "failed":
+                state = "up to date" if entry["status"] == "up to date" else f"{entry['frames']} frames"
+                click.echo(f"Ensemble: {entry['output']} ({state})")
     problems = []
     if failed:
         problems.append(f"{len(failed)} of {total} runs failed: {_labels(failed)} (details in {_shown(result.manifest)})")
-    for what, extra in (("grid", result.grid), ("summary", result.summary)):
+    for what, extra in (("grid", result.grid), ("summary", result.summary),
+                        *((f"ensemble {e['output']}", e) for e in result.ensembles)):
         if extra is not None and extra["status"] == "failed":
             problems.append(f"the {what} could not be written: {extra['error']}")
     if problems:

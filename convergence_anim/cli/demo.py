@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..demos import DEMOS, OPTIMIZERS  # torch-free at import: demos import torch only when they run
-from ._common import (FORMAT, LIVE, LR_DROPS, POSITIVE_FLOAT, POSITIVE_INT, TEST_FRACTION, errors, output_path,
+from ._common import (FORMAT, LIVE, LR_DROPS, NEURONS, POSITIVE_FLOAT, POSITIVE_INT, TEST_FRACTION, errors, output_path,
                       render_options, settings_from, train_and_render)
 
 __all__ = ["demo"]
@@ -32,12 +32,13 @@ def _demo_help() -> str:
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: the demo's].")
 @click.option("--format", "fmt", type=FORMAT, default=None, help="Output format [default: from -o's suffix, else gif].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file, overwritten if it exists [default: outputs/<demo>-seed<N>.<format>]; missing folders are created.")
+@NEURONS
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 @TEST_FRACTION
 @LR_DROPS
 @LIVE
 @render_options
-def demo(name, seed, every, optimizer, lr, max_iter, fps, fmt, output, save_trace, test_fraction, lr_drops, live,
+def demo(name, seed, every, optimizer, lr, max_iter, fps, fmt, output, neurons, save_trace, test_fraction, lr_drops, live,
          **options) -> None:
     from ..demos import run_demo
 
@@ -50,6 +51,6 @@ def demo(name, seed, every, optimizer, lr, max_iter, fps, fmt, output, save_trac
         train_and_render(
             lambda shown: run_demo(name, seed=seed, lr=lr, every=every, max_iter=max_iter, optimizer=optimizer,
                                    landscape=options["landscape"], live=shown, test_fraction=test_fraction,
-                                   lr_drops=lr_drops),
+                                   lr_drops=lr_drops, neurons=neurons),
             output, save_trace, settings_from(options, fps, spec.fps), options=options, live=live,
         )

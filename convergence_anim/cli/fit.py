@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..training import MODELS
-from ._common import (LIVE, LR_DROPS, POSITIVE_FLOAT, POSITIVE_INT, TEST_FRACTION, either, errors, render_options, renamed,
-                      settings_from, train_and_render)
+from ._common import (LIVE, LR_DROPS, NEURONS, POSITIVE_FLOAT, POSITIVE_INT, TEST_FRACTION, either, errors, render_options,
+                      renamed, settings_from, train_and_render)
 
 __all__ = ["fit"]
 
@@ -58,13 +58,14 @@ def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output animation (.gif, .mp4, .webp, .webm, .html or beamer .tex), overwritten if it exists [default: outputs/<csv name>-<task>.gif; missing folders are created].")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 15].")
+@NEURONS
 @click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 @TEST_FRACTION
 @LR_DROPS
 @LIVE
 @render_options
 def fit(csv_file, task, model, hidden, lr, max_iter, iterations_renamed, every, seed, x_column, y_column, label_column, features, view,
-        output, fps, save_trace, test_fraction, lr_drops, live, **options) -> None:
+        output, fps, neurons, save_trace, test_fraction, lr_drops, live, **options) -> None:
     """Fit a small model to your own points and render how it converges.
 
     DATA.csv has a header line and columns x,y (and label, for classify); name other columns with
@@ -103,7 +104,7 @@ def fit(csv_file, task, model, hidden, lr, max_iter, iterations_renamed, every, 
         train_and_render(
             lambda shown: data.fit(dataset, model=model, hidden=hidden, lr=lr, iterations=iterations, every=every,
                                    seed=seed, landscape=options["landscape"], view=view, live=shown,
-                                   test_fraction=test_fraction, lr_drops=lr_drops),
+                                   test_fraction=test_fraction, lr_drops=lr_drops, neurons=neurons),
             output, save_trace, settings, options=options, live=live,
             inputs={"the data file": csv_file},
         )

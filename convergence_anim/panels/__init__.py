@@ -30,13 +30,14 @@ PanelSetup = Callable[["Axes", "Runs", "FrameLook"], Callable[[Any], list]]
 
 #: The panels, in the order they stand right of the main plot: name -> where its setup lives, or the
 #: setup itself for a registered one. The built-in ones are turned on by ``RenderSettings`` flags of
-#: the same meaning (``loss_panel``, ``landscape``); the others by ``RenderSettings.panels``.
+#: the same meaning (``loss_panel``, ``landscape``, ``neurons``); the others by ``RenderSettings.panels``.
 PANELS: "dict[str, str | PanelSetup]" = {
     "loss": "convergence_anim.panels.loss:setup_loss_panel",
     "landscape": "convergence_anim.panels.landscape:setup_landscape_panel",
+    "neurons": "convergence_anim.panels.neurons:setup_neurons_panel",
 }
 #: The panels a ``RenderSettings`` flag turns on, by flag.
-BUILT_IN = {"loss": "loss_panel", "landscape": "landscape"}
+BUILT_IN = {"loss": "loss_panel", "landscape": "landscape", "neurons": "neurons"}
 
 
 def register_panel(name: str, setup: PanelSetup) -> PanelSetup:

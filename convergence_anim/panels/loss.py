@@ -51,7 +51,11 @@ def set_loss_axes(ax: "Axes", losses: Sequence[np.ndarray], first: float, last: 
 
 
 def setup_loss_panel(ax: "Axes", runs: "Runs", look: "FrameLook") -> "Callable[[FrameState], list]":
-    """Draw the loss panel's static parts on ``ax``; return its per-frame updater."""
+    """Draw the loss panel's static parts on ``ax``; return its per-frame updater (an ensemble's: ``panels.band``)."""
+    if runs.ensemble:
+        from .band import setup_band_panel
+
+        return setup_band_panel(ax, runs, look)
     theme = look.theme
     # Each curve: (run number, its steps, its losses, colour, label, smoothing weight).
     if runs.race:

@@ -197,6 +197,12 @@ class DecisionBoundary(Scene):
         which the loss panel draws as the test loss beside the training loss, so the
         generalisation gap shows; a ``test_loss=`` given to ``capture`` wins. Stored in the trace's
         data as ``test_points`` and ``test_labels``.
+    neurons:
+        Also capture the hidden units of the model, which must then be an ``nn.Sequential`` of
+        ``Linear`` layers and element-wise activations: each capture stores ``neurons``, the
+        activations of the first 8 units of every hidden layer over the plane shown, on a 24x24
+        grid, float16, shape ``(units, 24, 24)``, and ``render`` draws them in a side panel (see
+        ``panels.neurons``). Evaluated like the boundary, in eval mode with nothing changed.
 
     Raises
     ------
@@ -225,7 +231,10 @@ class DecisionBoundary(Scene):
         view: Any = None,
         mark_errors: "bool | None" = None,
         test: Any = None,
+        neurons: bool = False,
     ) -> None:
+        from .neurons import check_neurons
+
         points, labels = _classified_points(points, labels)
         k = int(labels.max()) + 1 if classes is None else classes
         k = integer("classes", k, 2, MAX_CLASSES)
@@ -265,6 +274,7 @@ class DecisionBoundary(Scene):
         self.ylabel = _text(ylabel) or labels_shown[1]
         self.resolution = _check_resolution(resolution)
         self.outputs = outputs
+        self.neurons = _neuron_capture(self) if check_neurons(neurons) else None
 
     @property
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
@@ -291,9 +301,11 @@ class DecisionBoundary(Scene):
         origin, to_view, _ = self.plane
         return (self.test_points - origin) @ to_view
 
-    def grid_inputs(self) -> np.ndarray:
-        """The points the model is evaluated on: the grid (``[y, x]`` order), in feature space, ``(m, d)``."""
-        gx, gy = np.meshgrid(*self.grid)  # [y, x] layout, what imshow(origin="lower") draws
+    def grid_inputs(self, resolution: "int | None" = None) -> np.ndarray:
+        """The points the model is evaluated on: the grid (``[y, x]`` order), in feature space, ``(m, d)``;
+        ``resolution`` points a side (the scene's by default)."""
+        side = self.resolution if resolution is None else resolution
+        gx, gy = np.meshgrid(np.linspace(*self.xlim, side), np.linspace(*self.ylim, side))  # [y, x], as imshow draws
         uv = np.column_stack([gx.ravel(), gy.ravel()])
         if self.plane is None:
             return uv
@@ -321,6 +333,8 @@ class DecisionBoundary(Scene):
     def capture(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
         check_names("DecisionBoundary", state, [("model",), ("predict",)])
         if "predict" in state:
+            if self.neurons is not None:
+                raise CaptureError("neurons=True reads the hidden units of a model: capture model=, not predict=")
             return evaluate_predict(self, state["predict"])
         return self.evaluate(require_module(state["model"]))
 
@@ -329,6 +343,8 @@ class DecisionBoundary(Scene):
         for two classes, 2 for more): a copy of them now, the grid evaluated only if the capture is
         kept (see ``Scene.capture_later``)."""
         per_capture = self.resolution**2 * (1 if self.classes == 2 else 2) + (len(self.points) if self.mark_errors else 0)
+        if self.neurons is not None:
+            per_capture += self.neurons.nbytes
         return capture_model_later(self, state, per_capture)
 
     def evaluate(self, fn: Any, **where: Any) -> dict[str, np.ndarray]:
@@ -362,6 +378,8 @@ class DecisionBoundary(Scene):
             captured["predicted"] = found["predicted"]
         if TEST_LOSS in found:
             captured[TEST_LOSS] = found[TEST_LOSS]
+        if self.neurons is not None:
+            captured["neurons"] = self.neurons.evaluate(fn, where.get("parameters"))
         return captured
 
     def _codes(self, out: Any, found: dict[str, np.ndarray]) -> Any:
@@ -438,6 +456,8 @@ class DecisionBoundary(Scene):
         }
         if self.plane is not None:  # kept exactly, so a saved trace is drawn on the plane it was captured on
             options["plane"] = [array.tolist() for array in self.plane]
+        if self.neurons is not None:
+            options["neurons"] = self.neurons.options()
         data = {"points": self.points, "labels": self.labels}
         if self.test_points is not None:
             data["test_points"], data["test_labels"] = self.test_points, self.test_labels
@@ -463,10 +483,16 @@ class DecisionBoundary(Scene):
         )
         if options.get("plane") is not None:
             scene.plane = _stored_plane(options["plane"], scene.points.shape[1])
+        if options.get("neurons") is not None:
+            scene.neurons = _neuron_capture(scene, options["neurons"]["layers"])
         return scene
 
     def check_trace(self, trace: "Trace") -> None:
         grid = (self.resolution, self.resolution)
+        if self.neurons is not None and len(trace):
+            from .neurons import NEURON_GRID
+
+            check_state(trace, "neurons", (self.neurons.units, NEURON_GRID, NEURON_GRID))
         if self.classes == 2:
             check_state(trace, "probability", grid)
             return
@@ -704,6 +730,11 @@ def _regression_data(x: Any, y: Any, features: "int | None" = None) -> tuple[np.
     if features is not None and (x.shape[1] if several else 1) != features:
         raise UsageError(f"x has {x.shape[1] if several else 1} features, the data {features}")
     return x, y
+def _neuron_capture(scene: DecisionBoundary, layers: "list | None" = None) -> Any:
+    """The hidden units' capture of ``scene``, on a coarse grid over its plane."""
+    from .neurons import NEURON_GRID, NeuronCapture
+
+    return NeuronCapture(scene.grid_inputs(NEURON_GRID), layers)
 
 
 def _feature_names(names: Any, d: int) -> "list[str] | None":
