@@ -123,14 +123,14 @@ def webp_encoders(frames, folder: Path) -> dict:
     """
     import imageio_ffmpeg
 
+    from convergence_anim.encoders.gif import PaletteMapper, build_palette
     from convergence_anim.encoders.webp import WebpEncoder
 
     height, width = frames[0].shape[:2]
     ours = folder / "enc-ours.webp"
     samples = [frames[i] for i in sorted({0, len(frames) // 2, len(frames) - 1})]
-    with WebpEncoder(folder / "palette.webp", size=(width, height), fps=FPS, samples=samples) as encoder:
-        mapped = [encoder._mapper.palette[encoder.preparer()(frame)] for frame in frames]
-        encoder.write(frames[0])
+    to_palette = PaletteMapper(build_palette(samples))  # what the encoder builds from the same samples
+    mapped = [to_palette.palette[to_palette(frame)] for frame in frames]
 
     def run_ours():
         with WebpEncoder(ours, size=(width, height), fps=FPS, samples=samples) as encoder:
