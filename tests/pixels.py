@@ -15,6 +15,12 @@ def blue_pixels(frame: np.ndarray) -> int:
     return int(((abs(r - 31) < 25) & (abs(g - 119) < 25) & (abs(b - 180) < 25)).sum())
 
 
+def colour_pixels(frame: np.ndarray, hex_colour: str, tolerance: int = 20) -> int:
+    """How many pixels are within ``tolerance`` of ``hex_colour`` (``"#rrggbb"``) in every channel."""
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(frame[..., :3].astype(int) - rgb).max(axis=-1) < tolerance).sum())
+
+
 def band_heights(frame: np.ndarray) -> np.ndarray:
     """For each column of an ensemble's loss panel (the right half), how many pixels its light blue band covers."""
     right = frame[:, frame.shape[1] // 2:, :3].astype(int)

@@ -8,6 +8,7 @@ import pytest
 import convergence_anim as ca
 from convergence_anim.race import RACE_COLORS
 from tests.examples import EXAMPLES, load_example, page_block
+from tests.pixels import colour_pixels
 
 
 @pytest.fixture(scope="module")
@@ -15,11 +16,6 @@ def extending():
     """The docs' example module, run as the docs show it (not copied into the tests)."""
     yield load_example("extending.py", "extending_example")
     sys.modules.pop("extending_example", None)
-
-
-def _colour_pixels(frame, hex_colour):
-    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
-    return int((np.abs(frame[..., :3].astype(int) - rgb).max(axis=-1) < 20).sum())
 
 
 def test_the_example_panel_and_format_write_a_race_with_its_bars(extending, tmp_path):
@@ -30,9 +26,9 @@ def test_the_example_panel_and_format_write_a_race_with_its_bars(extending, tmp_
     first, last = frames[0], frames[-1]
     right = slice(600, None)  # the panel's half of the frame
     for colour in RACE_COLORS[:2]:
-        assert _colour_pixels(last[:, right], colour) > 300, colour
+        assert colour_pixels(last[:, right], colour) > 300, colour
     # The bars shrink as the losses fall: fewer run-coloured pixels in the panel at the end.
-    assert _colour_pixels(first[:, right], RACE_COLORS[1]) > 2 * _colour_pixels(last[:, right], RACE_COLORS[1])
+    assert colour_pixels(first[:, right], RACE_COLORS[1]) > 2 * colour_pixels(last[:, right], RACE_COLORS[1])
     assert not list(tmp_path.glob("*.tmp*"))  # written through the one loop: no temporary file left
 
 

@@ -6,6 +6,7 @@ import convergence_anim as ca
 from convergence_anim.demos import run_demo
 from convergence_anim.frames import FrameRenderer
 from convergence_anim.race import RACE_COLORS, check_race, race_timeline
+from tests.pixels import colour_pixels
 
 X = np.linspace(0.0, 4.0, 9)
 Y = 2 * X + 1
@@ -16,11 +17,6 @@ def _run(steps, ws, x=X, meta=None):
     for step, w in zip(steps, ws):
         rec.capture(step, loss=float((w - 2) ** 2), w=w, b=1.0)
     return rec.trace
-
-
-def _colour_pixels(frame, hex_colour, tolerance=30):
-    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
-    return int((np.abs(frame[..., :3].astype(int) - rgb).max(axis=2) < tolerance).sum())
 
 
 def test_timeline_follows_every_run_and_holds_a_finished_one():
@@ -54,7 +50,7 @@ def test_race_frames_draw_every_run_in_its_colour_and_keep_a_finished_one(tmp_pa
     assert len(frames) == 5  # the union of both runs' steps
     first, last = frames[0], frames[-1]
     for frame in (first, last):  # run a stopped at step 20 but is still drawn at step 40
-        assert _colour_pixels(frame, RACE_COLORS[0]) > 300 and _colour_pixels(frame, RACE_COLORS[1]) > 300
+        assert colour_pixels(frame, RACE_COLORS[0], 30) > 300 and colour_pixels(frame, RACE_COLORS[1], 30) > 300
     assert (first != last).any(axis=2).sum() > 500
 
 
@@ -76,7 +72,7 @@ def test_landscape_panel_frames_match_full_redraws_and_show_the_path(linear_trac
     # The path grows: the last frame has more of the line's red on the landscape side than the first.
     right = slice(fast.size[0] // 2, None)
     first, last = fast.render(0)[:, right], fast.render(len(linear_trace) - 1)[:, right]
-    assert _colour_pixels(last, "#ff0000", 60) > _colour_pixels(first, "#ff0000", 60) + 100
+    assert colour_pixels(last, "#ff0000", 60) > colour_pixels(first, "#ff0000", 60) + 100
 
 
 def test_model_races_share_one_plane():
@@ -122,7 +118,7 @@ def test_race_command_trains_each_optimizer_and_renders_one_animation(run, tmp_p
     assert frames.shape[0] >= 4 and frames.shape[2] > 1000  # two panels beside the plot
     still = iio.imread(tmp_path / "race.png")
     for colour in RACE_COLORS[:3]:
-        assert _colour_pixels(still, colour) > 100, colour
+        assert colour_pixels(still, colour, 30) > 100, colour
 
 
 @pytest.mark.parametrize("spec, message", [("sgd,lbfgs", "unknown optimizer 'lbfgs'"),
@@ -156,7 +152,7 @@ def test_model_scenes_race_each_run_in_its_colour(demo, tmp_path, memory_encoder
     ca.render(runs, tmp_path / "race.frames", fps=5)
     last = memory_encoder.last.frames[-1]
     for colour in RACE_COLORS[:2]:
-        assert _colour_pixels(last, colour) > 200, colour
+        assert colour_pixels(last, colour, 30) > 200, colour
 
 
 def test_race_command_refused_leaves_no_outputs_folder(run, tmp_path):
@@ -187,7 +183,7 @@ def test_a_race_of_boundaries_on_more_than_two_features_draws_the_points_where_e
     alone = FrameRenderer(runs[0]).render(1)
     race = FrameRenderer(runs).render(1)
     for colour in class_colours:
-        assert _colour_pixels(race, colour, 20) > 0.5 * _colour_pixels(alone, colour, 20) > 100, colour
+        assert colour_pixels(race, colour, 20) > 0.5 * colour_pixels(alone, colour, 20) > 100, colour
 
 
 def test_race_demo_is_the_python_entry_point_of_the_race_command():

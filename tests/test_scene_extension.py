@@ -10,6 +10,7 @@ import pytest
 import convergence_anim as ca
 from convergence_anim.scenes import Scene, register_scene, scene_from_trace
 from tests.examples import EXAMPLES, load_example, page_block
+from tests.pixels import colour_pixels
 
 
 
@@ -18,11 +19,6 @@ def kmeans():
     """The docs' example module, run as the docs show it (not copied into the tests)."""
     yield load_example("kmeans_scene.py", "kmeans_scene")
     sys.modules.pop("kmeans_scene", None)
-
-
-def colour_pixels(frame, colour):
-    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
-    return int((np.abs(frame[..., :3].astype(int) - rgb).max(axis=-1) < 20).sum())
 
 
 def test_docs_kmeans_example_records_renders_and_rerenders_from_its_file(kmeans, tmp_path, memory_encoder):
