@@ -19,6 +19,15 @@ def _grid_inputs(scene):
     return torch.tensor(np.column_stack([gx.ravel(), gy.ravel()]), dtype=torch.float32)
 
 
+def _captured_and_outputs(scene, model):
+    """What one capture of ``model`` recorded for ``scene``, and the model's own outputs on the scene's grid."""
+    rec = ca.Recorder(scene)
+    rec.capture(0, model=model)
+    with torch.no_grad():
+        outputs = model(_grid_inputs(scene))
+    return rec.trace.state, outputs
+
+
 def _mlp(inputs, outputs, seed=0, dropout=0.0):
     torch.manual_seed(seed)
     return nn.Sequential(nn.Linear(inputs, 8), nn.Tanh(), nn.Dropout(dropout), nn.Linear(8, outputs))
@@ -84,12 +93,9 @@ def curve_trace():
 
 def test_two_class_capture_is_the_sigmoid_of_the_models_logit_on_the_grid(points_two):
     scene = ca.scenes.DecisionBoundary(*points_two, resolution=40)
-    model = _mlp(2, 1)
-    rec = ca.Recorder(scene)
-    rec.capture(0, model=model)
-    with torch.no_grad():
-        expected = torch.sigmoid(model(_grid_inputs(scene))).numpy().reshape(40, 40)
-    codes = rec.trace.state["probability"][0]
+    state, logits = _captured_and_outputs(scene, _mlp(2, 1))
+    expected = torch.sigmoid(logits).numpy().reshape(40, 40)
+    codes = state["probability"][0]
     assert codes.shape == (40, 40) and codes.dtype == np.uint8  # one byte per cell
     probability = ca.scenes.DecisionBoundary.decode(codes)
     np.testing.assert_allclose(probability, expected, atol=0.005)
@@ -99,27 +105,21 @@ def test_two_class_capture_is_the_sigmoid_of_the_models_logit_on_the_grid(points
     assert near_edge.sum() > 20
     np.testing.assert_allclose(probability[near_edge], expected[near_edge], atol=0.0012)
     assert probability.min() < 0.5 < probability.max()  # the grid covers both sides of the boundary
-    assert rec.trace.state["grid_finite"][0] == 1.0
+    assert state["grid_finite"][0] == 1.0
 
 
 def test_two_class_capture_takes_the_softmax_of_two_scores(points_two):
     scene = ca.scenes.DecisionBoundary(*points_two, resolution=20)
-    model = _mlp(2, 2)
-    rec = ca.Recorder(scene)
-    rec.capture(0, model=model)
-    with torch.no_grad():
-        expected = torch.softmax(model(_grid_inputs(scene)), dim=1)[:, 1].numpy().reshape(20, 20)
-    np.testing.assert_allclose(DECODE(rec.trace.state["probability"][0]), expected, atol=0.005)
+    state, scores = _captured_and_outputs(scene, _mlp(2, 2))
+    expected = torch.softmax(scores, dim=1)[:, 1].numpy().reshape(20, 20)
+    np.testing.assert_allclose(DECODE(state["probability"][0]), expected, atol=0.005)
 
 
 def test_models_that_output_probabilities_are_not_squashed_twice(points_two):
     scene = ca.scenes.DecisionBoundary(*points_two, resolution=20, outputs="probabilities")
-    model = nn.Sequential(_mlp(2, 1), nn.Sigmoid())
-    rec = ca.Recorder(scene)
-    rec.capture(0, model=model)
-    with torch.no_grad():
-        expected = model(_grid_inputs(scene)).numpy().reshape(20, 20)
-    np.testing.assert_allclose(DECODE(rec.trace.state["probability"][0]), expected, atol=0.005)
+    state, probabilities = _captured_and_outputs(scene, nn.Sequential(_mlp(2, 1), nn.Sigmoid()))
+    expected = probabilities.numpy().reshape(20, 20)
+    np.testing.assert_allclose(DECODE(state["probability"][0]), expected, atol=0.005)
 
 
 def test_k_class_regions_and_margins_follow_the_model():
