@@ -82,12 +82,14 @@ def baseline_evaluate_on_plane(model, loss_fn, inputs, targets, plane, xs, ys):
 
 
 def _users_loop():
-    """A DataLoader + Adam loop on 300 points, recorded with two added lines; returns what add_landscape needs."""
+    """A DataLoader + Adam loop on 300 points (the PyTorch tutorial's ``train_loop`` each epoch), recorded with two
+    added lines; returns what add_landscape needs."""
     import torch
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 
     import convergence_anim as ca
+    from tests.tutorials import train_loop
 
     torch.manual_seed(0)
     angle = torch.rand(300) * 3.1416
@@ -99,15 +101,8 @@ def _users_loop():
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     loader = DataLoader(TensorDataset(X, label), batch_size=32, shuffle=True)
     rec = ca.Recorder(ca.scenes.DecisionBoundary(X, label, resolution=40), every=10, params=True)
-    step = 0
     for _ in range(20):
-        for xb, yb in loader:
-            opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-            rec.capture(step, loss=loss, model=model)
-            step += 1
+        train_loop(loader, model, loss_fn, opt, rec)
     return rec, model, loss_fn, X, label
 
 

@@ -7,6 +7,7 @@ import torch
 
 import convergence_anim as ca
 from convergence_anim.demos import run_demo
+from tests.tutorials import train_loop
 
 
 @pytest.mark.parametrize("demo", ["linear", "logistic"])
@@ -636,7 +637,8 @@ def test_a_recorder_is_true_before_its_first_capture():
 
 
 def _nested_loop(record: bool):
-    """A DataLoader + Adam + nn.Module loop, epochs x batches, as users write it; two lines record it."""
+    """A DataLoader + Adam + nn.Module loop, epochs x batches, as users write it (the PyTorch tutorial's
+    ``train_loop`` each epoch); two lines record it."""
     from torch.utils.data import DataLoader, TensorDataset
 
     torch.manual_seed(0)
@@ -649,13 +651,7 @@ def _nested_loop(record: bool):
 
     rec = ca.Recorder(ca.scenes.DecisionBoundary(points, labels, resolution=20), every=4) if record else None
     for epoch in range(3):
-        for batch_points, batch_labels in loader:
-            optimizer.zero_grad()
-            loss = loss_fn(model(batch_points), batch_labels)
-            loss.backward()
-            optimizer.step()
-            if record:
-                rec.capture(loss=loss, model=model)
+        train_loop(loader, model, loss_fn, optimizer, rec)
     return model, rec
 
 

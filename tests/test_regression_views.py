@@ -10,34 +10,22 @@ import convergence_anim as ca
 from convergence_anim.frames import FrameRenderer
 from convergence_anim.scenes import CurveFit
 from tests.pixels import blue_pixels
+from tests.tutorials import data_iter, linreg, sgd, squared_loss, synthetic_data
 
 
 def d2l_linear_regression(capture=None, n=200, epochs=8):
     """d2l.ai's linear regression from scratch (true_w = [2, -3.4], b = 4.2), as the tutorial writes it."""
     torch.manual_seed(0)
     random.seed(0)
-    true_w, true_b = torch.tensor([2, -3.4]), 4.2
-    features = torch.normal(0, 1, (n, len(true_w)))
-    labels = (torch.matmul(features, true_w) + true_b + torch.normal(0, 0.01, (n,))).reshape((-1, 1))
-
-    def data_iter(batch_size):
-        indices = list(range(n))
-        random.shuffle(indices)
-        for i in range(0, n, batch_size):
-            batch = torch.tensor(indices[i : min(i + batch_size, n)])
-            yield features[batch], labels[batch]
-
-    def linreg(X, w, b):
-        return torch.matmul(X, w) + b
-
+    features, labels = synthetic_data(torch.tensor([2, -3.4]), 4.2, n)
     w = torch.normal(0, 0.01, size=(2, 1), requires_grad=True)
     b = torch.zeros(1, requires_grad=True)
     model = torch.nn.Linear(2, 1)  # for the model= capture: shares w and b
     rec = ca.Recorder(CurveFit(features, labels), every=8) if capture else None  # added line 1
     step = 0
     for _ in range(epochs):
-        for X, y in data_iter(10):
-            loss = (linreg(X, w, b) - y) ** 2 / 2
+        for X, y in data_iter(10, features, labels):
+            loss = squared_loss(linreg(X, w, b), y)
             if capture == "y_pred":
                 rec.capture(step, loss=loss.mean(), y_pred=linreg(features, w, b))  # added line 2
             elif capture == "predict":
@@ -49,10 +37,7 @@ def d2l_linear_regression(capture=None, n=200, epochs=8):
                 rec.capture(step, loss=loss.mean(), model=model)
             step += 1
             loss.sum().backward()
-            with torch.no_grad():
-                for param in (w, b):
-                    param -= 0.03 * param.grad / 10
-                    param.grad.zero_()
+            sgd([w, b], 0.03, 10)
     return rec, features, labels, (w, b)
 
 

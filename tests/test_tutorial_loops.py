@@ -3,7 +3,8 @@
 d2l.ai's linear regression from scratch (a ``data_iter`` generator, hand-written SGD), the PyTorch
 tutorial's ``train_loop(dataloader, model, loss_fn, optimizer)`` called once per epoch, and a
 classifier of 64 features in the style of scikit-learn's digits (synthetic here: scikit-learn is not a
-dependency). The lines marked ``# added`` are the only ones a user writes for the recording.
+dependency). The lines marked ``# added`` are the only ones a user writes for the recording; the
+tutorials' own functions are in ``tests/tutorials.py``.
 """
 
 import random
@@ -16,40 +17,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import convergence_anim as ca
 from convergence_anim.scenes import Plot
+from tests.tutorials import data_iter, linreg, sgd, squared_loss, synthetic_data, train_loop
 
 
 # -- d2l: linear regression from scratch ------------------------------------------------------------
-
-
-def synthetic_data(w, b, num_examples):
-    X = torch.normal(0, 1, (num_examples, len(w)))
-    y = torch.matmul(X, w) + b
-    y += torch.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-
-
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(0, num_examples, batch_size):
-        batch_indices = torch.tensor(indices[i : min(i + batch_size, num_examples)])
-        yield features[batch_indices], labels[batch_indices]
-
-
-def linreg(X, w, b):
-    return torch.matmul(X, w) + b
-
-
-def squared_loss(y_hat, y):
-    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
-
-
-def sgd(params, lr, batch_size):
-    with torch.no_grad():
-        for param in params:
-            param -= lr * param.grad / batch_size
-            param.grad.zero_()
 
 
 def draw_weights(ax, frame):
@@ -125,18 +96,6 @@ class NeuralNetwork(nn.Module):
 
     def forward(self, x):
         return self.linear_relu_stack(x)
-
-
-def train_loop(dataloader, model, loss_fn, optimizer, rec=None):
-    model.train()
-    for batch, (X, y) in enumerate(dataloader):
-        pred = model(X)
-        loss = loss_fn(pred, y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        if rec is not None:
-            rec.capture(loss=loss, model=model)  # added line 2 (``batch`` restarts each epoch: not a step)
 
 
 def pytorch_tutorial_classifier(record=True):
