@@ -23,13 +23,12 @@ from ..settings import DEFAULT_MAX_FRAMES, FRAMES_FORMATS, SPACINGS
 from ..style import SIZES, THEMES
 
 __all__ = [
-    "LIVE",
-    "LR_DROPS",
     "POSITIVE_FLOAT",
     "POSITIVE_INT",
     "check_before_training",
     "check_outputs",
     "created_note",
+    "demo_output_options",
     "errors",
     "frame_budget_warning",
     "live_view",
@@ -39,8 +38,8 @@ __all__ = [
     "render_with_progress",
     "report",
     "settings_from",
-    "TEST_FRACTION",
     "train_and_render",
+    "training_options",
 ]
 
 POSITIVE_INT = click.IntRange(min=1)
@@ -239,7 +238,34 @@ LR_DROPS = click.option(
 
 
 NEURONS = click.option("--neurons", is_flag=True, help="Record and draw each hidden unit of the classifier's network over the plane, a small heatmap per unit (the first 8 of each layer).")
+SAVE_TRACE = click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
 LIVE = click.option("--live", is_flag=True, help="Show the run while it trains (a notebook's output, or a window), then write the file.")
+
+
+def training_options(command):
+    """The options of the commands that train one run and render it (``demo``, ``fit``), after their own."""
+    for option in reversed([NEURONS, SAVE_TRACE, TEST_FRACTION, LR_DROPS, LIVE]):
+        command = option(command)
+    return command
+
+
+def demo_output_options(default_stem: str):
+    """``--fps``, ``--format`` and ``-o`` of the commands that train a demo (``demo``, ``race``).
+
+    ``default_stem`` names the file written without ``-o``, as the help shows it (``output_path`` makes it).
+    """
+    options = [
+        click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: the demo's]."),
+        click.option("--format", "fmt", type=FORMAT, default=None, help="Output format [default: from -o's suffix, else gif]."),
+        click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help=f"Output file, overwritten if it exists [default: {default_stem}.<format>]; missing folders are created."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def live_view(live: bool, settings):

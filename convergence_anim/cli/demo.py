@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..demos import DEMOS, OPTIMIZERS  # torch-free at import: demos import torch only when they run
-from ._common import (FORMAT, LIVE, LR_DROPS, NEURONS, POSITIVE_FLOAT, POSITIVE_INT, TEST_FRACTION, errors, output_path,
-                      render_options, settings_from, train_and_render)
+from ._common import (POSITIVE_FLOAT, POSITIVE_INT, demo_output_options, errors, output_path, render_options, settings_from,
+                      train_and_render, training_options)
 
 __all__ = ["demo"]
 
@@ -29,14 +27,8 @@ def _demo_help() -> str:
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=None, help="Train with this optimizer [default: the demo's: the blog's hand-written step for linear and logistic, adam for the others].")
 @click.option("--lr", type=POSITIVE_FLOAT, default=None, help="Learning rate [default: the demo's for its optimizer]; try 0.1 on linear to watch it diverge.")
 @click.option("--max-iter", type=POSITIVE_INT, default=None, help="Stop after N iterations [default: the demo's].")
-@click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: the demo's].")
-@click.option("--format", "fmt", type=FORMAT, default=None, help="Output format [default: from -o's suffix, else gif].")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file, overwritten if it exists [default: outputs/<demo>-seed<N>.<format>]; missing folders are created.")
-@NEURONS
-@click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
-@TEST_FRACTION
-@LR_DROPS
-@LIVE
+@demo_output_options("outputs/<demo>-seed<N>")
+@training_options
 @render_options
 def demo(name, seed, every, optimizer, lr, max_iter, fps, fmt, output, neurons, save_trace, test_fraction, lr_drops, live,
          **options) -> None:

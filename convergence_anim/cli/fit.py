@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..training import MODELS
-from ._common import (LIVE, LR_DROPS, NEURONS, POSITIVE_FLOAT, POSITIVE_INT, TEST_FRACTION, either, errors, render_options,
-                      renamed, settings_from, train_and_render)
+from ._common import (POSITIVE_FLOAT, POSITIVE_INT, either, errors, render_options, renamed, settings_from, train_and_render,
+                      training_options)
 
 __all__ = ["fit"]
 
@@ -58,11 +58,7 @@ def _names(ctx: click.Context, param: click.Parameter, value: "str | None") -> "
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output animation (.gif, .mp4, .webp, .webm, .html or beamer .tex), overwritten if it exists [default: outputs/<csv name>-<task>.gif; missing folders are created].")
 @click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: 15].")
-@NEURONS
-@click.option("--save-trace", type=click.Path(path_type=Path), default=None, help="Also save the captures as a .npz trace, to re-render later.")
-@TEST_FRACTION
-@LR_DROPS
-@LIVE
+@training_options
 @render_options
 def fit(csv_file, task, model, hidden, lr, max_iter, iterations_renamed, every, seed, x_column, y_column, label_column, features, view,
         output, fps, neurons, save_trace, test_fraction, lr_drops, live, **options) -> None:

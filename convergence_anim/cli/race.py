@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import click
 
 from ..demos import DEMOS, OPTIMIZERS
-from ._common import FORMAT, POSITIVE_FLOAT, POSITIVE_INT, check_before_training, errors, output_path, render_options, settings_from
+from ._common import (POSITIVE_INT, check_before_training, demo_output_options, errors, output_path, render_options,
+                      settings_from)
 from .compare import labels_option, render_race
 
 __all__ = ["race"]
@@ -45,9 +45,7 @@ def _optimizers(ctx: click.Context, param: click.Parameter, value: str) -> "list
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed of data and initial weights, shared by every run [default: the demo's].")
 @click.option("--every", type=POSITIVE_INT, default=None, help="Capture every N iterations [default: a quarter of the demo's, so quick runs still move].")
 @click.option("--max-iter", type=POSITIVE_INT, default=None, help="Stop each run after N iterations [default: the demo's].")
-@click.option("--fps", type=POSITIVE_FLOAT, default=None, help="Frames per second [default: the demo's].")
-@click.option("--format", "fmt", type=FORMAT, default=None, help="Output format [default: from -o's suffix, else gif].")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file, overwritten if it exists [default: outputs/race-<demo>.<format>]; missing folders are created.")
+@demo_output_options("outputs/race-<demo>")
 @render_options
 def race(name, optimizers, labels, seed, every, max_iter, fps, fmt, output, **options) -> None:
     """Train a demo once per optimizer, from the same data and initial weights, and race them in one animation.
