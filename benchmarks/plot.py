@@ -5,8 +5,9 @@ Run it from the repository root:
     /work/main/.venv/bin/python benchmarks/plot.py              # 300 frames, 3 repeats
     /work/main/.venv/bin/python benchmarks/plot.py --frames 60 --repeats 1
 
-Both sides draw every frame from scratch with the blog's plotting lines (``benchmarks/plot_draw.py``:
-scatter, plot, text, limits, title) on a cleared 640x480 axes and write a GIF:
+Both sides draw every frame from scratch with the blog's plotting lines (``blog_draw`` of
+``tests/plot_draws.py``, the one ``Plot``'s tests draw: scatter, plot, text, limits, title) on a cleared
+640x480 axes and write a GIF:
 
 - baseline: ``FuncAnimation(fig, update)`` whose ``update`` clears the axes and calls ``draw``, saved
   with ``anim.save(path, writer=PillowWriter(fps))``, as matplotlib's docs teach;
@@ -29,10 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-# Worker processes import plot_draw by name, so they need this folder on their path too.
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# Worker processes import tests.plot_draws by name, so they need the repository on their path too.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 TARGET = 3.0  # x the fps of FuncAnimation + PillowWriter, on 2 cores at 300 frames
 FPS = 20
@@ -43,7 +44,7 @@ def make_trace(frames: int):
 
     import convergence_anim as ca
     from convergence_anim.scenes import Plot
-    from plot_draw import draw
+    from tests.plot_draws import blog_draw as draw
 
     rec = ca.Recorder(Plot(draw), max_captures=None)
     for step in range(frames):
@@ -59,7 +60,7 @@ def baseline(trace, path: str) -> None:
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     from convergence_anim.scenes import Frame
-    from plot_draw import draw
+    from tests.plot_draws import blog_draw as draw
 
     fig, ax = plt.subplots()  # 640x480 at 100 dpi
 
@@ -75,7 +76,7 @@ def baseline(trace, path: str) -> None:
 def ours(trace, path: str, jobs) -> None:
     import convergence_anim as ca
     from convergence_anim.scenes import Plot
-    from plot_draw import draw
+    from tests.plot_draws import blog_draw as draw
 
     ca.render(trace, path, scene=Plot(draw), fps=FPS, jobs=jobs)
 
