@@ -79,21 +79,12 @@ def _linear(*, seed: int, lr: float, every: int, max_iter: int, record: bool, op
     b = torch.zeros((1), requires_grad=True)
     meta = {"demo": "linear", "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, **_named(optimizer)}
     rec = Recorder(LineFit(x, y, xlim=(1.5, 10), ylim=(8, 28)), every=every, meta=meta, live=live) if record else None
-    step = _gradient_step([b, w], lr, optimizer)
-    iteration = 0
-    for iteration in range(max_iter):
+
+    def loss() -> Any:
         y_pred = w * x + b
-        loss = (0.5 * (y - y_pred) ** 2).mean()
-        loss.backward()
-        step()
-        value = loss.item()
-        # Stop at convergence, at the end, or once the run has blown up (nothing left to watch).
-        done = value < 1 or not math.isfinite(value) or iteration == max_iter - 1
-        if rec is not None:
-            rec.capture(iteration, loss=loss, w=w, b=b, force=done)
-        if done:
-            break
-    return DemoRun(rec.trace if rec else None, {"w": w.detach().clone(), "b": b.detach().clone()}, iteration + 1)
+        return (0.5 * (y - y_pred) ** 2).mean()
+
+    return _blog_loop(loss, w, b, _gradient_step([b, w], lr, optimizer), rec, max_iter, converged_below=1)
 
 
 def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool, optimizer: "str | None" = None,
@@ -115,14 +106,25 @@ def _logistic(*, seed: int, lr: float, every: int, max_iter: int, record: bool, 
     meta = {"demo": "logistic", "seed": seed, "lr": lr, "every": every, "max_iter": max_iter, **_named(optimizer)}
     scene = LinearBoundary(points, c, xlim=(-4, 4), ylim=(-4, 4), loss="squared_sigmoid")
     rec = Recorder(scene, every=every, meta=meta, live=live) if record else None
-    step = _gradient_step([w, b], lr, optimizer)
+
+    def loss() -> Any:
+        return ((torch.sigmoid(x * w + b - y) - c) ** 2).mean()
+
+    return _blog_loop(loss, w, b, _gradient_step([w, b], lr, optimizer), rec, max_iter, converged_below=0.01)
+
+
+def _blog_loop(loss_of: Callable[[], Any], w: Any, b: Any, step: Callable[[], None], rec: Any, max_iter: int,
+               converged_below: float) -> DemoRun:
+    """The blog's loop over ``w`` and ``b``: a ``step`` each iteration, ``w`` and ``b`` captured on ``rec``'s
+    interval, until the loss falls under ``converged_below``, blows up, or ``max_iter`` iterations are done."""
     iteration = 0
     for iteration in range(max_iter):
-        loss = ((torch.sigmoid(x * w + b - y) - c) ** 2).mean()
+        loss = loss_of()
         loss.backward()
         step()
         value = loss.item()
-        done = value < 0.01 or not math.isfinite(value) or iteration == max_iter - 1
+        # Stop at convergence, at the end, or once the run has blown up (nothing left to watch).
+        done = value < converged_below or not math.isfinite(value) or iteration == max_iter - 1
         if rec is not None:
             rec.capture(iteration, loss=loss, w=w, b=b, force=done)
         if done:
