@@ -51,31 +51,19 @@ class Frame:
     one more leading axis, for paths drawn so far.
     """
 
-    __slots__ = ("trace", "index")
+    __slots__ = ("trace", "index", "step", "loss", "test_loss", "lr")
 
     def __init__(self, trace: "Trace", index: int) -> None:
         self.trace = trace
         self.index = int(index)
-
-    @property
-    def step(self) -> int:
+        self.step = int(trace.steps[self.index])
         """The training step of this capture."""
-        return int(self.trace.steps[self.index])
-
-    @property
-    def loss(self) -> float:
+        self.loss = float(trace.losses[self.index])
         """The loss captured at this step (NaN if none was given)."""
-        return float(self.trace.losses[self.index])
-
-    @property
-    def test_loss(self) -> float:
+        self.test_loss = float(trace.test_losses[self.index])
         """The held-out loss captured at this step (NaN if none was given)."""
-        return float(self.trace.test_losses[self.index])
-
-    @property
-    def lr(self) -> float:
+        self.lr = float(trace.learning_rates[self.index])
         """The learning rate captured at this step (``capture(..., lr=...)`` or ``optimizer=``; NaN if none)."""
-        return float(self.trace.learning_rates[self.index])
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._values(name)[self.index]
