@@ -327,7 +327,7 @@ class Recorder:
         Returns
         -------
         bool
-            True if a frame was recorded.
+            True if it recorded the last step, False if ``capture`` already had.
 
         Raises
         ------
