@@ -92,6 +92,19 @@ class CallbackRecording:
             self.recorder.capture(step, loss=loss, force=True, **self._values(model))
         return self.recorder.trace
 
+    def finish_and_render(self, path: "Path | None", default_folder: Path,
+                          options: Mapping[str, Any]) -> tuple[Any, Path]:
+        """``finish``, then render the trace to ``path`` (``convergence.gif`` in ``default_folder`` if None).
+
+        The file's folder is created if missing. Returns the trace and the animation's path.
+        """
+        from .._render import render
+
+        trace = self.finish()
+        path = path if path is not None else default_folder / "convergence.gif"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return trace, render(trace, path, **options)
+
     def _values(self, model: Any) -> dict[str, Any]:
         if self._capture is not None:
             values = self._capture(model)

@@ -125,11 +125,6 @@ class AnimationCallback(transformers.TrainerCallback):
             self._hook = None
         if not state.is_world_process_zero:
             return
-        from .._render import render
-
-        trace = self._recording.finish()
-        path = self._path if self._path is not None else Path(args.output_dir) / "convergence.gif"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.animation = render(trace, path, **self._options)
+        trace, self.animation = self._recording.finish_and_render(self._path, Path(args.output_dir), self._options)
         log_to_targets(trace, self.animation, self._options, self._log_to, step=state.global_step,
                        tag="convergence_anim")

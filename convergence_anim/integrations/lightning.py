@@ -97,12 +97,8 @@ class AnimationCallback(L.Callback):
         """On rank 0: capture the last step, render the animation to ``path``, log it to ``log_to``."""
         if not trainer.is_global_zero:
             return
-        from .._render import render
-
-        trace = self._recording.finish()
-        path = self._path if self._path is not None else Path(trainer.default_root_dir) / "convergence.gif"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.animation = render(trace, path, **self._options)
+        trace, self.animation = self._recording.finish_and_render(self._path, Path(trainer.default_root_dir),
+                                                                  self._options)
         targets = self._logger_targets(trainer) if self._log_to == "loggers" else self._log_to
         log_to_targets(trace, self.animation, self._options, targets, step=trainer.global_step, tag="convergence_anim")
 
