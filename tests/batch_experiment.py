@@ -1,70 +1,9 @@
-"""Training functions the batch tests import by module name, as a user's package would be, and the
-text of a file they write out and name by path (``EXPERIMENT``)."""
+"""Training functions the batch tests import by module name, as a user's package would be."""
 
 import os
 import time
 
 import convergence_anim as ca
-
-# A researcher's own experiment: the blog's line fit, with a swept learning rate. It returns the
-# Recorder (a Trace works too). lr 0.1 blows up; 0.01 and 0.001 do not.
-EXPERIMENT = '''
-import torch
-import convergence_anim as ca
-
-
-def train(seed, lr=0.01, steps=30):
-    torch.manual_seed(seed)
-    x = torch.rand(20, 1) * 10
-    y = 2 * x + 5 + torch.randn(20, 1)
-    w = torch.zeros(1, requires_grad=True)
-    b = torch.zeros(1, requires_grad=True)
-    rec = ca.Recorder(ca.scenes.LineFit(x, y, xlim=(0, 10), ylim=(0, 30)), every=10)
-    for step in range(steps):
-        loss = ((w * x + b - y) ** 2).mean()
-        loss.backward()
-        with torch.no_grad():
-            w -= lr * w.grad
-            b -= lr * b.grad
-        w.grad.zero_()
-        b.grad.zero_()
-        rec.capture(step, loss=loss, w=w, b=b, force=step == steps - 1)
-    return rec
-
-
-def flaky(seed, lr=0.01):
-    if seed == 1:
-        raise RuntimeError("the data loader broke")
-    return train(seed, lr).trace
-
-
-def not_a_trace(seed):
-    return {"loss": 1.0}
-
-
-def no_seed(lr):
-    return None
-
-
-def spread(seed):
-    """Points on y = 2x + 1 for x in [0, seed]: each seed has its own axis limits."""
-    x = torch.linspace(0, seed, 10)
-    rec = ca.Recorder(ca.scenes.LineFit(x, 2 * x + 1), every=1)
-    for step in range(3):
-        rec.capture(step, loss=seed / (step + 1), w=float(step), b=1.0)
-    return rec.trace
-
-
-def boundary(seed):
-    rec = ca.Recorder(ca.scenes.LinearBoundary(torch.randn(10, 2), torch.arange(10) % 2), every=1)
-    rec.capture(0, loss=1.0, w=1.0, b=0.0)
-    return rec.trace
-
-
-def mixed(seed):
-    return spread(seed + 1) if seed == 0 else boundary(seed)
-'''
-
 
 
 def quadratic(seed, scale=1.0):

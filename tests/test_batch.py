@@ -29,10 +29,68 @@ from convergence_anim.frames import FrameRenderer, cell_look
 from convergence_anim.grid import CELL_SIZE
 from convergence_anim.style import get_theme
 
-from .batch_experiment import EXPERIMENT
 from .pixels import blue_pixels, red_pixels
 
 SMALL = ("--size", "320x240")
+
+# A researcher's own experiment: the blog's line fit, with a swept learning rate. It returns the
+# Recorder (a Trace works too). lr 0.1 blows up; 0.01 and 0.001 do not.
+EXPERIMENT = '''
+import torch
+import convergence_anim as ca
+
+
+def train(seed, lr=0.01, steps=30):
+    torch.manual_seed(seed)
+    x = torch.rand(20, 1) * 10
+    y = 2 * x + 5 + torch.randn(20, 1)
+    w = torch.zeros(1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    rec = ca.Recorder(ca.scenes.LineFit(x, y, xlim=(0, 10), ylim=(0, 30)), every=10)
+    for step in range(steps):
+        loss = ((w * x + b - y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+        w.grad.zero_()
+        b.grad.zero_()
+        rec.capture(step, loss=loss, w=w, b=b, force=step == steps - 1)
+    return rec
+
+
+def flaky(seed, lr=0.01):
+    if seed == 1:
+        raise RuntimeError("the data loader broke")
+    return train(seed, lr).trace
+
+
+def not_a_trace(seed):
+    return {"loss": 1.0}
+
+
+def no_seed(lr):
+    return None
+
+
+def spread(seed):
+    """Points on y = 2x + 1 for x in [0, seed]: each seed has its own axis limits."""
+    x = torch.linspace(0, seed, 10)
+    rec = ca.Recorder(ca.scenes.LineFit(x, 2 * x + 1), every=1)
+    for step in range(3):
+        rec.capture(step, loss=seed / (step + 1), w=float(step), b=1.0)
+    return rec.trace
+
+
+def boundary(seed):
+    rec = ca.Recorder(ca.scenes.LinearBoundary(torch.randn(10, 2), torch.arange(10) % 2), every=1)
+    rec.capture(0, loss=1.0, w=1.0, b=0.0)
+    return rec.trace
+
+
+def mixed(seed):
+    return spread(seed + 1) if seed == 0 else boundary(seed)
+'''
 
 
 @pytest.fixture
@@ -299,6 +357,33 @@ def test_a_local_pool_loads_the_users_file_in_its_workers_never_in_the_starting_
     # A function that is not there is still refused before any run, with the file's own listing.
     assert "UsageError: experiment.py has no function 'trian'; it defines" in done.stderr.replace(str(tmp_path) + "/", "")
     assert not (tmp_path / "never-0.gif").exists() and done.returncode == 1
+
+
+def test_a_resume_with_nothing_to_render_never_loads_the_file(tmp_path, experiment):
+    """A batch with nothing to do: every output up to date by the manifest, so no run, no pool, no loading."""
+    # workers=2: a pool whose workers load the file (this process never does), so each load is a mark.
+    marks = tmp_path / "marks.txt"
+    # The researcher's file, leaving a mark each time a process loads it.
+    experiment.write_text(f"open({str(marks)!r}, 'a').write('loaded\\n')\n" + EXPERIMENT)
+    options = dict(output=str(tmp_path / "runs" / "s{seed}.gif"), grid=tmp_path / "runs" / "grid.gif", workers=2,
+                   settings=ca.RenderSettings(size=(160, 120)))
+    first = render_batch(f"{experiment}:train", [0, 1], **options)
+    assert [e["status"] for e in first.entries] == ["rendered", "rendered"] and first.grid["status"] == "rendered"
+    loads = marks.read_text().count("loaded")
+    assert loads >= 1
+
+    again = render_batch(f"{experiment}:train", [0, 1], **options)
+    assert [e["status"] for e in again.entries] == ["up to date", "up to date"]
+    assert again.grid["status"] == "up to date" and again.ok
+    assert [e["sha256"] for e in again.entries] == [e["sha256"] for e in first.entries]
+    assert marks.read_text().count("loaded") == loads  # nothing ran, so nothing loaded the file
+
+    # One output gone: that run is rendered again (and the grid, which shows it), the other kept.
+    (tmp_path / "runs" / "s1.gif").unlink()
+    third = render_batch(f"{experiment}:train", [0, 1], **options)
+    assert [e["status"] for e in third.entries] == ["up to date", "rendered"]
+    assert len(iio.imread(tmp_path / "runs" / "s1.gif", index=None)) == 4  # steps 0, 10, 20 and 29
+    assert marks.read_text().count("loaded") > loads  # a worker of the pool loaded it to run it
 
 
 @pytest.mark.parametrize("jobs, first_line, text", [
