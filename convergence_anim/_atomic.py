@@ -3,7 +3,8 @@
 A temporary file is named ``.{stem}.{pid}_{random}.part{suffix}`` beside its output: the process that
 writes it and 8 random hex digits this module drew. A process killed with no chance to clean up
 (SIGKILL, a power cut) leaves it behind; the next successful write of the same output removes such
-files once they are stale (see ``remove_stale_temporary_files``), and nothing else.
+files once they are stale (see ``remove_stale_temporary_files``), and nothing else. An output that is
+a folder (beamer's frames) is built in a temporary folder named the same way (``temporary_folder``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import time
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -20,7 +22,7 @@ from ._exceptions import ConvergenceAnimError, OutputError, UsageError
 
 __all__ = [
     "atomic_output", "check_distinct_paths", "check_output_path", "missing_folder", "remove_stale_temporary_files",
-    "target_of", "temporary_files",
+    "remove_temporary", "target_of", "temporary_files", "temporary_folder",
 ]
 
 #: A temporary file untouched for this many seconds, whose process is gone, is stale.
@@ -168,19 +170,43 @@ def _temporary_stem(path: Path) -> str:
     return stem
 
 
-def _create_temporary(path: Path) -> Path:
+def _create_temporary(path: Path, folder: bool = False) -> Path:
     stem = _temporary_stem(path)
     for _ in range(100):
         tmp = path.with_name(f".{stem}.{os.getpid()}_{secrets.token_hex(_TOKEN_HEX // 2)}.part{path.suffix}")
         try:
-            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            _TARGETS[str(tmp)] = path
+            if folder:
+                os.mkdir(tmp, 0o700)
+            else:
+                os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                _TARGETS[str(tmp)] = path
             return tmp
         except FileExistsError:
             continue
         except OSError as exc:
             raise OutputError(f"cannot write to {str(path.parent)!r}: {exc.strerror}") from None
     raise OutputError(f"cannot write to {str(path.parent)!r}: no free temporary name")  # pragma: no cover
+
+
+def temporary_folder(path: str | os.PathLike[str]) -> Path:
+    """Create and return an empty temporary folder beside ``path``, named as ``atomic_output`` names files.
+
+    For an output that is a folder: the caller fills it and renames it to ``path`` when complete,
+    or removes it (``remove_temporary``) on failure. One left by a killed process is found by
+    ``temporary_files(path)`` and removed once stale by ``remove_stale_temporary_files(path)``.
+    """
+    return _create_temporary(Path(path), folder=True)
+
+
+def remove_temporary(tmp: str | os.PathLike[str]) -> None:
+    """Remove a temporary file or folder (and what it holds); ignore one that is already gone."""
+    tmp = Path(tmp)
+    _TARGETS.pop(str(tmp), None)
+    if tmp.is_dir() and not tmp.is_symlink():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def remove_stale_temporary_files(path: str | os.PathLike[str]) -> list[Path]:
@@ -197,17 +223,18 @@ def remove_stale_temporary_files(path: str | os.PathLike[str]) -> list[Path]:
         if _running(pid):
             continue
         try:
-            if now - tmp.stat(follow_symlinks=False).st_mtime < STALE_AFTER:
+            if now - _last_written(tmp) < STALE_AFTER:
                 continue
-            os.unlink(tmp)
-            removed.append(tmp)
         except OSError:
             continue
+        remove_temporary(tmp)
+        if not tmp.exists():
+            removed.append(tmp)
     return removed
 
 
 def temporary_files(path: str | os.PathLike[str]) -> list[Path]:
-    """Every temporary file ``atomic_output`` names for ``path`` that is there, stale or not.
+    """Every temporary file (or folder) ``atomic_output`` names for ``path`` that is there, stale or not.
 
     For a caller that knows no writer of ``path`` is still running (a batch whose runs have all
     ended), so it may remove what they left at once.
@@ -227,9 +254,18 @@ def _temporaries(path: Path) -> list[tuple[Path, int]]:
     for entry in entries:
         match = pattern.fullmatch(entry.name)
         with contextlib.suppress(OSError):
-            if match is not None and entry.is_file(follow_symlinks=False):
+            if match is not None and (entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False)):
                 found.append((Path(entry.path), int(match.group(1))))
     return found
+
+
+def _last_written(tmp: Path) -> float:
+    """When a temporary file, or the newest entry of a temporary folder, was last written to."""
+    times = [tmp.stat(follow_symlinks=False).st_mtime]
+    if tmp.is_dir() and not tmp.is_symlink():
+        with os.scandir(tmp) as entries:
+            times += [entry.stat(follow_symlinks=False).st_mtime for entry in entries]
+    return max(times)
 
 
 def _running(pid: int) -> bool:

@@ -625,6 +625,20 @@ def test_the_cleanup_removes_only_temporary_files_the_package_made(tmp_path):
     assert len(iio.imread(tmp_path / "x-0.gif", index=None)) == 3
 
 
+def test_the_cleanup_removes_the_frames_folder_a_killed_beamer_run_left(tmp_path):
+    from tests import batch_experiment
+
+    left = tmp_path / ".x-0-frames.999999999_0123abcd.part"  # no such process
+    left.mkdir()
+    (left / "frame-0000.pdf").write_bytes(b"half")
+    for path in (left / "frame-0000.pdf", left):
+        os.utime(path, (1, 1))
+    render_batch(batch_experiment.quadratic, [0], output=str(tmp_path / "x-{seed}.tex"), workers=1,
+                 settings=ca.RenderSettings(size=(320, 240), frames_format="png"))
+    assert not left.exists()
+    assert sorted(os.listdir(tmp_path / "x-0-frames")) == [f"frame-000{i}.png" for i in range(3)]
+
+
 @pytest.mark.parametrize("runs, problem", [
     ("[1]", "runs[0] is not an object"),
     ('[{"seed": "a", "output": "x.gif"}]', 'runs[0] has seed = "a"'),

@@ -218,6 +218,23 @@ def test_temporary_files_of_a_killed_render_are_swept_by_the_next_one(long_trace
     assert all((tmp_path / name).read_text() == "not ours" for name in kept)
 
 
+def test_the_frames_folder_of_a_killed_beamer_render_is_swept_by_the_next_one(long_trace, linear_trace, tmp_path):
+    target = tmp_path / "talk.tex"
+    proc = _start_render(long_trace, target, 1)
+    _wait_for(lambda: any(name.startswith(".talk-frames.") and len(os.listdir(tmp_path / name)) > 2
+                          for name in _files(tmp_path)), proc, "frames written")
+    proc.kill()  # SIGKILL: no clean-up is possible
+    proc.wait(timeout=30)
+    (folder,) = [name for name in _files(tmp_path) if name.startswith(".talk-frames.")]
+    assert folder.endswith(".part") and (tmp_path / folder).is_dir()
+    stale = time.time() - 3600
+    for path in [*(tmp_path / folder).iterdir(), tmp_path / folder]:
+        os.utime(path, (stale, stale))
+    ca.render(linear_trace, target, max_frames=2, size=(160, 120))
+    assert [name for name in _files(tmp_path) if not name.startswith(".talk.")] == ["talk-frames", "talk.tex"]
+    assert sorted(os.listdir(tmp_path / "talk-frames")) == ["frame-0000.pdf", "frame-0001.pdf"]
+
+
 def test_nothing_is_swept_when_the_render_fails(linear_trace, tmp_path):
     leftover = tmp_path / ".x.999999999_0123abcd.part.gif"  # no such process
     leftover.write_text("old")

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from .._atomic import atomic_output, remove_stale_temporary_files, temporary_files
+from .._atomic import atomic_output, remove_stale_temporary_files, remove_temporary, temporary_files
 from .._exceptions import ConvergenceAnimError, OutputError
 from .task import sha256
 
@@ -224,7 +224,7 @@ def remove_partial_files(outputs: Iterable[Path], *, stale_only: bool) -> list[P
             removed += remove_stale_temporary_files(output)
             continue
         for path in temporary_files(output):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+            remove_temporary(path)
+            if not path.exists():
                 removed.append(path)
     return removed

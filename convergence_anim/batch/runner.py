@@ -16,6 +16,7 @@ from .._checks import integer, number, optional
 from .._exceptions import ConvergenceAnimError, OutputError, UsageError, one_line
 from .._processes import available_cores
 from .._timing import budget_note
+from ..encoders import encoder_for
 from ..settings import DEFAULT_FPS, DEFAULT_MAX_FRAMES, RenderSettings
 from . import manifest as mf
 from .executors import batch_pool, warm_batch_pool
@@ -278,7 +279,11 @@ def render_batch(
         raise UsageError(f"the manifest {str(manifest_path)!r} (or its .csv) is also an output")
     trace_files = ([trace_path(manifest_path.parent, combo, seed) for combo, seed in runs] if ensemble_paths
                    else [None] * len(runs))
-    everything = named + [manifest_path, manifest_path.with_suffix(".csv")] + [t for t in trace_files if t is not None]
+    # A beamer .tex comes with its frames folder, built under a temporary name of its own.
+    animations = [p for p in outputs if p is not None] + [p for p in (grid_path,) if p is not None] + ensemble_paths
+    companions = [c for p in animations for c in encoder_for(p).companion_paths(p)]
+    everything = (named + companions + [manifest_path, manifest_path.with_suffix(".csv")]
+                  + [t for t in trace_files if t is not None])
     kept = {"ensembles": list(zip(ensemble_paths, members)), "traces": trace_files}
 
     jobs = [BatchJob(seed, combo, None if out is None else str(out)) for (combo, seed), out in zip(runs, outputs)]

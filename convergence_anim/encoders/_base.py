@@ -65,6 +65,14 @@ class Encoder:
         return {}
 
     @classmethod
+    def companion_paths(cls, path) -> "list[Path]":
+        """Paths written beside ``path`` along with it (beamer: its frames folder); none by default.
+
+        A batch sweeps the temporaries that killed runs left for these as for ``path`` itself.
+        """
+        return []
+
+    @classmethod
     def check_available(cls) -> None:
         """Raise ``EncoderError`` (saying how to fix it) if this encoder's backend cannot run here.
 

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .._atomic import target_of
+from .._atomic import remove_stale_temporary_files, remove_temporary, target_of, temporary_folder
 from .._exceptions import OutputError, UsageError
 from ._base import Encoder
 
@@ -68,15 +67,17 @@ class BeamerEncoder(Encoder):
         if frames_format not in ("pdf", "png"):
             raise UsageError(f"frames_format must be pdf or png, got {frames_format!r}")
         self.draws_pages = frames_format == "pdf"
-        final = target_of(self.path)
-        self.folder = final.with_name(final.stem + "-frames")
+        self.folder = self.companion_paths(target_of(self.path))[0]
         self._repeats: list[int] = []
         self._extension: "str | None" = None
         self._check_folder()
-        try:
-            self._work = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}.", suffix=".part", dir=self.folder.parent))
-        except OSError as exc:
-            raise OutputError(f"cannot write to {str(self.folder.parent)!r}: {exc.strerror}") from None
+        self._work = temporary_folder(self.folder)
+
+    @classmethod
+    def companion_paths(cls, path) -> "list[Path]":
+        """The frames folder beside ``path``: ``talk/linear.tex`` -> ``talk/linear-frames``."""
+        path = Path(path)
+        return [path.with_name(path.stem + "-frames")]
 
     def _frame_name(self, index: int, extension: str) -> str:
         return f"frame-{index:0{_DIGITS}d}.{extension}"
@@ -120,7 +121,7 @@ class BeamerEncoder(Encoder):
             raise OutputError(f"cannot write {str(self.folder)!r}: {exc.strerror}") from None
 
     def abort(self) -> None:
-        shutil.rmtree(self._work, ignore_errors=True)
+        remove_temporary(self._work)
 
     def _timeline(self) -> "str | None":
         """An ``animate`` timeline giving held frames their own rate, or None if no frame is held."""
@@ -170,6 +171,7 @@ class BeamerEncoder(Encoder):
         os.chmod(self.folder, 0o777 & ~_umask())
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        remove_stale_temporary_files(self.folder)  # frames folders of killed renders
 
 
 def _number(value: float) -> str:
