@@ -514,6 +514,8 @@ class DecisionBoundary(Scene):
         import contourpy
         from matplotlib.collections import LineCollection
 
+        from .heatmap import add_heatmap
+
         xs, ys = self.grid
         half_x, half_y = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2
         extent = (xs[0] - half_x, xs[-1] + half_x, ys[0] - half_y, ys[-1] + half_y)
@@ -524,13 +526,11 @@ class DecisionBoundary(Scene):
         colors = self._class_colors()
         blank = np.zeros((self.resolution, self.resolution), dtype=np.float32)
         if self.classes == 2:
-            image = ax.imshow(blank, cmap=_pale(_TWO_CLASS_CMAP), vmin=0.0, vmax=1.0, origin="lower",
-                              extent=extent, interpolation="bilinear", interpolation_stage="data",
-                              aspect="auto", zorder=0.6)
+            image = add_heatmap(ax, blank, cmap=_pale(_TWO_CLASS_CMAP), vmin=0.0, vmax=1.0, extent=extent,
+                                interpolation="bilinear", zorder=0.6)
             probability = trace.state["probability"]
         else:
-            image = ax.imshow(np.zeros(blank.shape + (3,)), origin="lower", extent=extent,
-                              interpolation="nearest", aspect="auto", zorder=0.6)
+            image = add_heatmap(ax, np.zeros(blank.shape + (3,)), extent=extent, interpolation="nearest", zorder=0.6)
             region, margin = trace.state["region"], trace.state["margin"]
             white = np.ones(3)
             lo, hi = _REGION_STRENGTH
