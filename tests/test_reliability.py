@@ -7,7 +7,6 @@ import sys
 import time
 
 import imageio.v3 as iio
-import numpy as np
 import pytest
 from click.testing import CliRunner
 

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 import convergence_anim as ca
-from convergence_anim.encoders.gif import GifEncoder
+from convergence_anim.encoders.gif import GifEncoder, build_palette
 from convergence_anim.frames import FrameRenderer
 
 from .pixels import blue_pixels, red_pixels
@@ -68,6 +68,20 @@ def test_gif_palette_keeps_flat_colours_exact(linear_trace, tmp_path):
     white = (rendered == 255).all(axis=2)
     assert white.mean() > 0.5
     assert (decoded[white] == 255).all()  # no banding or dithering noise on the background
+
+
+@pytest.mark.parametrize("size", [2, 16, 96, 255])
+def test_gif_palette_of_any_size_keeps_the_most_frequent_colours(linear_trace, size):
+    frame = FrameRenderer(linear_trace).render(0)
+    palette = build_palette([frame], size=size)
+    assert 2 <= len(palette) <= size
+    assert len(np.unique(palette, axis=0)) == len(palette)
+    assert [255, 255, 255] in palette.tolist()  # the background, the commonest colour, exactly
+
+
+def test_gif_palette_size_out_of_range_is_a_usage_error(linear_trace):
+    with pytest.raises(ca.UsageError, match="2 to 256 colours, got size=1"):
+        build_palette([FrameRenderer(linear_trace).render(0)], size=1)
 
 
 def test_gif_refuses_more_than_50_fps(linear_trace, tmp_path):

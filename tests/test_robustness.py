@@ -222,7 +222,6 @@ def test_huge_finite_weights_draw_without_warnings():
 def _small_traces():
     """Two captures of each scene kind, from prediction functions (no training): name -> Trace."""
     points = torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
-    traces = {}
     line = ca.Recorder(ca.scenes.LineFit([0.0, 1.0, 2.0], [0.0, 1.0, 2.5]), every=1)
     two = ca.Recorder(ca.scenes.DecisionBoundary(points, [0, 1, 1, 0], resolution=8), every=1)
     three = ca.Recorder(ca.scenes.DecisionBoundary(points, [0, 1, 2, 0], resolution=8), every=1)

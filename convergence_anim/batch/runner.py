@@ -207,7 +207,7 @@ def render_batch(
         After Ctrl-C: running runs are stopped (their temporary files removed) and the manifest keeps
         the runs that finished.
     """
-    from ..encoders import check_fps, encoder_for
+    from ..encoders import check_fps
     from ..grid import CELL_SIZE, check_cell_size, grid_shape
     from .summary import check_summary_path
 

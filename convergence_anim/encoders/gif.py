@@ -55,11 +55,14 @@ def build_palette(samples: Sequence[np.ndarray], size: int = TRANSPARENT) -> np.
     """
     from PIL import Image
 
+    if not 2 <= size <= 256:
+        raise UsageError(f"a GIF palette holds 2 to 256 colours, got size={size}")
     keys = np.concatenate([colour_keys(s).reshape(-1) for s in samples])
     colours, counts = np.unique(keys, return_counts=True)
     if len(colours) <= size:
         return _keys_to_rgb(colours)
-    exact = colours[np.argsort(-counts, kind="stable")[:EXACT_COLOURS]]
+    # A small palette keeps half its entries exact, so median cut always has some to spread.
+    exact = colours[np.argsort(-counts, kind="stable")[: min(EXACT_COLOURS, size // 2)]]
     others = _keys_to_rgb(keys[~np.isin(keys, exact)])
     strip = Image.fromarray(others.reshape(1, -1, 3))
     quantised = strip.quantize(size - len(exact), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)

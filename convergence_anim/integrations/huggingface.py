@@ -66,7 +66,7 @@ class AnimationCallback(transformers.TrainerCallback):
     Raises
     ------
     UsageError
-        If ``every``, ``capture``, ``meta``, ``max_captures`` or a render option cannot work.
+        If ``every``, ``capture``, ``meta``, ``max_captures``, ``log_to`` or a render option cannot work.
     """
 
     def __init__(self, scene: Any, every: int = 1, path: "str | os.PathLike[str] | None" = None, *,

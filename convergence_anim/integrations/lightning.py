@@ -60,7 +60,7 @@ class AnimationCallback(L.Callback):
     Raises
     ------
     UsageError
-        If ``every``, ``capture``, ``meta``, ``max_captures`` or ``log_to`` cannot work.
+        If ``every``, ``capture``, ``meta``, ``max_captures``, ``log_to`` or a render option cannot work.
     """
 
     def __init__(self, scene: Any, every: int = 1, path: "str | os.PathLike[str] | None" = None, *,
