@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import numpy as np
 
 from ._exceptions import UsageError
+from ._glyphs import glyph_caching_canvas
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
@@ -168,7 +169,6 @@ class FrameLayout:
         slack: float = 1e-3,
     ) -> None:
         import matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         width, height = size
@@ -183,7 +183,7 @@ class FrameLayout:
         with matplotlib.rc_context(theme.rc):
             # A hair over the exact size: Agg truncates width * dpi / dpi to an int, which could lose a pixel.
             self.fig = Figure(figsize=((width + slack) / dpi, (height + slack) / dpi), dpi=dpi)
-            FigureCanvasAgg(self.fig)
+            glyph_caching_canvas(self.fig)  # Agg, drawing glyphs from a cache (identical pixels)
             if not axes:
                 return
             if main_rect is not None:

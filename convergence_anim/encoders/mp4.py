@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
+import threading
 
 import numpy as np
 
@@ -27,6 +30,9 @@ class Mp4Encoder(Encoder):
       repeated), never scaled.
     - ``+faststart``: the index goes at the front, so a browser can start playing before the end.
     - ``-threads 2``: x264's bytes depend on its thread count, so it is pinned for reproducible files.
+
+    Frames go to ffmpeg from a thread, a few frames ahead: a frame (1.2 MB at 640x480) fills the
+    pipe many times over, and written inline the drawing would wait while ffmpeg encodes.
     """
 
     suffix = ".mp4"
@@ -39,6 +45,8 @@ class Mp4Encoder(Encoder):
     pixel_scale = 2
     #: Largest frame (in pixels) that is scaled up: a 1920x1080 frame gives a 4K video.
     max_scaled_pixels = 1920 * 1080
+    #: Frames waiting for ffmpeg at most, beside the one being written.
+    queued_frames = 3
 
     @classmethod
     def check_available(cls) -> None:
@@ -51,6 +59,9 @@ class Mp4Encoder(Encoder):
         self._verbose = verbose
         self._writer = None  # started by the first frame, whose channel count sets the input format
         self._channels = 0
+        self._frames: "queue.Queue | None" = None  # (pixels, repeat) for the feeder thread; None ends it
+        self._feeder: "threading.Thread | None" = None
+        self._failure: "BaseException | None" = None  # what stopped the feeder, reported by the next call
         width, height = self.size
         self.scale = self.pixel_scale if width * height <= self.max_scaled_pixels else 1
         #: ``(width, height)`` of the video: the frames', times ``scale``, made even.
@@ -79,6 +90,44 @@ class Mp4Encoder(Encoder):
             self._writer.send(None)  # starts ffmpeg
         except (OSError, RuntimeError) as exc:
             raise EncoderError(f"ffmpeg could not start ({self._exe}): {_first_line(exc)}; write a .gif instead") from exc
+        self._frames = queue.Queue(maxsize=self.queued_frames)
+        self._feeder = threading.Thread(target=self._feed, name="convergence_anim ffmpeg feeder", daemon=True)
+        self._feeder.start()
+
+    def _feed(self) -> None:
+        """The feeder thread: send queued frames to ffmpeg until told to stop; after a failure, drain."""
+        while True:
+            item = self._frames.get()
+            if item is None:
+                return
+            if self._failure is not None:
+                continue
+            data, repeat = item
+            try:
+                for _ in range(repeat):
+                    self._writer.send(data)
+            except BaseException as exc:  # reported in the main thread by the next write or close
+                self._failure = exc
+
+    def _stop_feeder(self, discard: bool) -> None:
+        """End the feeder thread once it has sent what is queued (or, with ``discard``, dropped it)."""
+        if self._feeder is None:
+            return
+        if discard:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._frames.get_nowait()
+        self._frames.put(None)  # only this thread puts, so after a discard there is room
+        self._feeder.join()
+        self._feeder = None
+
+    def _raise_failure(self) -> None:
+        """Raise, in the caller's thread, what stopped the feeder: ffmpeg's failure as one line."""
+        exc = self._failure
+        if exc is not None:
+            if not isinstance(exc, (OSError, RuntimeError)):
+                raise exc
+            raise EncoderError(f"ffmpeg failed while encoding: {_first_line(exc)}; write a .gif instead") from exc
 
     def _scale_params(self) -> list[str]:
         """ffmpeg's filter making each frame pixel a block of ``scale`` x ``scale``, in BT.709 colours.
@@ -114,17 +163,18 @@ class Mp4Encoder(Encoder):
             raise UsageError("all frames of one MP4 must have the same number of channels")
         if self._pad != (0, 0):
             frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
-        data = np.ascontiguousarray(frame)
-        try:
-            for _ in range(repeat):
-                self._writer.send(data)
-        except (OSError, RuntimeError) as exc:
-            raise EncoderError(f"ffmpeg failed while encoding: {_first_line(exc)}; write a .gif instead") from exc
+        self._raise_failure()
+        # A copy of its own: the caller may reuse its array while the frame waits in the queue.
+        self._frames.put((np.array(frame, order="C", copy=True), repeat))
         self.frames_written += 1
 
     def close(self) -> None:
         if self._writer is None:
             raise EncoderError("no frame was written, so there is no video to finish")
+        self._stop_feeder(discard=False)
+        if self._failure is not None:
+            self.abort()  # ends ffmpeg quietly: the failure is what to report
+            self._raise_failure()
         try:
             self._writer.close()
         except (OSError, RuntimeError) as exc:
@@ -138,6 +188,7 @@ class Mp4Encoder(Encoder):
     def abort(self) -> None:
         if self._writer is None:
             return
+        self._stop_feeder(discard=True)
         try:
             self._writer.close()
         except Exception:  # already failing: the first error is the one to report
