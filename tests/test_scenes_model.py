@@ -243,6 +243,34 @@ def test_blitted_frames_are_pixel_identical_to_full_redraws(fixture, request):
         np.testing.assert_array_equal(fast.render(index), full.render(index), err_msg=f"frame {index}")
 
 
+@pytest.mark.parametrize("fixture", ["boundary2_trace", "boundary3_trace"])
+def test_points_stamped_as_markers_look_like_the_scatter_they_replace(fixture, request, monkeypatch):
+    from matplotlib.collections import PathCollection
+
+    from convergence_anim.scenes import model, scene_from_trace
+
+    trace = request.getfixturevalue(fixture)
+    scene = scene_from_trace(trace)
+    stamped = FrameRenderer(trace)
+    dots = [line for line in stamped.figure.axes[0].lines if line.get_marker() == "o"]
+    assert len(dots) == len(np.unique(scene.labels))  # one marker line per class
+    monkeypatch.setattr(model, "_STAMPED_DOT_PIXELS", np.inf)  # every dot a scatter, as before
+    scattered = FrameRenderer(trace)
+    assert not any(line.get_marker() == "o" for line in scattered.figure.axes[0].lines)
+    assert any(isinstance(c, PathCollection) for c in scattered.figure.axes[0].collections)
+    ours, theirs = stamped.render(len(trace) - 2), scattered.render(len(trace) - 2)
+    for colour in scene._class_colors():
+        rgb = np.round(colour * 255).astype(int)
+        count = [int((np.abs(f[..., :3].astype(int) - rgb).max(axis=2) <= 8).sum()) for f in (ours, theirs)]
+        assert count[1] > 100 and abs(count[0] - count[1]) <= 0.15 * count[1], count  # the same dots, the same size
+    assert (ours != theirs).any(axis=2).mean() < 0.03  # moved by half a pixel at most, nothing else
+
+
+def test_dots_under_six_pixels_stay_a_scatter(boundary2_trace):
+    renderer = FrameRenderer(boundary2_trace, size=(160, 120))  # a small frame draws at a quarter of the dpi
+    assert not any(line.get_marker() == "o" for line in renderer.figure.axes[0].lines)
+
+
 @pytest.mark.parametrize("fixture", ["boundary2_trace", "boundary3_trace", "curve_trace"])
 def test_frames_change_as_the_model_learns(fixture, request):
     trace = request.getfixturevalue(fixture)

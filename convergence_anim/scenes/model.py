@@ -697,17 +697,27 @@ class DecisionBoundary(Scene):
 
 
 def _class_points(ax: "Axes", points: np.ndarray, labels: np.ndarray, colors: np.ndarray, theme: "Theme") -> None:
-    """The training points, one marker line per class in its colour (white-edged dots, zorder 2).
+    """The training points, white-edged dots in their class's colour (zorder 2).
 
-    Markers of one line are rasterised once and stamped, where a scatter rasterises every point:
-    the points lie above the shaded regions, so they are drawn again every frame, and this draws
-    them in a sixth of a scatter's time. Each class is drawn over the classes before it.
+    The points lie above the shaded regions, so they are drawn again every frame. Dots of 6 pixels
+    and more are one marker line per class: Agg rasterises a line's marker once and stamps it at
+    whole pixels, in a sixth of a scatter's time, and each class is drawn over the classes before
+    it. Smaller dots (grid cells) stay a scatter: stamped at whole pixels, a 4-pixel dot turns
+    into a plus sign, where the scatter's sub-pixel placement keeps it round.
     """
-    size = np.sqrt(28) * theme.marker_scale  # a scatter's s=28 points^2, as a marker's width in points
+    area = 28 * theme.marker_scale**2  # a scatter's s, points^2
+    size = np.sqrt(area)  # the same dot as a marker's width, in points
+    if size * ax.figure.dpi / 72 < _STAMPED_DOT_PIXELS:
+        ax.scatter(points[:, 0], points[:, 1], c=colors[labels], s=area, edgecolors="white", linewidths=0.6, zorder=2.0)
+        return
     for c in np.unique(labels):
         mine = points[labels == c]
         ax.plot(mine[:, 0], mine[:, 1], ls="", marker="o", markersize=size, markerfacecolor=colors[c],
                 markeredgecolor="white", markeredgewidth=0.6, zorder=2.0)
+
+
+#: Smallest dot (in pixels across) drawn as stamped markers rather than a scatter (see ``_class_points``).
+_STAMPED_DOT_PIXELS = 6.0
 
 
 def _classified_points(points: Any, labels: Any, classes: "int | None" = None,
