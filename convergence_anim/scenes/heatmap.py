@@ -52,7 +52,7 @@ class HeatmapImage(AxesImage):
             return None
         x1, x2, y1, y2 = self.get_extent()
         placed = TransformedBbox(Bbox([[x1, y1], [x2, y2]]), self.get_transform())
-        clip = (self.get_clip_box() or self.axes.bbox) if self.get_clip_on() else self.get_figure(root=True).bbox
+        clip = (self.get_clip_box() or self.axes.bbox) if self.get_clip_on() else self.axes.figure.canvas.figure.bbox
         if not (placed.x0 <= clip.x0 and placed.y0 <= clip.y0 and placed.x1 >= clip.x1 and placed.y1 >= clip.y1):
             return None  # an edge inside the axes is blended with what lies under it: matplotlib's job
         # The screen pixels matplotlib fills: the clip box rounded as it rounds it.
