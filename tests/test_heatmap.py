@@ -69,10 +69,15 @@ def test_rgb_regions_drawn_nearest_differ_from_matplotlibs_at_most_by_an_edge_sh
     _not_resampled_by_matplotlib(monkeypatch)
     ours, our_x, our_y, _ = _made(HeatmapImage, ax, colours, alpha=alpha, interpolation="nearest")
     assert ours.shape == theirs.shape and (our_x, our_y) == (x, y)
+    _assert_edges_shifted_at_most_one_pixel(ours, theirs, share=0.005)
+
+
+def _assert_edges_shifted_at_most_one_pixel(ours, theirs, share):
+    """Under ``share`` of the pixels differ, each taking the colour matplotlib gave a neighbouring pixel."""
     differ = np.argwhere((ours != theirs).any(axis=2))
-    assert len(differ) < 0.005 * ours.shape[0] * ours.shape[1]
+    assert len(differ) < share * ours.shape[0] * ours.shape[1]
     padded = np.pad(theirs, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    for r, c in differ:  # each is the colour matplotlib gave a neighbouring pixel
+    for r, c in differ:
         neighbours = [padded[r + 1 + dr, c + 1 + dc] for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))]
         assert any(np.array_equal(ours[r, c], n) for n in neighbours), (r, c)
 
@@ -93,3 +98,13 @@ def test_what_it_does_not_cover_is_left_to_matplotlib_unchanged(ax, case):
     theirs = _made(AxesImage, ax, field, **options)
     ours = _made(HeatmapImage, ax, field, **options)
     assert np.array_equal(ours[0], theirs[0]) and ours[1:3] == theirs[1:3]
+
+
+def test_an_unclipped_image_covering_the_figure_fills_the_figure_as_matplotlib_does(ax, monkeypatch):
+    colours = np.random.default_rng(1).random((30, 40, 3))
+    options = dict(interpolation="nearest", extent=(-9.0, 9.0, -9.0, 9.0), clip_on=False)  # far past the figure
+    theirs, x, y, _ = _made(AxesImage, ax, colours, **options)
+    _not_resampled_by_matplotlib(monkeypatch)
+    ours, our_x, our_y, _ = _made(HeatmapImage, ax, colours, **options)
+    assert ours.shape == theirs.shape == (300, 400, 4) and (our_x, our_y) == (x, y) == (0, 0)  # the whole 4x3 in figure
+    _assert_edges_shifted_at_most_one_pixel(ours, theirs, share=0.01)

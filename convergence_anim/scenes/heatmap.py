@@ -52,7 +52,7 @@ class HeatmapImage(AxesImage):
             return None
         x1, x2, y1, y2 = self.get_extent()
         placed = TransformedBbox(Bbox([[x1, y1], [x2, y2]]), self.get_transform())
-        clip = (self.get_clip_box() or self.axes.bbox) if self.get_clip_on() else self.get_figure(root=True).bbox
+        clip = (self.get_clip_box() or self.axes.bbox) if self.get_clip_on() else self.axes.figure.canvas.figure.bbox
         if not (placed.x0 <= clip.x0 and placed.y0 <= clip.y0 and placed.x1 >= clip.x1 and placed.y1 >= clip.y1):
             return None  # an edge inside the axes is blended with what lies under it: matplotlib's job
         # The screen pixels matplotlib fills: the clip box rounded as it rounds it.
@@ -111,8 +111,9 @@ def add_heatmap(ax: "Axes", data: np.ndarray, *, extent, interpolation: str, zor
     ``interpolation_stage`` is ``"data"`` for a scalar field (blend the values, then colour them: a
     boundary between two colours never passes through a third) and matplotlib's default otherwise.
     """
-    image = HeatmapImage(ax, cmap=cmap, origin="lower", extent=extent, interpolation=interpolation,
-                         interpolation_stage="data" if np.ndim(data) == 2 else "auto", zorder=zorder)
+    # Otherwise matplotlib's default stage: named "auto" from 3.10, unknown to the 3.7-3.9 we also support.
+    stage = {"interpolation_stage": "data"} if np.ndim(data) == 2 else {}
+    image = HeatmapImage(ax, cmap=cmap, origin="lower", extent=extent, interpolation=interpolation, zorder=zorder, **stage)
     image.set_data(data)
     if vmin is not None or vmax is not None:
         image.set_clim(vmin, vmax)
