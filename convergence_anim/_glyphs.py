@@ -36,8 +36,13 @@ class GlyphDrawer:
     """
 
     def __init__(self, renderer: Any, original: Any) -> None:
+        from matplotlib.backends.backend_agg import get_hinting_flag
+        from matplotlib.ft2font import RenderMode
+
         self._renderer = renderer
         self._original = original
+        self._hinting = get_hinting_flag  # called per text: it reads the rcParams in force
+        self._modes = {True: RenderMode.NORMAL, False: RenderMode.MONO}  # by antialiasing
         self._bitmaps: dict = {}
         self.hits = 0
         self.misses = 0
@@ -45,12 +50,9 @@ class GlyphDrawer:
     def __call__(self, gc: Any, x: float, y: float, angle: float, glyphs: Any, boxes: Any) -> None:
         if angle or boxes:
             return self._original(gc, x, y, angle, glyphs, boxes)
-        from matplotlib.backends.backend_agg import get_hinting_flag
-        from matplotlib.ft2font import RenderMode
-
         renderer = self._renderer
         height, dpi = renderer.height, renderer.dpi
-        flags, antialiased = get_hinting_flag(), gc.get_antialiased()
+        flags, antialiased = self._hinting(), bool(gc.get_antialiased())
         bitmaps = self._bitmaps
         for font, size, glyph, slant, extend, dx, dy in glyphs:  # dy is upwards
             if slant or extend != 1:
@@ -64,7 +66,7 @@ class GlyphDrawer:
                 self.misses += 1
                 font.set_size(size, dpi)
                 font._set_transform(np.array([[0x10000, 0], [0, 0x10000]]), [ox & 63, oy & 63])
-                bitmap = font._render_glyph(glyph, flags, RenderMode.NORMAL if antialiased else RenderMode.MONO)
+                bitmap = font._render_glyph(glyph, flags, self._modes[antialiased])
                 buffer = bitmap.buffer if antialiased else bitmap.buffer * 0xFF
                 if len(bitmaps) >= MAX_GLYPHS:
                     bitmaps.clear()

@@ -111,7 +111,7 @@ def add_heatmap(ax: "Axes", data: np.ndarray, *, extent, interpolation: str, zor
     ``interpolation_stage`` is ``"data"`` for a scalar field (blend the values, then colour them: a
     boundary between two colours never passes through a third) and matplotlib's default otherwise.
     """
-    # Otherwise matplotlib's default stage: named "auto" from 3.10, unknown to the 3.7-3.9 we also support.
+    # Otherwise matplotlib's default stage, left unnamed (it is "auto" only from 3.10).
     stage = {"interpolation_stage": "data"} if np.ndim(data) == 2 else {}
     image = HeatmapImage(ax, cmap=cmap, origin="lower", extent=extent, interpolation=interpolation, zorder=zorder, **stage)
     image.set_data(data)
